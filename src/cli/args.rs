@@ -1,0 +1,171 @@
+//! The command line: every command and option, as clap parses them. Values
+//! left unset here fall back to the environment, `lockstep.ini` and the
+//! defaults in [`crate::cli::settings`].
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lockstep",
+    version,
+    about = "Take an application from release N to N+1: database schema and INI config files, \
+             with checksums, drift detection and Ansible-style JSON",
+    after_help = "Settings: flag > LOCKSTEP_* environment > lockstep.ini > default.\n\
+                  Exit status: 0 success, 1 failure (JSON still printed), 2 usage error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    Expand,
+    Contract,
+    All,
+}
+
+impl PhaseArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseArg::Expand => "expand",
+            PhaseArg::Contract => "contract",
+            PhaseArg::All => "all",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnDrift {
+    Fail,
+    Merge,
+    Force,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Project directory, where lockstep.ini is looked up [default: .]
+    #[arg(short = 'C', long, env = "LOCKSTEP_PROJECT", global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Database URL: sqlite:FILE, postgres://…, mysql://… [default: an embedded SQLite file in the state dir]
+    #[arg(long, env = "LOCKSTEP_DATABASE", global = true, value_name = "URL", hide_env_values = true)]
+    pub database: Option<String>,
+    /// Directory of database migrations [default: <project>/migrations]
+    #[arg(long, env = "LOCKSTEP_MIGRATIONS", global = true, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+    /// Directory of config migrations [default: <project>/config-migrations]
+    #[arg(long, env = "LOCKSTEP_CONFIG_MIGRATIONS", global = true, value_name = "DIR")]
+    pub config_migrations: Option<PathBuf>,
+    /// Config migrations name files relative to this directory [default: <project>]
+    #[arg(long, env = "LOCKSTEP_CONFIG_ROOT", global = true, value_name = "DIR")]
+    pub config_root: Option<PathBuf>,
+    /// Per-host state: config checksums, snapshots, locks [default: <project>/.lockstep]
+    #[arg(long, env = "LOCKSTEP_STATE_DIR", global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Which parts to run [default: all]
+    #[arg(long, env = "LOCKSTEP_PHASE", global = true, value_enum)]
+    pub phase: Option<PhaseArg>,
+    /// Output format [default: human]
+    #[arg(long, env = "LOCKSTEP_FORMAT", global = true, value_enum)]
+    pub format: Option<Format>,
+    /// Change nothing; report what would change
+    #[arg(long, env = "LOCKSTEP_CHECK", global = true)]
+    pub check: bool,
+    /// Show what changes (or would change): file diffs and SQL
+    #[arg(long, env = "LOCKSTEP_DIFF", global = true)]
+    pub diff: bool,
+    /// A value for ${KEY} in config migrations (repeatable)
+    #[arg(long = "var", global = true, value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// A YAML or JSON file of values for ${KEY} (repeatable)
+    #[arg(long, env = "LOCKSTEP_VARS_FILE", global = true, value_name = "FILE")]
+    pub vars_file: Vec<PathBuf>,
+    /// What to do when a managed config file was edited by hand [default: fail]
+    #[arg(long, env = "LOCKSTEP_ON_DRIFT", global = true, value_enum)]
+    pub on_drift: Option<OnDrift>,
+    /// Seconds to wait for another lockstep's lock [default: 60]
+    #[arg(long, env = "LOCKSTEP_LOCK_TIMEOUT", global = true, value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
+    /// This host's name for contract gating [default: the host name]
+    #[arg(long, env = "LOCKSTEP_HOST_ID", global = true, value_name = "NAME")]
+    pub host_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ApplyArgs {
+    /// Apply only up to this version (inclusive)
+    #[arg(long, value_name = "VERSION")]
+    pub target: Option<String>,
+    /// Apply a pending migration older than the newest applied one
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+    /// Keep a timestamped copy of each config file before changing it
+    #[arg(long)]
+    pub backup: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring the database and config files to the target state (idempotent)
+    Apply(ApplyArgs),
+    /// What apply would do, changing nothing (= apply --check --diff)
+    Plan {
+        #[command(flatten)]
+        apply: ApplyArgs,
+        /// Exit 0 when nothing is pending, 2 when changes are pending, 1 on error
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Applied, pending, failed and drifted migrations and config files
+    Status,
+    /// Compare checksums only; exit 1 on any drift
+    Verify,
+    /// Print the SQL apply would run, including lockstep's own bookkeeping
+    Sql {
+        /// Print for this dialect without connecting, as for an empty database
+        #[arg(long, value_name = "postgres|mysql|sqlite")]
+        dialect: Option<String>,
+    },
+    /// Undo migrations newer than VERSION, newest first, with their down SQL
+    Rollback {
+        /// The version to return to (it stays applied)
+        #[arg(long, value_name = "VERSION")]
+        to: String,
+    },
+    /// Repair recorded state on purpose
+    #[command(group(clap::ArgGroup::new("action").required(true).args(["mark_applied", "mark_rolled_back", "restamp"])))]
+    Resolve {
+        /// The failed migration to mark (with --mark-applied / --mark-rolled-back)
+        #[arg(value_name = "VERSION")]
+        version: Option<String>,
+        /// Record a failed migration as applied (you finished it by hand)
+        #[arg(long, requires = "version")]
+        mark_applied: bool,
+        /// Record a failed migration as rolled back (you undid it by hand)
+        #[arg(long, requires = "version")]
+        mark_rolled_back: bool,
+        /// Accept the current file of an edited, applied migration
+        #[arg(long, value_name = "VERSION", conflicts_with = "version")]
+        restamp: Option<String>,
+    },
+    /// List the hosts recorded for contract gating, or retire one
+    Hosts {
+        /// Retire this host: contract no longer waits for it
+        #[arg(long, value_name = "NAME")]
+        retire: Option<String>,
+    },
+    /// Create a new, correctly numbered migration from a template
+    New {
+        /// Short name, e.g. add_email (`--phase contract` for a contract migration)
+        slug: String,
+    },
+}

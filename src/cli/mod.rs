@@ -1,0 +1,6 @@
+//! The command line: argument parsing, settings resolution, and Ansible's
+//! binary-module protocol (an args file instead of flags).
+
+pub mod ansible;
+pub mod args;
+pub mod settings;

@@ -1,0 +1,118 @@
+//! One module per command. Each loads what it needs, plans, applies (unless
+//! in check mode) and fills a [`Report`]; `main` prints it.
+
+pub mod apply;
+pub mod hosts;
+pub mod new;
+pub mod resolve;
+pub mod rollback;
+pub mod sql;
+pub mod status;
+
+use crate::cli::settings::Settings;
+use crate::db::connection::{Database, Target};
+use crate::db::history::{self, HistoryRow};
+use crate::db::lock::DatabaseLock;
+use crate::db::migration::SqlMigration;
+use crate::db::runner::RunContext;
+use crate::report::Report;
+use anyhow::{Context, Result};
+use sqlx::Row;
+use std::time::Duration;
+
+/// How long to wait for a server to answer a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What every command starts from.
+pub struct Ctx {
+    pub settings: Settings,
+    pub target: Target,
+}
+
+impl Ctx {
+    pub fn new(settings: Settings) -> Result<Ctx> {
+        let target = Target::parse(&settings.database_url)?;
+        Ok(Ctx { settings, target })
+    }
+
+    pub fn run_context(&self) -> RunContext {
+        RunContext {
+            host: self.settings.host_id.clone(),
+        }
+    }
+
+    /// The migrations directory as shown in messages.
+    pub fn migrations_display(&self) -> String {
+        self.settings.migrations.display().to_string()
+    }
+
+    pub fn load_migrations(&self) -> Result<Vec<SqlMigration>> {
+        Ok(crate::db::source::load_dir(&self.settings.migrations)?)
+    }
+
+    pub fn new_report(&self) -> Report {
+        let mut r = Report::new(self.settings.phase.as_str(), self.settings.check);
+        r.database.url = self.target.display.clone();
+        r.database.dialect = self.target.dialect.as_str().to_owned();
+        r
+    }
+}
+
+/// A connection for reading only: no lock, no tables created, a missing
+/// SQLite file left missing. `None` when there is no database yet.
+pub async fn connect_read_only(ctx: &Ctx) -> Result<Option<Database>> {
+    if ctx.target.is_absent() {
+        return Ok(None);
+    }
+    Ok(Some(Database::connect(&ctx.target, true, CONNECT_TIMEOUT).await?))
+}
+
+/// A connection for writing: locked against other lockstep runs, with the
+/// history tables created.
+pub async fn connect_locked(ctx: &Ctx) -> Result<(Database, DatabaseLock)> {
+    let mut db = Database::connect(&ctx.target, false, CONNECT_TIMEOUT).await?;
+    let lock = DatabaseLock::acquire(&mut db, ctx.settings.lock_timeout).await?;
+    for ddl in history::create_tables(db.dialect()) {
+        if let Err(e) = db.execute(&ddl).await {
+            lock.release(&mut db).await;
+            return Err(e).context("cannot create lockstep's history tables");
+        }
+    }
+    Ok((db, lock))
+}
+
+/// Every history row; empty when the tables do not exist yet.
+pub async fn read_history(db: &mut Database) -> Result<Vec<HistoryRow>> {
+    let tables = db
+        .fetch_strings(&db.dialect().existing_tables_query(history::TABLE_PREFIX))
+        .await
+        .context("cannot list the database's tables")?;
+    if !tables.iter().any(|t| t == history::MIGRATIONS) {
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .fetch_all(&history::select_history(db.dialect()))
+        .await
+        .context("cannot read lockstep_migrations")?;
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryRow {
+                version: r.try_get(0)?,
+                slug: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                phase: r.try_get(3)?,
+                state: r.try_get(4)?,
+                checksum: r.try_get(5)?,
+                dialect: r.try_get(6)?,
+                applied_at: r.try_get(7)?,
+                updated_at: r.try_get(8)?,
+                duration_ms: r.try_get(9)?,
+                host: r.try_get(10)?,
+                lockstep_version: r.try_get(11)?,
+                failed_statement: r.try_get(12)?,
+                error: r.try_get(13)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .context("cannot decode lockstep_migrations")
+}

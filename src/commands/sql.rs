@@ -1,0 +1,99 @@
+//! `sql`: the exact SQL `apply` would run, lockstep's own bookkeeping
+//! included, for review or for a DBA to run by hand. With `--dialect` it
+//! needs no database and shows every migration, as for an empty one.
+
+use super::{connect_read_only, read_history, Ctx};
+use crate::db::dialect::Dialect;
+use crate::db::history;
+use crate::db::runner::{Direction, StepSql};
+use crate::plan::database::{self as db_plan, PlanOptions};
+use crate::report::Report;
+use anyhow::{anyhow, Result};
+
+pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
+    let migrations = ctx.load_migrations()?;
+    let (dialect, history) = match dialect {
+        Some(name) => (
+            Dialect::parse(name)
+                .ok_or_else(|| anyhow!("unknown dialect `{name}`: expected postgres, mysql or sqlite"))?,
+            Vec::new(),
+        ),
+        None => {
+            let history = match connect_read_only(ctx).await? {
+                Some(mut db) => {
+                    let h = read_history(&mut db).await?;
+                    db.close().await;
+                    h
+                }
+                None => Vec::new(),
+            };
+            (ctx.target.dialect, history)
+        }
+    };
+    let opts = PlanOptions {
+        phase: ctx.settings.phase,
+        target: None,
+        allow_out_of_order: false,
+    };
+    let plan = db_plan::plan(&migrations, &history, &ctx.migrations_display(), &opts);
+    let mut report = ctx.new_report();
+    report.database.dialect = dialect.as_str().to_owned();
+    report.drift = plan.drift.clone();
+    report.warnings = plan.warnings.clone();
+    report.problems = plan.problems.clone();
+    if !report.problems.is_empty() {
+        report.fail_with_problems();
+        return Ok(report);
+    }
+
+    let run_ctx = ctx.run_context();
+    let mut text = format!("-- lockstep {} for {dialect}\n", crate::VERSION);
+    if !plan.steps.is_empty() {
+        text.push_str("\n-- lockstep's history tables\n");
+        for ddl in history::create_tables(dialect) {
+            text.push_str(&ddl);
+            text.push_str(";\n");
+        }
+    }
+    let mut migrations_json = Vec::new();
+    for step in &plan.steps {
+        let m = step.migration;
+        text.push_str(&format!("\n-- {}_{} ({}) {}\n", m.version, m.slug, step.part, m.path.display()));
+        let Some(sql) = StepSql::new(m, Direction::Up, dialect, &run_ctx) else {
+            text.push_str(&format!("-- no up SQL for {dialect}: skipped\n"));
+            continue;
+        };
+        let mut statements = Vec::new();
+        if sql.transactional {
+            statements.push(match dialect {
+                Dialect::Sqlite => "BEGIN IMMEDIATE".to_owned(),
+                _ => "BEGIN".to_owned(),
+            });
+        }
+        statements.extend(sql.before().iter().map(|b| b.render(dialect)));
+        statements.extend(sql.statements.iter().map(|s| s.sql.clone()));
+        statements.extend(sql.after(0).iter().map(|b| b.render(dialect)));
+        if sql.transactional {
+            statements.push("COMMIT".to_owned());
+        }
+        for s in &statements {
+            text.push_str(s);
+            text.push_str(";\n");
+        }
+        migrations_json.push(serde_json::json!({
+            "version": m.version.to_string(),
+            "slug": m.slug,
+            "part": step.part.as_str(),
+            "transaction": sql.transactional,
+            "statements": statements,
+        }));
+    }
+    report.msg = format!(
+        "{} migration{} to apply on {dialect}",
+        plan.steps.len(),
+        super::apply::plural(plan.steps.len())
+    );
+    report.extra.insert("sql".to_owned(), text.into());
+    report.extra.insert("migrations".to_owned(), migrations_json.into());
+    Ok(report)
+}

@@ -1,0 +1,114 @@
+//! `status` (every migration with its state) and `verify` (checksums only,
+//! exit 1 on drift). Both read; neither locks nor writes.
+
+use super::{connect_read_only, read_history, Ctx};
+use crate::cli::args::PhaseArg;
+use crate::db::history::HistoryRow;
+use crate::db::migration::{SqlMigration, Version};
+use crate::plan::database::{self as db_plan, state, PlanOptions};
+use crate::report::{MigrationStatus, Report};
+use anyhow::Result;
+use std::collections::BTreeMap;
+
+async fn load(ctx: &Ctx) -> Result<(Vec<SqlMigration>, Vec<HistoryRow>)> {
+    let migrations = ctx.load_migrations()?;
+    let history = match connect_read_only(ctx).await? {
+        Some(mut db) => {
+            let h = read_history(&mut db).await?;
+            db.close().await;
+            h
+        }
+        None => Vec::new(),
+    };
+    Ok((migrations, history))
+}
+
+pub async fn status(ctx: &Ctx) -> Result<Report> {
+    let (migrations, history) = load(ctx).await?;
+    let mut report = ctx.new_report();
+    let plan = db_plan::plan(&migrations, &history, &ctx.migrations_display(), &all_phases());
+    report.drift = plan.drift.clone();
+    report.warnings = plan.warnings.clone();
+    report.problems = plan.problems.clone();
+    report.database.current = plan.current.as_ref().map(|v| v.to_string());
+    report.database.pending = Vec::new();
+
+    let mut rows: BTreeMap<Version, MigrationStatus> = BTreeMap::new();
+    let files: BTreeMap<Version, &SqlMigration> =
+        migrations.iter().map(|m| (m.version.clone(), m)).collect();
+    for m in &migrations {
+        rows.insert(
+            m.version.clone(),
+            MigrationStatus {
+                version: m.version.to_string(),
+                slug: m.slug.clone(),
+                phase: m.phase.as_str().to_owned(),
+                state: "pending".to_owned(),
+                path: Some(format!("{}/{}", ctx.migrations_display(), m.path.display())),
+                checksum: Some(m.checksum.to_string()),
+                checksum_ok: None,
+                applied_at: None,
+                host: None,
+            },
+        );
+    }
+    for row in &history {
+        let Some(version) = Version::parse(&row.version) else { continue };
+        let file = files.get(&version);
+        let entry = rows.entry(version).or_insert_with(|| MigrationStatus {
+            version: row.version.clone(),
+            slug: row.slug.clone(),
+            phase: row.phase.clone(),
+            state: "missing".to_owned(),
+            path: None,
+            checksum: Some(row.checksum.clone()),
+            checksum_ok: None,
+            applied_at: None,
+            host: None,
+        });
+        if file.is_some() {
+            entry.state = if row.state == state::ROLLED_BACK {
+                "pending (rolled back)".to_owned()
+            } else {
+                row.state.clone()
+            };
+        }
+        if row.state != state::ROLLED_BACK {
+            entry.checksum_ok = file.map(|m| m.checksum.as_str() == row.checksum);
+            entry.applied_at = Some(row.applied_at.clone());
+            entry.host = Some(row.host.clone());
+        }
+    }
+    let pending = rows.values().filter(|r| r.state.starts_with("pending")).count();
+    let applied = rows.values().filter(|r| r.state == state::APPLIED).count();
+    report.msg = format!(
+        "{applied} applied, {pending} pending{}",
+        if report.drift.is_empty() { String::new() } else { format!(", {} drifted", report.drift.len()) }
+    );
+    report.database.migrations = Some(rows.into_values().collect());
+    Ok(report)
+}
+
+pub async fn verify(ctx: &Ctx) -> Result<Report> {
+    let (migrations, history) = load(ctx).await?;
+    let mut report = ctx.new_report();
+    let plan = db_plan::plan(&migrations, &history, &ctx.migrations_display(), &all_phases());
+    report.drift = plan.drift.clone();
+    report.database.current = plan.current.as_ref().map(|v| v.to_string());
+    if report.drift.is_empty() {
+        let applied = history.iter().filter(|r| r.state == state::APPLIED).count();
+        report.msg = format!("checksums match: {applied} applied migration{} verified", super::apply::plural(applied));
+    } else {
+        let what: Vec<String> = report.drift.iter().map(|d| d.describe()).collect();
+        report.fail(format!("drift found: {}", what.join("; ")));
+    }
+    Ok(report)
+}
+
+fn all_phases() -> PlanOptions {
+    PlanOptions {
+        phase: PhaseArg::All,
+        target: None,
+        allow_out_of_order: true,
+    }
+}

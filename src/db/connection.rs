@@ -1,0 +1,185 @@
+//! A connection to the target database through sqlx's `Any` driver, with
+//! the dialect it speaks and its URL with the password masked. Runs SQL
+//! text and bookkeeping statements; knows nothing of migrations.
+
+use crate::db::dialect::Dialect;
+use crate::db::history::{Bookkeeping, Value};
+use crate::redact::redact_url;
+use anyhow::{anyhow, Context, Result};
+use sqlx::any::{AnyConnectOptions, AnyRow};
+use sqlx::{AnyConnection, ConnectOptions, Connection, Executor, Row};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where a database lives, decided before connecting.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The URL as the driver gets it (may hold a password).
+    pub url: String,
+    /// The URL safe to print.
+    pub display: String,
+    pub dialect: Dialect,
+    /// For SQLite: the database file (`None` for `:memory:`).
+    pub sqlite_file: Option<PathBuf>,
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target> {
+        let display = redact_url(url);
+        let dialect = Dialect::from_url(url).ok_or_else(|| {
+            anyhow!(
+                "unsupported database URL `{display}`: expected sqlite:, postgres:// or mysql://"
+            )
+        })?;
+        let sqlite_file = match dialect {
+            Dialect::Sqlite => sqlite_file(url)?,
+            _ => None,
+        };
+        Ok(Target {
+            url: url.to_owned(),
+            display,
+            dialect,
+            sqlite_file,
+        })
+    }
+
+    /// Whether there is nothing to connect to yet: a SQLite file not created.
+    /// Check mode treats that as an empty database instead of creating it.
+    pub fn is_absent(&self) -> bool {
+        self.sqlite_file.as_ref().is_some_and(|f| !f.exists())
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_file(url: &str) -> Result<Option<PathBuf>> {
+    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("invalid SQLite URL `{url}`"))?;
+    let file = opts.get_filename();
+    if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") || url.contains(":memory:") {
+        Ok(None)
+    } else {
+        Ok(Some(file.to_path_buf()))
+    }
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite_file(_url: &str) -> Result<Option<PathBuf>> {
+    anyhow::bail!("this lockstep was built without SQLite support (cargo feature `sqlite`)")
+}
+
+pub struct Database {
+    pub target: Target,
+    conn: AnyConnection,
+}
+
+impl Database {
+    /// Connects; `read_only` opens a SQLite file without creating it.
+    pub async fn connect(target: &Target, read_only: bool, timeout: Duration) -> Result<Database> {
+        sqlx::any::install_default_drivers();
+        let mut url = target.url.clone();
+        if target.dialect == Dialect::Sqlite && target.sqlite_file.is_some() && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            url.push(sep);
+            url.push_str(if read_only { "mode=ro" } else { "mode=rwc" });
+            if !read_only {
+                if let Some(parent) = target.sqlite_file.as_ref().and_then(|f| f.parent()) {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).with_context(|| {
+                            format!("cannot create the directory {} for the SQLite database", parent.display())
+                        })?;
+                    }
+                }
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| anyhow!("invalid database URL `{}`: {}", target.display, scrub(&e.to_string(), target)))?
+            .disable_statement_logging();
+        let conn = tokio::time::timeout(timeout, AnyConnection::connect_with(&options))
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "cannot connect to {}: no answer within {}s; is the server running and reachable?",
+                    target.display,
+                    timeout.as_secs()
+                )
+            })?
+            .map_err(|e| {
+                anyhow!(
+                    "cannot connect to {}: {}; check that the server is running and the URL, user and password are right",
+                    target.display,
+                    scrub(&e.to_string(), target)
+                )
+            })?;
+        let mut db = Database {
+            target: target.clone(),
+            conn,
+        };
+        if target.dialect == Dialect::Sqlite {
+            // Wait for a writer instead of failing with SQLITE_BUSY.
+            db.execute("PRAGMA busy_timeout = 30000").await?;
+        }
+        Ok(db)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.target.dialect
+    }
+
+    /// Runs one statement of SQL text (no binds).
+    pub async fn execute(&mut self, sql: &str) -> Result<u64, sqlx::Error> {
+        Ok(self.conn.execute(sql).await?.rows_affected())
+    }
+
+    pub async fn run(&mut self, b: &Bookkeeping) -> Result<u64, sqlx::Error> {
+        let mut q = sqlx::query(&b.sql);
+        for v in &b.values {
+            q = match v {
+                Value::Text(t) => q.bind(t.clone()),
+                Value::Int(i) => q.bind(*i),
+                Value::Null => q.bind(Option::<String>::None),
+            };
+        }
+        Ok(q.execute(&mut self.conn).await?.rows_affected())
+    }
+
+    pub async fn fetch_all(&mut self, sql: &str) -> Result<Vec<AnyRow>, sqlx::Error> {
+        sqlx::query(sql).fetch_all(&mut self.conn).await
+    }
+
+    pub async fn fetch_strings(&mut self, sql: &str) -> Result<Vec<String>, sqlx::Error> {
+        let rows = self.fetch_all(sql).await?;
+        rows.iter().map(|r| r.try_get::<String, _>(0)).collect()
+    }
+
+    pub async fn begin(&mut self) -> Result<(), sqlx::Error> {
+        self.execute(match self.dialect() {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres | Dialect::Mysql => "BEGIN",
+        })
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        self.execute("COMMIT").await.map(|_| ())
+    }
+
+    /// Rolls back, ignoring "no transaction" errors: the caller is already
+    /// reporting the failure that led here.
+    pub async fn rollback(&mut self) {
+        let _ = self.execute("ROLLBACK").await;
+    }
+
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
+
+/// Removes the password from a driver message, should a driver ever echo it.
+pub fn scrub(message: &str, target: &Target) -> String {
+    match crate::redact::url_password(&target.url) {
+        Some(p) if !p.is_empty() => message.replace(&p, "***"),
+        _ => message.to_owned(),
+    }
+}

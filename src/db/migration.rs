@@ -1,0 +1,146 @@
+//! The data types of a database migration as found on disk: its version,
+//! its phase, and the SQL of each part per dialect. Nothing here touches a
+//! database or the file system.
+
+use crate::checksum::Checksum;
+use crate::db::dialect::Dialect;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// A migration version: the digits of its file name, ordered numerically
+/// (`0004` and `4` are the same version), displayed as written.
+#[derive(Debug, Clone)]
+pub struct Version {
+    text: String,
+    number: u128,
+}
+
+impl Version {
+    pub fn parse(text: &str) -> Option<Version> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let number = text.parse().ok()?;
+        Some(Version {
+            text: text.to_owned(),
+            number,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn number(&self) -> u128 {
+        self.number
+    }
+}
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.number == other.number
+    }
+}
+impl Eq for Version {}
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.number.cmp(&other.number)
+    }
+}
+impl std::hash::Hash for Version {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.number.hash(state)
+    }
+}
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// When in a rolling deploy a migration (or a part of one) runs: `expand`
+/// before the new code is deployed (additive, old code keeps working),
+/// `contract` after every host runs the new code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    Expand,
+    Contract,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Expand => "expand",
+            Phase::Contract => "contract",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Phase> {
+        match text {
+            "expand" => Some(Phase::Expand),
+            "contract" => Some(Phase::Contract),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One block of SQL: the statements between two markers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub sql: String,
+    /// Run inside a transaction together with the history row (the default);
+    /// `false` for statements a database refuses in one, such as
+    /// `CREATE INDEX CONCURRENTLY`.
+    pub transaction: bool,
+    /// 1-based line of the first SQL line in the file, for error messages.
+    pub line: usize,
+}
+
+/// The `up` or `down` SQL of a migration: a portable script and optional
+/// per-dialect replacements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scripts {
+    pub portable: Option<Script>,
+    pub per_dialect: BTreeMap<Dialect, Script>,
+}
+
+impl Scripts {
+    /// The script to run on `dialect`: its own variant, else the portable one.
+    pub fn for_dialect(&self, dialect: Dialect) -> Option<&Script> {
+        self.per_dialect
+            .get(&dialect)
+            .or(self.portable.as_ref())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.portable.is_none() && self.per_dialect.is_empty()
+    }
+}
+
+/// A `<version>_<slug>.sql` migration file, parsed.
+#[derive(Debug, Clone)]
+pub struct SqlMigration {
+    pub version: Version,
+    pub slug: String,
+    /// Path relative to the migrations directory, for messages and status.
+    pub path: PathBuf,
+    pub checksum: Checksum,
+    pub phase: Phase,
+    pub up: Scripts,
+    pub down: Scripts,
+    /// `-- lockstep:lint-ignore RULE reason` lines: (line, rule, reason).
+    pub lint_ignores: Vec<(usize, String, String)>,
+}

@@ -1,0 +1,11 @@
+//! The database side: finding SQL migrations, the per-dialect SQL, the
+//! connection and its lock, the history tables, and running scripts.
+
+pub mod connection;
+pub mod dialect;
+pub mod history;
+pub mod lock;
+pub mod migration;
+pub mod runner;
+pub mod source;
+pub mod statements;

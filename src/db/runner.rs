@@ -1,0 +1,254 @@
+//! Runs migration scripts against a connected database and records them in
+//! the history, so that the history never says more than happened:
+//!
+//! - transactional DDL (PostgreSQL, SQLite) with `transaction` on: the
+//!   statements and the history row commit together, or nothing does;
+//! - otherwise (MySQL, or `transaction=false`): the row is written as
+//!   `running` first, then `applied` or `failed` with the failing statement,
+//!   and a later run refuses until `lockstep resolve`.
+
+use crate::db::connection::{scrub, Database};
+use crate::db::dialect::Dialect;
+use crate::db::history::{self, Bookkeeping, HistoryRow, LogEntry};
+use crate::db::migration::SqlMigration;
+use crate::db::statements::{self, Statement};
+use crate::plan::database::state;
+use crate::report::FailedEntry;
+use anyhow::Result;
+use std::time::Instant;
+
+/// Who is running, recorded with every row.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub host: String,
+}
+
+/// Which way a step moves a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// The statements of one step and the bookkeeping around them, in the order
+/// `apply` runs them: also what `lockstep sql` prints.
+pub struct StepSql {
+    pub transactional: bool,
+    pub statements: Vec<Statement>,
+    /// 1-based line of the script in its file, for messages.
+    pub script_line: usize,
+    direction: Direction,
+    dialect: Dialect,
+    row: HistoryRow,
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl StepSql {
+    /// The SQL that moves `m` in `direction` on `dialect`; `None` when the
+    /// migration has no script for it (no `down`, say).
+    pub fn new(m: &SqlMigration, direction: Direction, dialect: Dialect, ctx: &RunContext) -> Option<StepSql> {
+        let scripts = match direction {
+            Direction::Up => &m.up,
+            Direction::Down => &m.down,
+        };
+        let script = scripts.for_dialect(dialect)?;
+        let at = now();
+        Some(StepSql {
+            transactional: script.transaction && dialect.transactional_ddl(),
+            statements: statements::split(&script.sql, dialect),
+            script_line: script.line,
+            direction,
+            dialect,
+            row: HistoryRow {
+                version: m.version.to_string(),
+                slug: m.slug.clone(),
+                kind: "sql".to_owned(),
+                phase: m.phase.as_str().to_owned(),
+                state: state::RUNNING.to_owned(),
+                checksum: m.checksum.to_string(),
+                dialect: dialect.as_str().to_owned(),
+                applied_at: at.clone(),
+                updated_at: at,
+                duration_ms: 0,
+                host: ctx.host.clone(),
+                lockstep_version: crate::VERSION.to_owned(),
+                failed_statement: None,
+                error: None,
+            },
+        })
+    }
+
+    fn final_state(&self) -> &'static str {
+        match self.direction {
+            Direction::Up => state::APPLIED,
+            Direction::Down => state::ROLLED_BACK,
+        }
+    }
+
+    fn log(&self, st: &str, detail: Option<&str>) -> Bookkeeping {
+        history::insert_log(
+            self.dialect,
+            &LogEntry {
+                at: &self.row.updated_at,
+                version: &self.row.version,
+                action: match self.direction {
+                    Direction::Up => "apply",
+                    Direction::Down => "rollback",
+                },
+                state: st,
+                checksum: &self.row.checksum,
+                host: &self.row.host,
+                detail,
+            },
+        )
+    }
+
+    /// Written before the statements: the `running` row, when the
+    /// statements cannot share a transaction with the history.
+    pub fn before(&self) -> Vec<Bookkeeping> {
+        if self.transactional {
+            return Vec::new();
+        }
+        match self.direction {
+            Direction::Up => vec![
+                history::delete_row(self.dialect, &self.row.version),
+                history::insert_row(self.dialect, &self.row),
+            ],
+            Direction::Down => vec![history::update_state(
+                self.dialect,
+                &self.row.version,
+                state::RUNNING,
+                &self.row.updated_at,
+                0,
+                None,
+            )],
+        }
+    }
+
+    /// Written after the statements succeeded.
+    pub fn after(&self, duration_ms: i64) -> Vec<Bookkeeping> {
+        let final_state = self.final_state();
+        let record = if self.transactional && self.direction == Direction::Up {
+            let row = HistoryRow {
+                state: final_state.to_owned(),
+                duration_ms,
+                ..self.row.clone()
+            };
+            vec![
+                history::delete_row(self.dialect, &self.row.version),
+                history::insert_row(self.dialect, &row),
+            ]
+        } else {
+            vec![history::update_state(
+                self.dialect,
+                &self.row.version,
+                final_state,
+                &self.row.updated_at,
+                duration_ms,
+                None,
+            )]
+        };
+        let mut out = record;
+        out.push(self.log(final_state, None));
+        out
+    }
+
+    /// Written when a statement failed outside a transaction.
+    fn failed(&self, statement: &str, error: &str, duration_ms: i64) -> Vec<Bookkeeping> {
+        vec![
+            history::update_state(
+                self.dialect,
+                &self.row.version,
+                state::FAILED,
+                &now(),
+                duration_ms,
+                Some((statement, error)),
+            ),
+            self.log(state::FAILED, Some(error)),
+        ]
+    }
+}
+
+/// A migration that did not finish.
+#[derive(Debug)]
+pub struct StepFailure {
+    pub entry: FailedEntry,
+}
+
+impl StepFailure {
+    pub fn message(&self) -> String {
+        let e = &self.entry;
+        format!(
+            "migration {} ({}) failed at line {}: {}; statement: {}",
+            e.version, e.path, e.line, e.error, e.statement
+        )
+    }
+}
+
+/// Runs one step. On failure the database is as before (transactional) or
+/// the row says `failed` with the statement (non-transactional).
+pub async fn run_step(db: &mut Database, m: &SqlMigration, sql: &StepSql, migrations_dir: &str) -> Result<u64, StepFailure> {
+    let started = Instant::now();
+    let fail = |statement: &str, line: usize, error: String| StepFailure {
+        entry: FailedEntry {
+            version: m.version.to_string(),
+            slug: m.slug.clone(),
+            path: format!("{migrations_dir}/{}", m.path.display()),
+            statement: statement.to_owned(),
+            line,
+            error,
+        },
+    };
+    let bookkeeping_error = |db: &Database, e: sqlx::Error| {
+        fail(
+            "(lockstep history)",
+            0,
+            format!("cannot record the migration in the history: {}", scrub(&e.to_string(), &db.target)),
+        )
+    };
+
+    if sql.transactional {
+        db.begin().await.map_err(|e| bookkeeping_error(db, e))?;
+    }
+    for b in sql.before() {
+        if let Err(e) = db.run(&b).await {
+            if sql.transactional {
+                db.rollback().await;
+            }
+            return Err(bookkeeping_error(db, e));
+        }
+    }
+    for stmt in &sql.statements {
+        if let Err(e) = db.execute(&stmt.sql).await {
+            let line = sql.script_line + stmt.line - 1;
+            let message = scrub(&e.to_string(), &db.target);
+            if sql.transactional {
+                db.rollback().await;
+            } else {
+                // Best effort: if even this fails, the row stays `running`,
+                // which the next run refuses just the same.
+                let ms = started.elapsed().as_millis() as i64;
+                for b in sql.failed(&stmt.sql, &message, ms) {
+                    let _ = db.run(&b).await;
+                }
+            }
+            return Err(fail(&stmt.sql, line, message));
+        }
+    }
+    let ms = started.elapsed().as_millis() as u64;
+    for b in sql.after(ms as i64) {
+        if let Err(e) = db.run(&b).await {
+            if sql.transactional {
+                db.rollback().await;
+            }
+            return Err(bookkeeping_error(db, e));
+        }
+    }
+    if sql.transactional {
+        db.commit().await.map_err(|e| bookkeeping_error(db, e))?;
+    }
+    Ok(ms)
+}

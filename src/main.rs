@@ -1,0 +1,145 @@
+//! lockstep: takes an application from release N to N+1 on one host, its
+//! database schema and its INI config files, and reports like an Ansible
+//! module. This file only wires the layers: parse → load → plan → apply →
+//! report.
+
+mod checksum;
+mod cli;
+mod commands;
+mod db;
+mod error;
+mod plan;
+mod redact;
+mod report;
+
+use clap::Parser;
+use cli::args::{Cli, Command, Format};
+use cli::settings::Settings;
+use commands::resolve::Resolution;
+use commands::Ctx;
+use redact::Redactor;
+use report::Report;
+use std::process::ExitCode;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match cli::ansible::from_args_file(&argv) {
+        Some(Ok(cli)) => cli,
+        Some(Err(msg)) => {
+            let mut report = Report::new("all", false);
+            report.fail(msg);
+            println!("{}", report.to_json());
+            return ExitCode::from(1);
+        }
+        None => Cli::parse(),
+    };
+    init_logging();
+    let mut redactor = Redactor::default();
+    let settings = match Settings::resolve(&cli.global) {
+        Ok(s) => s,
+        Err(e) => {
+            let format = cli.global.format.unwrap_or(Format::Human);
+            let mut report = Report::new("all", cli.global.check);
+            report.fail(format!("{e:#}"));
+            return print(&report, format, &redactor, false);
+        }
+    };
+    redactor.add_url(&settings.database_url);
+    let format = settings.format;
+    let detailed = matches!(cli.command, Command::Plan { detailed_exitcode: true, .. });
+
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let mut report = Report::new("all", settings.check);
+            report.fail(format!("cannot start the async runtime: {e}"));
+            return print(&report, format, &redactor, false);
+        }
+    };
+    let report = runtime.block_on(run(cli.command, settings));
+    print(&report, format, &redactor, detailed)
+}
+
+async fn run(command: Command, mut settings: Settings) -> Report {
+    if let Command::Plan { .. } = command {
+        settings.check = true;
+        settings.diff = true;
+    }
+    let phase = settings.phase.as_str();
+    let check = settings.check;
+    let ctx = match Ctx::new(settings) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let mut report = Report::new(phase, check);
+            report.fail(format!("{e:#}"));
+            return report;
+        }
+    };
+    let result = match &command {
+        Command::Apply(args) | Command::Plan { apply: args, .. } => commands::apply::run(&ctx, args).await,
+        Command::Status => commands::status::status(&ctx).await,
+        Command::Verify => commands::status::verify(&ctx).await,
+        Command::Sql { dialect } => commands::sql::run(&ctx, dialect.as_deref()).await,
+        Command::Rollback { to } => commands::rollback::run(&ctx, to).await,
+        Command::Resolve {
+            version,
+            mark_applied,
+            mark_rolled_back: _,
+            restamp,
+        } => {
+            let resolution = match (restamp, version) {
+                (Some(v), _) => Resolution::Restamp(v.clone()),
+                (None, Some(v)) if *mark_applied => Resolution::MarkApplied(v.clone()),
+                (None, Some(v)) => Resolution::MarkRolledBack(v.clone()),
+                (None, None) => unreachable_usage(),
+            };
+            commands::resolve::run(&ctx, resolution).await
+        }
+        Command::Hosts { retire } => commands::hosts::run(&ctx, retire.as_deref()).await,
+        Command::New { slug } => commands::new::run(&ctx, slug),
+    };
+    result.unwrap_or_else(|e| {
+        let mut report = ctx.new_report();
+        report.fail(format!("{e:#}"));
+        report
+    })
+}
+
+/// clap's argument groups make this combination impossible; exit as for
+/// any other usage error should that ever change.
+fn unreachable_usage() -> ! {
+    eprintln!("error: resolve needs --mark-applied VERSION, --mark-rolled-back VERSION or --restamp VERSION");
+    std::process::exit(2)
+}
+
+fn print(report: &Report, format: Format, redactor: &Redactor, detailed_exitcode: bool) -> ExitCode {
+    match format {
+        Format::Json => println!("{}", redactor.scrub(&report.to_json())),
+        Format::Human => {
+            let text = report::human::render(report, report::human::use_colour());
+            let text = redactor.scrub(&text);
+            if report.failed {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+        }
+    }
+    match (report.failed, detailed_exitcode, report.changed) {
+        (true, _, _) => ExitCode::from(1),
+        (false, true, true) => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOCKSTEP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

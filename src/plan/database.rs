@@ -1,0 +1,195 @@
+//! Decides what `apply` would do to the database: compares the migrations
+//! found on disk with the recorded history and yields the steps to run, in
+//! order, and everything that stops them (edited or failed migrations,
+//! out-of-order versions). Pure: no I/O.
+
+use crate::cli::args::PhaseArg;
+use crate::db::history::HistoryRow;
+use crate::db::migration::{Phase, SqlMigration, Version};
+use crate::report::{Drift, Problem};
+use std::collections::BTreeMap;
+
+/// History states, as stored.
+pub mod state {
+    pub const APPLIED: &str = "applied";
+    pub const RUNNING: &str = "running";
+    pub const FAILED: &str = "failed";
+    pub const ROLLED_BACK: &str = "rolled_back";
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub phase: PhaseArg,
+    pub target: Option<Version>,
+    pub allow_out_of_order: bool,
+}
+
+/// One migration part to run.
+#[derive(Debug, Clone)]
+pub struct Step<'a> {
+    pub migration: &'a SqlMigration,
+    pub part: Phase,
+}
+
+#[derive(Debug, Default)]
+pub struct DatabasePlan<'a> {
+    pub steps: Vec<Step<'a>>,
+    /// Pending migrations that this phase does not run.
+    pub deferred: Vec<Step<'a>>,
+    pub drift: Vec<Drift>,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+    /// Newest version recorded as applied.
+    pub current: Option<Version>,
+}
+
+pub fn plan<'a>(
+    migrations: &'a [SqlMigration],
+    history: &[HistoryRow],
+    dir_display: &str,
+    opts: &PlanOptions,
+) -> DatabasePlan<'a> {
+    let mut plan = DatabasePlan::default();
+    let by_version: BTreeMap<Version, &SqlMigration> =
+        migrations.iter().map(|m| (m.version.clone(), m)).collect();
+    let mut recorded: BTreeMap<Version, &HistoryRow> = BTreeMap::new();
+    for row in history {
+        match Version::parse(&row.version) {
+            Some(v) => {
+                recorded.insert(v, row);
+            }
+            None => plan.warnings.push(format!(
+                "the history holds a row with version `{}`, which is not a number; ignored",
+                row.version
+            )),
+        }
+    }
+
+    // Newest applied version per phase, for the out-of-order check: an
+    // expand applied after a pending contract is a normal rolling deploy.
+    let mut newest: BTreeMap<&str, Version> = BTreeMap::new();
+    for (version, row) in &recorded {
+        match row.state.as_str() {
+            state::APPLIED => {
+                plan.current = Some(version.clone());
+                newest.insert(row.phase.as_str(), version.clone());
+            }
+            state::FAILED | state::RUNNING => {
+                let file = by_version
+                    .get(version)
+                    .map_or(format!("{}_{}", row.version, row.slug), |m| m.path.display().to_string());
+                let what = if row.state == state::RUNNING {
+                    "was interrupted".to_owned()
+                } else {
+                    let stmt = row.failed_statement.as_deref().unwrap_or("?");
+                    format!(
+                        "failed at `{}`: {}",
+                        first_line(stmt),
+                        row.error.as_deref().unwrap_or("unknown error")
+                    )
+                };
+                plan.problems.push(Problem::new(
+                    "migration_failed",
+                    format!(
+                        "migration {} ({dir_display}/{file}) {what}; its changes may be partly applied. \
+                         Repair the database by hand, then run `lockstep resolve {} --mark-applied` \
+                         or `lockstep resolve {} --mark-rolled-back`",
+                        row.version, row.version, row.version
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if row.state == state::APPLIED {
+            match by_version.get(version) {
+                Some(m) if m.checksum.as_str() != row.checksum => {
+                    let path = format!("{dir_display}/{}", m.path.display());
+                    plan.drift.push(Drift::MigrationEdited {
+                        version: row.version.clone(),
+                        path: path.clone(),
+                        recorded: row.checksum.clone(),
+                        actual: m.checksum.to_string(),
+                    });
+                    plan.problems.push(Problem::new(
+                        "migration_edited",
+                        format!(
+                            "migration {} ({path}) was edited after it was applied \
+                             (recorded {}, file {}); revert the edit, or accept it with \
+                             `lockstep resolve --restamp {}`",
+                            row.version, row.checksum, m.checksum, row.version
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    plan.drift.push(Drift::MigrationMissing {
+                        version: row.version.clone(),
+                        slug: row.slug.clone(),
+                    });
+                    plan.warnings.push(format!(
+                        "applied migration {}_{} has no file in {dir_display} any more",
+                        row.version, row.slug
+                    ));
+                }
+            }
+        }
+    }
+
+    let mut expand = Vec::new();
+    let mut contract = Vec::new();
+    for m in migrations {
+        let pending = match recorded.get(&m.version) {
+            None => true,
+            Some(row) => row.state == state::ROLLED_BACK,
+        };
+        if !pending || opts.target.as_ref().is_some_and(|t| m.version > *t) {
+            continue;
+        }
+        if let Some(newer) = newest.get(m.phase.as_str()).filter(|n| **n > m.version) {
+            if !opts.allow_out_of_order {
+                plan.problems.push(Problem::new(
+                    "out_of_order",
+                    format!(
+                        "migration {} ({dir_display}/{}) is older than {newer}, which is already applied; \
+                         renumber it, or pass --allow-out-of-order to apply it anyway",
+                        m.version,
+                        m.path.display()
+                    ),
+                ));
+                continue;
+            }
+        }
+        let step = Step {
+            migration: m,
+            part: m.phase,
+        };
+        match m.phase {
+            Phase::Expand => expand.push(step),
+            Phase::Contract => contract.push(step),
+        }
+    }
+    // Expand parts first, then contract parts: database expand happens
+    // before the fleet moves, contract after.
+    let (run_expand, run_contract) = match opts.phase {
+        PhaseArg::Expand => (true, false),
+        PhaseArg::Contract => (false, true),
+        PhaseArg::All => (true, true),
+    };
+    for (run, steps) in [(run_expand, expand), (run_contract, contract)] {
+        if run {
+            plan.steps.extend(steps);
+        } else {
+            plan.deferred.extend(steps);
+        }
+    }
+    plan
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("");
+    if line.len() < s.trim_end().len() {
+        format!("{line} …")
+    } else {
+        line.to_owned()
+    }
+}
