@@ -79,13 +79,22 @@ mod tests {
     #[test]
     fn line_endings_and_bom_do_not_change_a_migration_checksum() {
         let lf = Checksum::of_migration(b"CREATE TABLE t (id INT);\nSELECT 1;\n");
-        assert_eq!(lf, Checksum::of_migration(b"CREATE TABLE t (id INT);\r\nSELECT 1;\r\n"));
-        assert_eq!(lf, Checksum::of_migration(b"CREATE TABLE t (id INT);\rSELECT 1;\r"));
+        assert_eq!(
+            lf,
+            Checksum::of_migration(b"CREATE TABLE t (id INT);\r\nSELECT 1;\r\n")
+        );
+        assert_eq!(
+            lf,
+            Checksum::of_migration(b"CREATE TABLE t (id INT);\rSELECT 1;\r")
+        );
         assert_eq!(
             lf,
             Checksum::of_migration(b"\xEF\xBB\xBFCREATE TABLE t (id INT);\r\nSELECT 1;\n")
         );
-        assert_eq!(lf, Checksum::of_bytes(b"CREATE TABLE t (id INT);\nSELECT 1;\n"));
+        assert_eq!(
+            lf,
+            Checksum::of_bytes(b"CREATE TABLE t (id INT);\nSELECT 1;\n")
+        );
     }
 
     #[test]

@@ -48,9 +48,18 @@ fn main() -> ExitCode {
     };
     redactor.add_url(&settings.database_url);
     let format = settings.format;
-    let detailed = matches!(cli.command, Command::Plan { detailed_exitcode: true, .. });
+    let detailed = matches!(
+        cli.command,
+        Command::Plan {
+            detailed_exitcode: true,
+            ..
+        }
+    );
 
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             let mut report = Report::new("all", settings.check);
@@ -78,7 +87,9 @@ async fn run(command: Command, mut settings: Settings) -> Report {
         }
     };
     let result = match &command {
-        Command::Apply(args) | Command::Plan { apply: args, .. } => commands::apply::run(&ctx, args).await,
+        Command::Apply(args) | Command::Plan { apply: args, .. } => {
+            commands::apply::run(&ctx, args).await
+        }
         Command::Status => commands::status::status(&ctx).await,
         Command::Verify => commands::status::verify(&ctx).await,
         Command::Sql { dialect } => commands::sql::run(&ctx, dialect.as_deref()).await,
@@ -114,7 +125,12 @@ fn unreachable_usage() -> ! {
     std::process::exit(2)
 }
 
-fn print(report: &Report, format: Format, redactor: &Redactor, detailed_exitcode: bool) -> ExitCode {
+fn print(
+    report: &Report,
+    format: Format,
+    redactor: &Redactor,
+    detailed_exitcode: bool,
+) -> ExitCode {
     match format {
         Format::Json => println!("{}", redactor.scrub(&report.to_json())),
         Format::Human => {

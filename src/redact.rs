@@ -76,16 +76,28 @@ mod tests {
 
     #[test]
     fn urls_lose_their_password() {
-        assert_eq!(redact_url("postgres://app:s3cret@db/app"), "postgres://app:***@db/app");
-        assert_eq!(redact_url("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db/app"),
+            "postgres://app:***@db/app"
+        );
+        assert_eq!(
+            redact_url("mysql://root@127.0.0.1/test"),
+            "mysql://root@127.0.0.1/test"
+        );
         assert_eq!(redact_url("sqlite:x.db"), "sqlite:x.db");
-        assert_eq!(url_password("postgres://a:p%40ss@h/d").as_deref(), Some("p@ss"));
+        assert_eq!(
+            url_password("postgres://a:p%40ss@h/d").as_deref(),
+            Some("p@ss")
+        );
     }
 
     #[test]
     fn scrub_masks_every_secret() {
         let mut r = Redactor::default();
         r.add_url("postgres://app:p%40ssword@db/app");
-        assert_eq!(r.scrub("error: p@ssword and p%40ssword"), "error: *** and ***");
+        assert_eq!(
+            r.scrub("error: p@ssword and p%40ssword"),
+            "error: *** and ***"
+        );
     }
 }

@@ -26,7 +26,10 @@ const OPTIONS: &[(&str, Kind)] = &[
     ("lock_timeout", Kind::Value("--lock-timeout")),
     ("host_id", Kind::Value("--host-id")),
     ("backup", Kind::CommandFlag("--backup")),
-    ("allow_out_of_order", Kind::CommandFlag("--allow-out-of-order")),
+    (
+        "allow_out_of_order",
+        Kind::CommandFlag("--allow-out-of-order"),
+    ),
 ];
 
 #[derive(Clone, Copy)]
@@ -97,7 +100,8 @@ fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
             }
             Kind::CommandValue(flag) => {
                 command_args.push((*flag).into());
-                command_args.push(scalar(value).ok_or(format!("`{key}` must be a string or number"))?);
+                command_args
+                    .push(scalar(value).ok_or(format!("`{key}` must be a string or number"))?);
             }
             Kind::CommandFlag(flag) => {
                 if truthy(value) {
@@ -109,7 +113,8 @@ fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
                     return Err("`vars` must be a dictionary of KEY: value".into());
                 };
                 for (k, v) in vars {
-                    let v = scalar(v).ok_or(format!("vars.{k} must be a string, number or boolean"))?;
+                    let v =
+                        scalar(v).ok_or(format!("vars.{k} must be a string, number or boolean"))?;
                     global.push("--var".into());
                     global.push(format!("{k}={v}"));
                 }
@@ -120,7 +125,11 @@ fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
     global.extend(command_args);
     Cli::try_parse_from(&global).map_err(|e| {
         let text = e.to_string();
-        text.lines().next().unwrap_or("invalid parameters").trim_start_matches("error: ").to_owned()
+        text.lines()
+            .next()
+            .unwrap_or("invalid parameters")
+            .trim_start_matches("error: ")
+            .to_owned()
     })
 }
 

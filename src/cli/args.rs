@@ -54,16 +54,33 @@ pub enum OnDrift {
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
     /// Project directory, where lockstep.ini is looked up [default: .]
-    #[arg(short = 'C', long, env = "LOCKSTEP_PROJECT", global = true, value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long,
+        env = "LOCKSTEP_PROJECT",
+        global = true,
+        value_name = "DIR"
+    )]
     pub project: Option<PathBuf>,
     /// Database URL: sqlite:FILE, postgres://…, mysql://… [default: an embedded SQLite file in the state dir]
-    #[arg(long, env = "LOCKSTEP_DATABASE", global = true, value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "LOCKSTEP_DATABASE",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     /// Directory of database migrations [default: <project>/migrations]
     #[arg(long, env = "LOCKSTEP_MIGRATIONS", global = true, value_name = "DIR")]
     pub migrations: Option<PathBuf>,
     /// Directory of config migrations [default: <project>/config-migrations]
-    #[arg(long, env = "LOCKSTEP_CONFIG_MIGRATIONS", global = true, value_name = "DIR")]
+    #[arg(
+        long,
+        env = "LOCKSTEP_CONFIG_MIGRATIONS",
+        global = true,
+        value_name = "DIR"
+    )]
     pub config_migrations: Option<PathBuf>,
     /// Config migrations name files relative to this directory [default: <project>]
     #[arg(long, env = "LOCKSTEP_CONFIG_ROOT", global = true, value_name = "DIR")]
@@ -93,7 +110,12 @@ pub struct GlobalArgs {
     #[arg(long, env = "LOCKSTEP_ON_DRIFT", global = true, value_enum)]
     pub on_drift: Option<OnDrift>,
     /// Seconds to wait for another lockstep's lock [default: 60]
-    #[arg(long, env = "LOCKSTEP_LOCK_TIMEOUT", global = true, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "LOCKSTEP_LOCK_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
     pub lock_timeout: Option<u64>,
     /// This host's name for contract gating [default: the host name]
     #[arg(long, env = "LOCKSTEP_HOST_ID", global = true, value_name = "NAME")]

@@ -59,12 +59,15 @@ impl Settings {
         };
         let settings_file = ini_path.is_file().then(|| ini_path.clone());
         let from_file = |key: &str| file.get(key).map(|(v, _)| v.as_str());
-        let file_path = |key: &str| from_file(key).map(|v| project.join(v));
+        let file_path = |key: &str| from_file(key).map(|v| under(&project, v));
         let parse_file = |key: &str, expected: &str| -> Result<Option<String>> {
             Ok(from_file(key).map(str::to_owned)).and_then(|v| {
                 if let Some(ref value) = v {
                     if value.is_empty() {
-                        bail!("{}: `{key}` is empty; expected {expected}", ini_path.display());
+                        bail!(
+                            "{}: `{key}` is empty; expected {expected}",
+                            ini_path.display()
+                        );
                     }
                 }
                 Ok(v)
@@ -75,7 +78,7 @@ impl Settings {
             .state_dir
             .clone()
             .or_else(|| file_path("state_dir"))
-            .unwrap_or_else(|| project.join(".lockstep"));
+            .unwrap_or_else(|| under(&project, ".lockstep"));
         let database_url = match args
             .database
             .clone()
@@ -105,7 +108,10 @@ impl Settings {
             None => match from_file("format") {
                 None | Some("human") => Format::Human,
                 Some("json") => Format::Json,
-                Some(other) => bail!("{}: format = {other}: expected human or json", ini_path.display()),
+                Some(other) => bail!(
+                    "{}: format = {other}: expected human or json",
+                    ini_path.display()
+                ),
             },
         };
         let on_drift = match args.on_drift {
@@ -125,7 +131,10 @@ impl Settings {
             None => match from_file("lock_timeout") {
                 None => 60,
                 Some(v) => v.parse().map_err(|_| {
-                    anyhow!("{}: lock_timeout = {v}: expected whole seconds", ini_path.display())
+                    anyhow!(
+                        "{}: lock_timeout = {v}: expected whole seconds",
+                        ini_path.display()
+                    )
                 })?,
             },
         };
@@ -136,7 +145,10 @@ impl Settings {
             match from_file(key) {
                 None | Some("false") | Some("no") | Some("0") => Ok(false),
                 Some("true") | Some("yes") | Some("1") => Ok(true),
-                Some(other) => bail!("{}: {key} = {other}: expected true or false", ini_path.display()),
+                Some(other) => bail!(
+                    "{}: {key} = {other}: expected true or false",
+                    ini_path.display()
+                ),
             }
         };
         let host_id = args
@@ -166,12 +178,12 @@ impl Settings {
                 .migrations
                 .clone()
                 .or_else(|| file_path("migrations"))
-                .unwrap_or_else(|| project.join("migrations")),
+                .unwrap_or_else(|| under(&project, "migrations")),
             config_migrations: args
                 .config_migrations
                 .clone()
                 .or_else(|| file_path("config_migrations"))
-                .unwrap_or_else(|| project.join("config-migrations")),
+                .unwrap_or_else(|| under(&project, "config-migrations")),
             config_root: args
                 .config_root
                 .clone()
@@ -198,8 +210,8 @@ type Keys = BTreeMap<String, (String, usize)>;
 /// Reads `[lockstep]` and `[vars]` from lockstep.ini; an unknown key or
 /// section is an error (a typo would otherwise be silently ignored).
 fn read_settings_file(path: &Path) -> Result<(Keys, BTreeMap<String, String>)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let parsed = ini::Ini::load_from_str(&text)
         .map_err(|e| anyhow!("{}:{}: {}", path.display(), e.line, e.msg))?;
     let mut keys = Keys::new();
@@ -244,7 +256,9 @@ pub fn read_vars_file(path: &Path) -> Result<BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the vars file {}", path.display()))?;
     let value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
-        let at = e.location().map_or(String::new(), |l| format!(":{}", l.line()));
+        let at = e
+            .location()
+            .map_or(String::new(), |l| format!(":{}", l.line()));
         anyhow!("{}{at}: not valid YAML: {e}", path.display())
     })?;
     let mut out = BTreeMap::new();
@@ -254,7 +268,10 @@ pub fn read_vars_file(path: &Path) -> Result<BTreeMap<String, String>> {
     for (k, v) in map {
         let key = scalar(&k).ok_or_else(|| anyhow!("{}: keys must be strings", path.display()))?;
         let value = scalar(&v).ok_or_else(|| {
-            anyhow!("{}: the value of `{key}` must be a string, number or boolean", path.display())
+            anyhow!(
+                "{}: the value of `{key}` must be a string, number or boolean",
+                path.display()
+            )
         })?;
         out.insert(key, value);
     }
@@ -270,6 +287,16 @@ fn scalar(v: &serde_yaml::Value) -> Option<String> {
     }
 }
 
+/// `name` inside the project; plain `name` for the current directory, so
+/// paths in messages read `migrations/…`, not `./migrations/…`.
+fn under(project: &Path, name: &str) -> PathBuf {
+    if project == Path::new(".") || Path::new(name).is_absolute() {
+        PathBuf::from(name)
+    } else {
+        project.join(name)
+    }
+}
+
 /// `sqlite:app.db` in lockstep.ini means the project's app.db, not one
 /// relative to wherever lockstep happens to be started.
 fn sqlite_relative_to(url: &str, project: &Path) -> String {
@@ -280,5 +307,5 @@ fn sqlite_relative_to(url: &str, project: &Path) -> String {
     if rest_path.starts_with('/') || rest_path.starts_with(":memory:") || rest_path.is_empty() {
         return url.to_owned();
     }
-    format!("sqlite:{}", project.join(rest_path).display())
+    format!("sqlite:{}", under(project, rest_path).display())
 }

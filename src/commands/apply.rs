@@ -16,7 +16,9 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
     let target = args
         .target
         .as_deref()
-        .map(|t| Version::parse(t).ok_or_else(|| anyhow!("--target {t}: expected a version number")))
+        .map(|t| {
+            Version::parse(t).ok_or_else(|| anyhow!("--target {t}: expected a version number"))
+        })
         .transpose()?;
     let opts = PlanOptions {
         phase: ctx.settings.phase,
@@ -97,14 +99,27 @@ async fn apply_locked(
     report.database.pending = plan
         .steps
         .iter()
-        .filter(|s| !report.database.applied.iter().any(|a| a.version == s.migration.version.as_str()))
+        .filter(|s| {
+            !report
+                .database
+                .applied
+                .iter()
+                .any(|a| a.version == s.migration.version.as_str())
+        })
         .chain(plan.deferred.iter())
         .map(|s| pending_entry(ctx, s))
         .collect();
     if !report.failed {
         if let Some(version) = &current {
-            for b in history::check_in(dialect, &ctx.settings.host_id, version.as_str(), &runner::now()) {
-                db.run(&b).await.map_err(|e| anyhow!("cannot check this host in: {e}"))?;
+            for b in history::check_in(
+                dialect,
+                &ctx.settings.host_id,
+                version.as_str(),
+                &runner::now(),
+            ) {
+                db.run(&b)
+                    .await
+                    .map_err(|e| anyhow!("cannot check this host in: {e}"))?;
             }
         }
         report.msg = summary(report.database.applied.len(), false);
@@ -142,7 +157,10 @@ fn fill_plan(ctx: &Ctx, report: &mut Report, plan: &DatabasePlan<'_>, check: boo
         report.msg = summary(plan.steps.len(), true);
         report.extra.insert(
             "would_apply".to_owned(),
-            plan.steps.iter().map(|s| s.migration.version.to_string()).collect(),
+            plan.steps
+                .iter()
+                .map(|s| s.migration.version.to_string())
+                .collect(),
         );
     }
 }
@@ -152,7 +170,11 @@ fn pending_entry(ctx: &Ctx, s: &Step<'_>) -> PendingEntry {
         version: s.migration.version.to_string(),
         slug: s.migration.slug.clone(),
         part: s.part.as_str().to_owned(),
-        path: format!("{}/{}", ctx.migrations_display(), s.migration.path.display()),
+        path: format!(
+            "{}/{}",
+            ctx.migrations_display(),
+            s.migration.path.display()
+        ),
     }
 }
 

@@ -20,7 +20,11 @@ pub async fn run(ctx: &Ctx, retire: Option<&str>) -> Result<Report> {
                 }
                 None => Vec::new(),
             };
-            report.msg = format!("{} host{} recorded", hosts.len(), super::apply::plural(hosts.len()));
+            report.msg = format!(
+                "{} host{} recorded",
+                hosts.len(),
+                super::apply::plural(hosts.len())
+            );
             report.extra.insert("hosts".to_owned(), hosts.into());
         }
         Some(name) => {
@@ -58,7 +62,10 @@ async fn list(db: &mut Database) -> Result<Vec<serde_json::Value>> {
     if !tables.iter().any(|t| t == history::HOSTS) {
         return Ok(Vec::new());
     }
-    let rows = db.fetch_all(&history::select_hosts()).await.context("cannot read lockstep_hosts")?;
+    let rows = db
+        .fetch_all(&history::select_hosts())
+        .await
+        .context("cannot read lockstep_hosts")?;
     rows.iter()
         .map(|r| {
             Ok(serde_json::json!({

@@ -64,7 +64,9 @@ pub async fn connect_read_only(ctx: &Ctx) -> Result<Option<Database>> {
     if ctx.target.is_absent() {
         return Ok(None);
     }
-    Ok(Some(Database::connect(&ctx.target, true, CONNECT_TIMEOUT).await?))
+    Ok(Some(
+        Database::connect(&ctx.target, true, CONNECT_TIMEOUT).await?,
+    ))
 }
 
 /// A connection for writing: locked against other lockstep runs, with the

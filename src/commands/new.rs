@@ -8,20 +8,30 @@ use crate::report::Report;
 use anyhow::{bail, Context, Result};
 
 pub fn run(ctx: &Ctx, slug: &str) -> Result<Report> {
-    if slug.is_empty() || !slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if slug.is_empty()
+        || !slug
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         bail!("slug `{slug}`: use letters, digits, `_` and `-` only, e.g. add_email");
     }
     let migrations = ctx.load_migrations()?;
     let version = next_version(migrations.last().map(|m| m.version.as_str()));
-    let phase = if ctx.settings.phase == PhaseArg::Contract { "contract" } else { "expand" };
+    let phase = if ctx.settings.phase == PhaseArg::Contract {
+        "contract"
+    } else {
+        "expand"
+    };
     let dir = &ctx.settings.migrations;
     let path = dir.join(format!("{version}_{slug}.sql"));
-    let template = format!(
-        "-- lockstep:phase {phase}\n-- lockstep:up\n\n\n-- lockstep:down\n\n"
-    );
+    let template = format!("-- lockstep:phase {phase}\n-- lockstep:up\n\n\n-- lockstep:down\n\n");
     let mut report = ctx.new_report();
-    report.extra.insert("path".to_owned(), path.display().to_string().into());
-    report.extra.insert("version".to_owned(), version.clone().into());
+    report
+        .extra
+        .insert("path".to_owned(), path.display().to_string().into());
+    report
+        .extra
+        .insert("version".to_owned(), version.clone().into());
     if ctx.settings.check {
         report.changed = true;
         report.msg = format!("would create {}", path.display());

@@ -31,7 +31,11 @@ pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
                 "would_roll_back".to_owned(),
                 steps.iter().map(|m| m.version.to_string()).collect(),
             );
-            report.msg = format!("would roll back {} migration{}", steps.len(), super::apply::plural(steps.len()));
+            report.msg = format!(
+                "would roll back {} migration{}",
+                steps.len(),
+                super::apply::plural(steps.len())
+            );
         }
         return Ok(report);
     }
@@ -140,7 +144,10 @@ async fn roll_back_locked(
         report.msg = if n == 0 {
             format!("nothing to roll back: no applied migration is newer than {to}")
         } else {
-            format!("rolled back {n} migration{} to {to}", super::apply::plural(n))
+            format!(
+                "rolled back {n} migration{} to {to}",
+                super::apply::plural(n)
+            )
         };
     }
     Ok(())

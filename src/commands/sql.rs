@@ -14,8 +14,9 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
     let migrations = ctx.load_migrations()?;
     let (dialect, history) = match dialect {
         Some(name) => (
-            Dialect::parse(name)
-                .ok_or_else(|| anyhow!("unknown dialect `{name}`: expected postgres, mysql or sqlite"))?,
+            Dialect::parse(name).ok_or_else(|| {
+                anyhow!("unknown dialect `{name}`: expected postgres, mysql or sqlite")
+            })?,
             Vec::new(),
         ),
         None => {
@@ -58,7 +59,13 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
     let mut migrations_json = Vec::new();
     for step in &plan.steps {
         let m = step.migration;
-        text.push_str(&format!("\n-- {}_{} ({}) {}\n", m.version, m.slug, step.part, m.path.display()));
+        text.push_str(&format!(
+            "\n-- {}_{} ({}) {}\n",
+            m.version,
+            m.slug,
+            step.part,
+            m.path.display()
+        ));
         let Some(sql) = StepSql::new(m, Direction::Up, dialect, &run_ctx) else {
             text.push_str(&format!("-- no up SQL for {dialect}: skipped\n"));
             continue;
@@ -94,6 +101,8 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
         super::apply::plural(plan.steps.len())
     );
     report.extra.insert("sql".to_owned(), text.into());
-    report.extra.insert("migrations".to_owned(), migrations_json.into());
+    report
+        .extra
+        .insert("migrations".to_owned(), migrations_json.into());
     Ok(report)
 }

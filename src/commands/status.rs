@@ -26,7 +26,12 @@ async fn load(ctx: &Ctx) -> Result<(Vec<SqlMigration>, Vec<HistoryRow>)> {
 pub async fn status(ctx: &Ctx) -> Result<Report> {
     let (migrations, history) = load(ctx).await?;
     let mut report = ctx.new_report();
-    let plan = db_plan::plan(&migrations, &history, &ctx.migrations_display(), &all_phases());
+    let plan = db_plan::plan(
+        &migrations,
+        &history,
+        &ctx.migrations_display(),
+        &all_phases(),
+    );
     report.drift = plan.drift.clone();
     report.warnings = plan.warnings.clone();
     report.problems = plan.problems.clone();
@@ -53,7 +58,9 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
         );
     }
     for row in &history {
-        let Some(version) = Version::parse(&row.version) else { continue };
+        let Some(version) = Version::parse(&row.version) else {
+            continue;
+        };
         let file = files.get(&version);
         let entry = rows.entry(version).or_insert_with(|| MigrationStatus {
             version: row.version.clone(),
@@ -79,11 +86,18 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
             entry.host = Some(row.host.clone());
         }
     }
-    let pending = rows.values().filter(|r| r.state.starts_with("pending")).count();
+    let pending = rows
+        .values()
+        .filter(|r| r.state.starts_with("pending"))
+        .count();
     let applied = rows.values().filter(|r| r.state == state::APPLIED).count();
     report.msg = format!(
         "{applied} applied, {pending} pending{}",
-        if report.drift.is_empty() { String::new() } else { format!(", {} drifted", report.drift.len()) }
+        if report.drift.is_empty() {
+            String::new()
+        } else {
+            format!(", {} drifted", report.drift.len())
+        }
     );
     report.database.migrations = Some(rows.into_values().collect());
     Ok(report)
@@ -92,12 +106,20 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
 pub async fn verify(ctx: &Ctx) -> Result<Report> {
     let (migrations, history) = load(ctx).await?;
     let mut report = ctx.new_report();
-    let plan = db_plan::plan(&migrations, &history, &ctx.migrations_display(), &all_phases());
+    let plan = db_plan::plan(
+        &migrations,
+        &history,
+        &ctx.migrations_display(),
+        &all_phases(),
+    );
     report.drift = plan.drift.clone();
     report.database.current = plan.current.as_ref().map(|v| v.to_string());
     if report.drift.is_empty() {
         let applied = history.iter().filter(|r| r.state == state::APPLIED).count();
-        report.msg = format!("checksums match: {applied} applied migration{} verified", super::apply::plural(applied));
+        report.msg = format!(
+            "checksums match: {applied} applied migration{} verified",
+            super::apply::plural(applied)
+        );
     } else {
         let what: Vec<String> = report.drift.iter().map(|d| d.describe()).collect();
         report.fail(format!("drift found: {}", what.join("; ")));

@@ -56,7 +56,10 @@ fn sqlite_file(url: &str) -> Result<Option<PathBuf>> {
     let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
         .with_context(|| format!("invalid SQLite URL `{url}`"))?;
     let file = opts.get_filename();
-    if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") || url.contains(":memory:") {
+    if file.as_os_str().is_empty()
+        || file.to_string_lossy().contains(":memory:")
+        || url.contains(":memory:")
+    {
         Ok(None)
     } else {
         Ok(Some(file.to_path_buf()))
@@ -78,7 +81,10 @@ impl Database {
     pub async fn connect(target: &Target, read_only: bool, timeout: Duration) -> Result<Database> {
         sqlx::any::install_default_drivers();
         let mut url = target.url.clone();
-        if target.dialect == Dialect::Sqlite && target.sqlite_file.is_some() && !url.contains("mode=") {
+        if target.dialect == Dialect::Sqlite
+            && target.sqlite_file.is_some()
+            && !url.contains("mode=")
+        {
             let sep = if url.contains('?') { '&' } else { '?' };
             url.push(sep);
             url.push_str(if read_only { "mode=ro" } else { "mode=rwc" });
@@ -86,14 +92,23 @@ impl Database {
                 if let Some(parent) = target.sqlite_file.as_ref().and_then(|f| f.parent()) {
                     if !parent.as_os_str().is_empty() {
                         std::fs::create_dir_all(parent).with_context(|| {
-                            format!("cannot create the directory {} for the SQLite database", parent.display())
+                            format!(
+                                "cannot create the directory {} for the SQLite database",
+                                parent.display()
+                            )
                         })?;
                     }
                 }
             }
         }
         let options = AnyConnectOptions::from_str(&url)
-            .map_err(|e| anyhow!("invalid database URL `{}`: {}", target.display, scrub(&e.to_string(), target)))?
+            .map_err(|e| {
+                anyhow!(
+                    "invalid database URL `{}`: {}",
+                    target.display,
+                    scrub(&e.to_string(), target)
+                )
+            })?
             .disable_statement_logging();
         let conn = tokio::time::timeout(timeout, AnyConnection::connect_with(&options))
             .await

@@ -12,8 +12,6 @@ pub enum Dialect {
     Mysql,
 }
 
-pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql];
-
 impl Dialect {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -82,14 +80,6 @@ impl Dialect {
         out
     }
 
-    /// A quoted identifier.
-    pub fn ident(self, name: &str) -> String {
-        match self {
-            Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
-            Dialect::Sqlite | Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
-        }
-    }
-
     /// Type of a short indexed text column (versions, states, host names).
     pub fn key_text(self) -> &'static str {
         match self {
@@ -122,9 +112,9 @@ impl Dialect {
     pub fn existing_tables_query(self, prefix: &str) -> String {
         let like = self.string_literal(&format!("{prefix}%"));
         match self {
-            Dialect::Sqlite => format!(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE {like}"
-            ),
+            Dialect::Sqlite => {
+                format!("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE {like}")
+            }
             Dialect::Postgres => format!(
                 "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND table_name LIKE {like}"
@@ -162,7 +152,10 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(Dialect::parse("MariaDB"), Some(Dialect::Mysql));
-        assert_eq!(Dialect::from_url("postgresql://x/y"), Some(Dialect::Postgres));
+        assert_eq!(
+            Dialect::from_url("postgresql://x/y"),
+            Some(Dialect::Postgres)
+        );
         assert_eq!(Dialect::from_url("sqlite:x.db"), Some(Dialect::Sqlite));
         assert_eq!(Dialect::from_url("oracle://x"), None);
     }

@@ -120,7 +120,10 @@ pub fn select_history(d: Dialect) -> String {
 /// (portable where upsert syntax is not).
 pub fn delete_row(d: Dialect, version: &str) -> Bookkeeping {
     Bookkeeping::new(
-        format!("DELETE FROM {MIGRATIONS} WHERE version = {}", d.placeholder(1)),
+        format!(
+            "DELETE FROM {MIGRATIONS} WHERE version = {}",
+            d.placeholder(1)
+        ),
         vec![Value::Text(version.to_owned())],
     )
 }
@@ -234,14 +237,6 @@ pub fn insert_log(d: Dialect, e: &LogEntry<'_>) -> Bookkeeping {
     )
 }
 
-/// A log row as read back (for `status --log` and tests).
-pub fn select_log(d: Dialect) -> String {
-    format!(
-        "SELECT at, version, action, state, checksum, host, {} FROM {LOG} ORDER BY id",
-        d.text_expr("detail")
-    )
-}
-
 /// A host checking in at `version`: (delete, insert), a portable upsert.
 pub fn check_in(d: Dialect, host: &str, version: &str, at: &str) -> [Bookkeeping; 2] {
     [
@@ -272,7 +267,10 @@ pub fn select_hosts() -> String {
 
 pub fn retire_host(d: Dialect, host: &str) -> Bookkeeping {
     Bookkeeping::new(
-        format!("UPDATE {HOSTS} SET retired = 1 WHERE host_id = {}", d.placeholder(1)),
+        format!(
+            "UPDATE {HOSTS} SET retired = 1 WHERE host_id = {}",
+            d.placeholder(1)
+        ),
         vec![Value::Text(host.to_owned())],
     )
 }
@@ -284,7 +282,10 @@ mod tests {
     #[test]
     fn render_inlines_values_per_dialect() {
         let b = delete_row(Dialect::Postgres, "0001");
-        assert_eq!(b.render(Dialect::Postgres), "DELETE FROM lockstep_migrations WHERE version = '0001'");
+        assert_eq!(
+            b.render(Dialect::Postgres),
+            "DELETE FROM lockstep_migrations WHERE version = '0001'"
+        );
         let b = update_checksum(Dialect::Mysql, "7", "sha256:ab", "t");
         assert_eq!(
             b.render(Dialect::Mysql),

@@ -57,7 +57,9 @@ impl DatabaseLock {
                         .truncate(false)
                         .write(true)
                         .open(&path)
-                        .with_context(|| format!("cannot open the lock file {}", path.to_string_lossy()))?;
+                        .with_context(|| {
+                            format!("cannot open the lock file {}", path.to_string_lossy())
+                        })?;
                     DatabaseLock::File(f)
                 }
             },
@@ -85,7 +87,10 @@ impl DatabaseLock {
                 row.try_get::<bool, _>(0)?
             }
             DatabaseLock::Named(name) => {
-                let sql = format!("SELECT GET_LOCK({}, 0)", Dialect::Mysql.string_literal(name));
+                let sql = format!(
+                    "SELECT GET_LOCK({}, 0)",
+                    Dialect::Mysql.string_literal(name)
+                );
                 let row = sqlx_row(db, &sql).await?;
                 row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) == 1
             }
@@ -100,10 +105,16 @@ impl DatabaseLock {
 
     pub async fn release(self, db: &mut Database) {
         let _ = match &self {
-            DatabaseLock::Advisory(key) => db.execute(&format!("SELECT pg_advisory_unlock({key})")).await,
-            DatabaseLock::Named(name) => {
-                db.execute(&format!("SELECT RELEASE_LOCK({})", Dialect::Mysql.string_literal(name)))
+            DatabaseLock::Advisory(key) => {
+                db.execute(&format!("SELECT pg_advisory_unlock({key})"))
                     .await
+            }
+            DatabaseLock::Named(name) => {
+                db.execute(&format!(
+                    "SELECT RELEASE_LOCK({})",
+                    Dialect::Mysql.string_literal(name)
+                ))
+                .await
             }
             DatabaseLock::File(f) => {
                 let _ = FileExt::unlock(f);

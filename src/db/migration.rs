@@ -32,10 +32,6 @@ impl Version {
     pub fn as_str(&self) -> &str {
         &self.text
     }
-
-    pub fn number(&self) -> u128 {
-        self.number
-    }
 }
 
 impl PartialEq for Version {
@@ -120,9 +116,7 @@ pub struct Scripts {
 impl Scripts {
     /// The script to run on `dialect`: its own variant, else the portable one.
     pub fn for_dialect(&self, dialect: Dialect) -> Option<&Script> {
-        self.per_dialect
-            .get(&dialect)
-            .or(self.portable.as_ref())
+        self.per_dialect.get(&dialect).or(self.portable.as_ref())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -141,6 +135,4 @@ pub struct SqlMigration {
     pub phase: Phase,
     pub up: Scripts,
     pub down: Scripts,
-    /// `-- lockstep:lint-ignore RULE reason` lines: (line, rule, reason).
-    pub lint_ignores: Vec<(usize, String, String)>,
 }

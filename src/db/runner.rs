@@ -49,7 +49,12 @@ pub fn now() -> String {
 impl StepSql {
     /// The SQL that moves `m` in `direction` on `dialect`; `None` when the
     /// migration has no script for it (no `down`, say).
-    pub fn new(m: &SqlMigration, direction: Direction, dialect: Dialect, ctx: &RunContext) -> Option<StepSql> {
+    pub fn new(
+        m: &SqlMigration,
+        direction: Direction,
+        dialect: Dialect,
+        ctx: &RunContext,
+    ) -> Option<StepSql> {
         let scripts = match direction {
             Direction::Up => &m.up,
             Direction::Down => &m.down,
@@ -190,7 +195,12 @@ impl StepFailure {
 
 /// Runs one step. On failure the database is as before (transactional) or
 /// the row says `failed` with the statement (non-transactional).
-pub async fn run_step(db: &mut Database, m: &SqlMigration, sql: &StepSql, migrations_dir: &str) -> Result<u64, StepFailure> {
+pub async fn run_step(
+    db: &mut Database,
+    m: &SqlMigration,
+    sql: &StepSql,
+    migrations_dir: &str,
+) -> Result<u64, StepFailure> {
     let started = Instant::now();
     let fail = |statement: &str, line: usize, error: String| StepFailure {
         entry: FailedEntry {
@@ -206,7 +216,10 @@ pub async fn run_step(db: &mut Database, m: &SqlMigration, sql: &StepSql, migrat
         fail(
             "(lockstep history)",
             0,
-            format!("cannot record the migration in the history: {}", scrub(&e.to_string(), &db.target)),
+            format!(
+                "cannot record the migration in the history: {}",
+                scrub(&e.to_string(), &db.target)
+            ),
         )
     };
 

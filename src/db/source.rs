@@ -41,7 +41,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<SqlMigration>, SourceError> {
             continue;
         }
         let bytes = std::fs::read(path).map_err(|e| {
-            SourceError::new(path.to_path_buf(), None, format!("cannot read the file: {e}"))
+            SourceError::new(
+                path.to_path_buf(),
+                None,
+                format!("cannot read the file: {e}"),
+            )
         })?;
         let mut migration = parse_sql(path, &bytes)?;
         migration.path = relative;
@@ -90,7 +94,6 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<SqlMigration, SourceError>
     let mut phase: Option<(usize, Phase)> = None;
     let mut up = Scripts::default();
     let mut down = Scripts::default();
-    let mut lint_ignores = Vec::new();
     // The block being collected: which scripts it goes to, under which key.
     let mut current: Option<Block> = None;
     let mut preamble_sql_line: Option<usize> = None;
@@ -132,12 +135,17 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<SqlMigration, SourceError>
                     )
                 })?;
                 if let Some(extra) = words.next() {
-                    return Err(err(line_no, format!("unexpected `{extra}` after the phase")));
+                    return Err(err(
+                        line_no,
+                        format!("unexpected `{extra}` after the phase"),
+                    ));
                 }
                 if let Some((first, _)) = phase {
                     return Err(err(
                         line_no,
-                        format!("a second `-- lockstep:phase` marker (the first is on line {first})"),
+                        format!(
+                            "a second `-- lockstep:phase` marker (the first is on line {first})"
+                        ),
                     ));
                 }
                 phase = Some((line_no, parsed));
@@ -193,7 +201,9 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<SqlMigration, SourceError>
                     let which = dialect.map_or("portable".to_owned(), |d| format!("dialect={d}"));
                     return Err(err(
                         line_no,
-                        format!("a second `{name}` section for {which} (the first is on line {first})"),
+                        format!(
+                            "a second `{name}` section for {which} (the first is on line {first})"
+                        ),
                     ));
                 }
                 if let Some(block) = current.take() {
@@ -208,25 +218,10 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<SqlMigration, SourceError>
                     sql: String::new(),
                 });
             }
-            "lint-ignore" => {
-                let rule = words.next().ok_or_else(|| {
-                    err(line_no, "lint-ignore needs a rule name and a reason".to_owned())
-                })?;
-                let reason = words.collect::<Vec<_>>().join(" ");
-                if reason.is_empty() {
-                    return Err(err(
-                        line_no,
-                        format!("lint-ignore {rule} needs a reason after the rule name"),
-                    ));
-                }
-                lint_ignores.push((line_no, rule.to_owned(), reason));
-            }
             _ => {
                 return Err(err(
                     line_no,
-                    format!(
-                        "unknown marker `-- lockstep:{name}`: expected up, down, phase or lint-ignore"
-                    ),
+                    format!("unknown marker `-- lockstep:{name}`: expected up, down or phase"),
                 ))
             }
         }
@@ -265,7 +260,6 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<SqlMigration, SourceError>
         phase: phase.map_or(Phase::Expand, |(_, p)| p),
         up,
         down,
-        lint_ignores,
     })
 }
 
@@ -297,7 +291,11 @@ impl Block {
 /// Lines of the file with CRLF and lone CR read as LF.
 fn split_lines(text: &str) -> impl Iterator<Item = String> {
     let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
-    normalised.lines().map(str::to_owned).collect::<Vec<_>>().into_iter()
+    normalised
+        .lines()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// The text after `-- lockstep:` when the line is a marker.
@@ -323,7 +321,10 @@ mod tests {
     fn plain_file_is_one_portable_up() {
         let m = parse("CREATE TABLE t (id INT);\n").unwrap();
         assert_eq!(m.phase, Phase::Expand);
-        assert_eq!(m.up.portable.as_ref().unwrap().sql, "CREATE TABLE t (id INT);\n");
+        assert_eq!(
+            m.up.portable.as_ref().unwrap().sql,
+            "CREATE TABLE t (id INT);\n"
+        );
         assert!(m.down.is_empty());
     }
 
@@ -340,7 +341,10 @@ mod tests {
         assert_eq!(pg.sql, "DROP INDEX CONCURRENTLY i;\n");
         assert!(!pg.transaction);
         assert_eq!(pg.line, 5);
-        assert_eq!(m.up.for_dialect(Dialect::Mysql).unwrap().sql, "DROP TABLE a;\n");
+        assert_eq!(
+            m.up.for_dialect(Dialect::Mysql).unwrap().sql,
+            "DROP TABLE a;\n"
+        );
         assert_eq!(m.down.for_dialect(Dialect::Sqlite).unwrap().line, 7);
     }
 

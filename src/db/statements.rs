@@ -43,8 +43,14 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement> {
     while i < bytes.len() {
         let c = bytes[i];
         // The MySQL client's DELIMITER command, at the start of a line.
-        if dialect == Dialect::Mysql && at_line_start(bytes, i) && starts_with_ci(&bytes[i..], b"DELIMITER ") {
-            let end = bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| i + p);
+        if dialect == Dialect::Mysql
+            && at_line_start(bytes, i)
+            && starts_with_ci(&bytes[i..], b"DELIMITER ")
+        {
+            let end = bytes[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |p| i + p);
             flush(&mut out, &script[start..i], start_line);
             delimiter = script[i + 10..end].trim().to_owned();
             if delimiter.is_empty() {
@@ -91,7 +97,9 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement> {
                 words.push(&script[i..end].to_ascii_uppercase());
                 i = end;
             }
-            _ if bytes[i..].starts_with(delimiter.as_bytes()) && (words.depth == 0 || delimiter != ";") => {
+            _ if bytes[i..].starts_with(delimiter.as_bytes())
+                && (words.depth == 0 || delimiter != ";") =>
+            {
                 flush(&mut out, &script[start..i], start_line);
                 i += delimiter.len();
                 start = i;
@@ -150,7 +158,11 @@ fn only_comments(text: &str, dialect: Dialect) -> bool {
 }
 
 fn at_line_start(bytes: &[u8], i: usize) -> bool {
-    bytes[..i].iter().rev().take_while(|&&b| b != b'\n').all(|b| b.is_ascii_whitespace())
+    bytes[..i]
+        .iter()
+        .rev()
+        .take_while(|&&b| b != b'\n')
+        .all(|b| b.is_ascii_whitespace())
 }
 
 fn starts_with_ci(bytes: &[u8], prefix: &[u8]) -> bool {
@@ -158,14 +170,20 @@ fn starts_with_ci(bytes: &[u8], prefix: &[u8]) -> bool {
 }
 
 fn skip_to_eol(bytes: &[u8], i: usize) -> usize {
-    bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| i + p)
+    bytes[i..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| i + p)
 }
 
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     if from > bytes.len() {
         return None;
     }
-    bytes[from..].windows(needle.len()).position(|w| w == needle).map(|p| from + p)
+    bytes[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
 }
 
 /// Skips a quoted string or identifier; returns the index after it and the
@@ -218,9 +236,18 @@ mod tests {
 
     #[test]
     fn simple_statements_with_lines() {
-        let s = split("CREATE TABLE a (x INT);\n\nINSERT INTO a VALUES (1);\n", Dialect::Sqlite);
+        let s = split(
+            "CREATE TABLE a (x INT);\n\nINSERT INTO a VALUES (1);\n",
+            Dialect::Sqlite,
+        );
         assert_eq!(s.len(), 2);
-        assert_eq!(s[1], Statement { sql: "INSERT INTO a VALUES (1)".into(), line: 3 });
+        assert_eq!(
+            s[1],
+            Statement {
+                sql: "INSERT INTO a VALUES (1)".into(),
+                line: 3
+            }
+        );
     }
 
     #[test]
@@ -229,7 +256,13 @@ mod tests {
             "INSERT INTO a VALUES ('x;y', \"q;\"); -- c; d\n/* e; */ SELECT 1;\n-- only a comment\n",
             Dialect::Postgres,
         );
-        assert_eq!(got, vec!["INSERT INTO a VALUES ('x;y', \"q;\")", "-- c; d\n/* e; */ SELECT 1"]);
+        assert_eq!(
+            got,
+            vec![
+                "INSERT INTO a VALUES ('x;y', \"q;\")",
+                "-- c; d\n/* e; */ SELECT 1"
+            ]
+        );
     }
 
     #[test]
@@ -256,7 +289,13 @@ mod tests {
             "DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\nDELIMITER ;\nSELECT 'a\\';b';\n",
             Dialect::Mysql,
         );
-        assert_eq!(got, vec!["CREATE PROCEDURE p() BEGIN SELECT 1; END", "SELECT 'a\\';b'"]);
+        assert_eq!(
+            got,
+            vec![
+                "CREATE PROCEDURE p() BEGIN SELECT 1; END",
+                "SELECT 'a\\';b'"
+            ]
+        );
     }
 
     #[test]

@@ -77,7 +77,9 @@ pub fn plan<'a>(
             state::FAILED | state::RUNNING => {
                 let file = by_version
                     .get(version)
-                    .map_or(format!("{}_{}", row.version, row.slug), |m| m.path.display().to_string());
+                    .map_or(format!("{}_{}", row.version, row.slug), |m| {
+                        m.path.display().to_string()
+                    });
                 let what = if row.state == state::RUNNING {
                     "was interrupted".to_owned()
                 } else {

@@ -45,7 +45,11 @@ pub fn render(report: &Report, colour: bool) -> String {
         out.push_str(sql);
     }
     if let Some(rows) = &db.migrations {
-        let _ = writeln!(out, "  {:<16} {:<24} {:<9} {:<22} {:<24} checksum", "version", "slug", "phase", "state", "applied at");
+        let _ = writeln!(
+            out,
+            "  {:<16} {:<24} {:<9} {:<22} {:<24} checksum",
+            "version", "slug", "phase", "state", "applied at"
+        );
         for r in rows {
             let checksum = match r.checksum_ok {
                 Some(true) => p.green("ok"),
@@ -77,24 +81,54 @@ pub fn render(report: &Report, colour: bool) -> String {
                 h["host_id"].as_str().unwrap_or(""),
                 h["version"].as_str().unwrap_or(""),
                 h["checked_in_at"].as_str().unwrap_or(""),
-                if h["retired"] == true { " (retired)" } else { "" }
+                if h["retired"] == true {
+                    " (retired)"
+                } else {
+                    ""
+                }
             );
         }
     }
     for a in &db.applied {
-        let _ = writeln!(out, "  {} {}_{} ({}) in {} ms", p.green("applied"), a.version, a.slug, a.part, a.duration_ms);
+        let _ = writeln!(
+            out,
+            "  {} {}_{} ({}) in {} ms",
+            p.green("applied"),
+            a.version,
+            a.slug,
+            a.part,
+            a.duration_ms
+        );
     }
     for a in &db.rolled_back {
-        let _ = writeln!(out, "  {} {}_{} in {} ms", p.yellow("rolled back"), a.version, a.slug, a.duration_ms);
+        let _ = writeln!(
+            out,
+            "  {} {}_{} in {} ms",
+            p.yellow("rolled back"),
+            a.version,
+            a.slug,
+            a.duration_ms
+        );
     }
     if db.migrations.is_none() {
         for pending in &db.pending {
-            let _ = writeln!(out, "  {} {}_{} ({})", p.yellow("pending"), pending.version, pending.slug, pending.part);
+            let _ = writeln!(
+                out,
+                "  {} {}_{} ({})",
+                p.yellow("pending"),
+                pending.version,
+                pending.slug,
+                pending.part
+            );
         }
     }
     for file in &report.config.files {
         let path = file["path"].as_str().unwrap_or("");
-        let state = if file["changed"] == true { p.yellow("changed") } else { p.green("ok") };
+        let state = if file["changed"] == true {
+            p.yellow("changed")
+        } else {
+            p.green("ok")
+        };
         let _ = writeln!(out, "{} {path}: {state}", p.bold("config"));
     }
     for d in &report.diff {
@@ -128,7 +162,11 @@ pub fn render(report: &Report, colour: bool) -> String {
         let _ = writeln!(out, "{} {}", p.red("error:"), report.msg);
     } else {
         let prefix = if report.changed {
-            p.yellow(if report.check_mode { "would change:" } else { "changed:" })
+            p.yellow(if report.check_mode {
+                "would change:"
+            } else {
+                "changed:"
+            })
         } else {
             p.green("ok:")
         };

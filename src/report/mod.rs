@@ -197,7 +197,11 @@ impl Report {
                 format!(
                     "{} problems: {}",
                     self.problems.len(),
-                    self.problems.iter().map(|p| p.msg.as_str()).collect::<Vec<_>>().join("; ")
+                    self.problems
+                        .iter()
+                        .map(|p| p.msg.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 )
             };
             self.fail(msg);

@@ -1,0 +1,203 @@
+//! The `Test` builder: lays out a temporary project (migrations, config
+//! migrations, INI files, a database), runs the real `lockstep` binary, and
+//! hands back its exit code, stdout, stderr and parsed JSON together.
+
+use crate::databases::{Db, Kind};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tempfile::TempDir;
+
+pub struct Test {
+    pub dir: TempDir,
+    pub db: Option<Db>,
+    env: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub json: Value,
+}
+
+impl Output {
+    /// The versions in a JSON list such as `database.applied`.
+    pub fn versions(&self, pointer: &str) -> Vec<String> {
+        self.json
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("no array at {pointer} in {}", self.json))
+            .iter()
+            .map(|e| e["version"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub fn msg(&self) -> &str {
+        self.json["msg"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(
+            self.code, 0,
+            "expected exit 0\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert_eq!(self.json["failed"], false, "{}", self.stdout);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_failed(&self) -> &Self {
+        assert_eq!(
+            self.code, 1,
+            "expected exit 1\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert_eq!(self.json["failed"], true, "{}", self.stdout);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_msg_contains(&self, parts: &[&str]) -> &Self {
+        for p in parts {
+            assert!(self.msg().contains(p), "msg lacks `{p}`: {}", self.msg());
+        }
+        self
+    }
+}
+
+pub const SAMPLE_VERSIONS: [&str; 5] = ["0001", "0002", "0003", "0004", "0005"];
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            dir: tempfile::tempdir().unwrap(),
+            db: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// A project with a fresh database of `kind`; `None` when skipped.
+    pub fn with_db(kind: Kind) -> Option<Test> {
+        let mut t = Test::new();
+        t.db = Some(Db::create(kind, t.dir.path())?);
+        Some(t)
+    }
+
+    pub fn db(&self) -> &Db {
+        self.db.as_ref().expect("this test has no database")
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file under the project, creating directories.
+    pub fn write(&self, relative: &str, content: impl AsRef<[u8]>) -> &Self {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        self
+    }
+
+    pub fn read(&self, relative: &str) -> Vec<u8> {
+        std::fs::read(self.path().join(relative)).unwrap()
+    }
+
+    pub fn migration(&self, name: &str, sql: &str) -> &Self {
+        self.write(&format!("migrations/{name}"), sql)
+    }
+
+    /// Copies the repository's sample `migrations/` into the project.
+    pub fn sample_migrations(&self) -> &Self {
+        copy_dir(&repo().join("migrations"), &self.path().join("migrations"));
+        self
+    }
+
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockstep"));
+        cmd.current_dir(self.path());
+        for var in ["DATABASE_URL", "NO_COLOR", "LOCKSTEP_LOG"] {
+            cmd.env_remove(var);
+        }
+        for (k, _) in std::env::vars() {
+            if k.starts_with("LOCKSTEP_") && !k.starts_with("LOCKSTEP_TEST_") {
+                cmd.env_remove(k);
+            }
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.args(["--host-id", "test-host", "--format", "json"]);
+        if let Some(db) = self.db.as_ref().filter(|_| !args.contains(&"--database")) {
+            cmd.args(["--database", &db.url]);
+        }
+        cmd.args(args);
+        cmd
+    }
+
+    /// Runs `lockstep --format json [--database URL] ARGS` in the project.
+    pub fn run(&self, args: &[&str]) -> Output {
+        output(self.command(args).output().unwrap())
+    }
+
+    /// Runs without the test's `--database` and `--format json`, for
+    /// settings and human-output tests.
+    pub fn run_raw(&self, args: &[&str]) -> (i32, String, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockstep"));
+        cmd.current_dir(self.path())
+            .env_remove("DATABASE_URL")
+            .env("NO_COLOR", "1");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("LOCKSTEP_") && !k.starts_with("LOCKSTEP_TEST_") {
+                cmd.env_remove(k);
+            }
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = cmd.args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+pub fn output(out: std::process::Output) -> Output {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        json,
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
