@@ -6,6 +6,7 @@
 mod checksum;
 mod cli;
 mod commands;
+mod config;
 mod db;
 mod error;
 mod plan;

@@ -1,29 +1,45 @@
-//! `apply` and `plan`: load the migrations and the history, plan, run the
-//! pending steps (not in check mode), check the host in, report.
+//! `apply` and `plan`: load the migrations, the history and the host's
+//! config state; plan both sides; stop before writing anything if a plan
+//! has a problem; otherwise run, in order, database expand, config expand,
+//! config contract, database contract; check the host in; report.
 
 use super::{connect_locked, connect_read_only, read_history, Ctx};
+use crate::checksum::Checksum;
 use crate::cli::args::ApplyArgs;
+use crate::config::edit;
+use crate::config::ini::Document;
+use crate::config::migration::ConfigMigration;
+use crate::config::state::{AppliedConfigMigration, FileRecord, PendingWrite, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history;
-use crate::db::migration::{SqlMigration, Version};
+use crate::db::migration::{Phase, SqlMigration, Version};
 use crate::db::runner::{self, Direction, StepSql};
+use crate::plan::config::{
+    self as config_plan, ConfigOptions, ConfigPlan, FilePlan, PlannedMigration,
+};
 use crate::plan::database::{self as db_plan, DatabasePlan, PlanOptions, Step};
 use crate::report::{AppliedEntry, DiffEntry, PendingEntry, Report};
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
+use std::collections::BTreeMap;
+
+/// Everything loaded from disk before planning.
+struct Loaded {
+    migrations: Vec<SqlMigration>,
+    config_migrations: Vec<ConfigMigration>,
+    target: Option<Version>,
+}
 
 pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
-    let migrations = ctx.load_migrations()?;
-    let target = args
-        .target
-        .as_deref()
-        .map(|t| {
-            Version::parse(t).ok_or_else(|| anyhow!("--target {t}: expected a version number"))
-        })
-        .transpose()?;
-    let opts = PlanOptions {
-        phase: ctx.settings.phase,
-        target,
-        allow_out_of_order: args.allow_out_of_order,
+    let loaded = Loaded {
+        migrations: ctx.load_migrations()?,
+        config_migrations: ctx.load_config_migrations()?,
+        target: args
+            .target
+            .as_deref()
+            .map(|t| {
+                Version::parse(t).ok_or_else(|| anyhow!("--target {t}: expected a version number"))
+            })
+            .transpose()?,
     };
     let mut report = ctx.new_report();
     if ctx.settings.check {
@@ -35,42 +51,190 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
             }
             None => Vec::new(),
         };
-        let plan = db_plan::plan(&migrations, &history, &ctx.migrations_display(), &opts);
-        fill_plan(ctx, &mut report, &plan, true);
+        let mut state = State::load(&ctx.settings.state_dir)?;
+        settle_pending_writes(ctx, &mut state);
+        let db = db_plan::plan(
+            &loaded.migrations,
+            &history,
+            &ctx.migrations_display(),
+            &db_options(ctx, &loaded, args),
+        );
+        let config = config_plan::plan(
+            &loaded.config_migrations,
+            &state,
+            &config_options(ctx, &loaded),
+        );
+        fill_plans(ctx, &mut report, &db, &config);
+        if !report.failed {
+            report.database.pending = db
+                .steps
+                .iter()
+                .chain(&db.deferred)
+                .map(|s| pending_entry(ctx, s))
+                .collect();
+            report.extra.insert(
+                "would_apply".to_owned(),
+                db.steps
+                    .iter()
+                    .map(|s| s.migration.version.to_string())
+                    .collect(),
+            );
+            report.config.files = config
+                .files
+                .iter()
+                .map(|f| file_entry(f, f.changes(), None))
+                .collect();
+            let changing = config.files.iter().filter(|f| f.changes()).count();
+            report.changed = !db.steps.is_empty() || changing > 0;
+            report.msg = summary(db.steps.len(), changing, true);
+        }
         return Ok(report);
     }
 
+    let _state_lock = StateLock::acquire(&ctx.settings.state_dir, ctx.settings.lock_timeout)?;
     let (mut db, lock) = connect_locked(ctx).await?;
-    let result = apply_locked(ctx, &mut db, &migrations, &opts, &mut report).await;
+    let result = apply_locked(ctx, &mut db, &loaded, args, &mut report).await;
     lock.release(&mut db).await;
     db.close().await;
     result?;
     Ok(report)
 }
 
+fn db_options(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> PlanOptions {
+    PlanOptions {
+        phase: ctx.settings.phase,
+        target: loaded.target.clone(),
+        allow_out_of_order: args.allow_out_of_order,
+    }
+}
+
+fn config_options<'a>(ctx: &'a Ctx, loaded: &Loaded) -> ConfigOptions<'a> {
+    ConfigOptions {
+        phase: ctx.settings.phase,
+        target: loaded.target.clone(),
+        on_drift: ctx.settings.on_drift,
+        vars: &ctx.settings.vars,
+        config_root: &ctx.settings.config_root,
+        migrations_dir: &ctx.settings.config_migrations,
+    }
+}
+
 async fn apply_locked(
     ctx: &Ctx,
     db: &mut Database,
-    migrations: &[SqlMigration],
-    opts: &PlanOptions,
+    loaded: &Loaded,
+    args: &ApplyArgs,
     report: &mut Report,
 ) -> Result<()> {
     let history = read_history(db).await?;
-    let plan = db_plan::plan(migrations, &history, &ctx.migrations_display(), opts);
-    fill_plan(ctx, report, &plan, false);
+    let mut state = State::load(&ctx.settings.state_dir)?;
+    if settle_pending_writes(ctx, &mut state) {
+        state.save(&ctx.settings.state_dir)?;
+    }
+    let db_plan = db_plan::plan(
+        &loaded.migrations,
+        &history,
+        &ctx.migrations_display(),
+        &db_options(ctx, loaded, args),
+    );
+    let config = config_plan::plan(
+        &loaded.config_migrations,
+        &state,
+        &config_options(ctx, loaded),
+    );
+    fill_plans(ctx, report, &db_plan, &config);
     if report.failed {
         return Ok(());
     }
+
+    let mut current = db_plan.current.clone();
+    let (db_expand, db_contract): (Vec<_>, Vec<_>) =
+        db_plan.steps.iter().partition(|s| s.part == Phase::Expand);
+    let mut backups: BTreeMap<String, String> = BTreeMap::new();
+    run_db_steps(ctx, db, &db_expand, report, &mut current).await;
+    if !report.failed {
+        write_config(
+            ctx,
+            &mut state,
+            &config,
+            Phase::Expand,
+            args.backup,
+            report,
+            &mut backups,
+        )?;
+    }
+    if !report.failed {
+        write_config(
+            ctx,
+            &mut state,
+            &config,
+            Phase::Contract,
+            args.backup,
+            report,
+            &mut backups,
+        )?;
+    }
+    if !report.failed {
+        run_db_steps(ctx, db, &db_contract, report, &mut current).await;
+    }
+
+    report.database.current = current.as_ref().map(|v| v.to_string());
+    report.database.pending = db_plan
+        .steps
+        .iter()
+        .filter(|s| {
+            !report
+                .database
+                .applied
+                .iter()
+                .any(|a| a.version == s.migration.version.as_str())
+        })
+        .chain(db_plan.deferred.iter())
+        .map(|s| pending_entry(ctx, s))
+        .collect();
+    report.config.files = config
+        .files
+        .iter()
+        .map(|f| file_entry(f, f.changes(), backups.get(&f.file).map(String::as_str)))
+        .collect();
+    if !report.failed {
+        if let Some(version) = &current {
+            for b in history::check_in(
+                db.dialect(),
+                &ctx.settings.host_id,
+                version.as_str(),
+                &runner::now(),
+            ) {
+                db.run(&b)
+                    .await
+                    .map_err(|e| anyhow!("cannot check this host in: {e}"))?;
+            }
+        }
+        let changed_files = config
+            .files
+            .iter()
+            .filter(|f| f.changes() && f.has_pending())
+            .count();
+        report.changed = report.changed || changed_files > 0;
+        report.msg = summary(report.database.applied.len(), changed_files, false);
+    }
+    Ok(())
+}
+
+async fn run_db_steps(
+    ctx: &Ctx,
+    db: &mut Database,
+    steps: &[&Step<'_>],
+    report: &mut Report,
+    current: &mut Option<Version>,
+) {
     let run_ctx = ctx.run_context();
-    let dialect = db.dialect();
-    let mut current = plan.current.clone();
-    for step in &plan.steps {
-        let Some(sql) = StepSql::new(step.migration, Direction::Up, dialect, &run_ctx) else {
-            // The planner only yields migrations with an up script; a
-            // dialect-only migration for another dialect has none here.
+    for step in steps {
+        let Some(sql) = StepSql::new(step.migration, Direction::Up, db.dialect(), &run_ctx) else {
             report.warnings.push(format!(
-                "migration {} has no `up` SQL for {dialect}; skipped",
-                step.migration.version
+                "migration {} has no `up` SQL for {}; skipped",
+                step.migration.version,
+                db.dialect()
             ));
             continue;
         };
@@ -85,84 +249,208 @@ async fn apply_locked(
                     duration_ms: ms,
                 });
                 if current.as_ref().is_none_or(|c| step.migration.version > *c) {
-                    current = Some(step.migration.version.clone());
+                    *current = Some(step.migration.version.clone());
                 }
             }
             Err(failure) => {
                 report.fail(failure.message());
                 report.database.failed_migration = Some(failure.entry);
-                break;
+                return;
             }
         }
     }
-    report.database.current = current.as_ref().map(|v| v.to_string());
-    report.database.pending = plan
-        .steps
-        .iter()
-        .filter(|s| {
-            !report
-                .database
-                .applied
-                .iter()
-                .any(|a| a.version == s.migration.version.as_str())
-        })
-        .chain(plan.deferred.iter())
-        .map(|s| pending_entry(ctx, s))
-        .collect();
-    if !report.failed {
-        if let Some(version) = &current {
-            for b in history::check_in(
-                dialect,
-                &ctx.settings.host_id,
-                version.as_str(),
-                &runner::now(),
-            ) {
-                db.run(&b)
-                    .await
-                    .map_err(|e| anyhow!("cannot check this host in: {e}"))?;
+}
+
+/// Writes each file's content after `phase`, bracketed by state writes.
+fn write_config(
+    ctx: &Ctx,
+    state: &mut State,
+    plan: &ConfigPlan<'_>,
+    phase: Phase,
+    backup: bool,
+    report: &mut Report,
+    backups: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let state_dir = &ctx.settings.state_dir;
+    for f in &plan.files {
+        let (migrations, content) = match phase {
+            Phase::Expand => (&f.expand, &f.after_expand),
+            Phase::Contract => (&f.contract, &f.after),
+        };
+        if migrations.is_empty() {
+            continue;
+        }
+        let on_disk = std::fs::read(&f.path).ok();
+        let applied = applied_records(ctx, f, migrations);
+        let sha = Checksum::of_bytes(content.as_bytes()).to_string();
+        let secret_keys: Vec<String> = f.secret_keys.iter().cloned().collect();
+        let snapshot =
+            edit::masked(&Document::parse(content), &f.secret_keys, edit::hash_secret).to_string();
+        if on_disk.as_deref() != Some(content.as_bytes()) {
+            if backup && on_disk.is_some() && !backups.contains_key(&f.file) {
+                let path = crate::config::write::backup(&f.path)?;
+                backups.insert(f.file.clone(), path.display().to_string());
+            }
+            // Intent first, so a crash between the two writes is settled
+            // from the file's sha256 instead of looking like a hand edit.
+            let record = state
+                .files
+                .entry(f.file.clone())
+                .or_insert_with(|| FileRecord {
+                    sha256: on_disk
+                        .as_deref()
+                        .map_or(String::new(), |b| Checksum::of_bytes(b).to_string()),
+                    snapshot: String::new(),
+                    secret_keys: Vec::new(),
+                    updated_at: runner::now(),
+                    pending: None,
+                });
+            record.pending = Some(PendingWrite {
+                sha256: sha.clone(),
+                snapshot: snapshot.clone(),
+                secret_keys: secret_keys.clone(),
+                migrations: applied.clone(),
+            });
+            state.save(state_dir)?;
+            if let Err(e) = crate::config::write::replace(&f.path, content.as_bytes(), f.new_mode) {
+                if let Some(r) = state.files.get_mut(&f.file) {
+                    r.pending = None;
+                }
+                state.save(state_dir)?;
+                report.fail(format!("{}: {e:#}; the file is unchanged", f.file));
+                return Ok(());
             }
         }
-        report.msg = summary(report.database.applied.len(), false);
+        state.files.insert(
+            f.file.clone(),
+            FileRecord {
+                sha256: sha,
+                snapshot,
+                secret_keys,
+                updated_at: runner::now(),
+                pending: None,
+            },
+        );
+        for a in applied {
+            state.migrations.insert(a.version.clone(), a);
+        }
+        state
+            .save(state_dir)
+            .context("cannot record the config state")?;
     }
     Ok(())
 }
 
-/// Fills what the plan says: drift, problems, and in check mode the steps.
-fn fill_plan(ctx: &Ctx, report: &mut Report, plan: &DatabasePlan<'_>, check: bool) {
-    report.drift.extend(plan.drift.iter().cloned());
-    report.warnings.extend(plan.warnings.iter().cloned());
-    report.problems.extend(plan.problems.iter().cloned());
-    report.database.current = plan.current.as_ref().map(|v| v.to_string());
-    if ctx.settings.diff && !plan.steps.is_empty() {
-        report.diff.push(DiffEntry {
-            before_header: "database".to_owned(),
-            after_header: format!("database ({})", ctx.target.display),
-            before: None,
-            after: None,
-            prepared: Some(prepared_sql(ctx, &plan.steps)),
-        });
+fn applied_records(
+    ctx: &Ctx,
+    f: &FilePlan<'_>,
+    migrations: &[PlannedMigration<'_>],
+) -> Vec<AppliedConfigMigration> {
+    let at = runner::now();
+    migrations
+        .iter()
+        .map(|p| AppliedConfigMigration {
+            version: p.migration.version.to_string(),
+            slug: p.migration.slug.clone(),
+            file: f.file.clone(),
+            phase: p.migration.phase.as_str().to_owned(),
+            checksum: p.migration.checksum.to_string(),
+            applied_at: at.clone(),
+            host: ctx.settings.host_id.clone(),
+            prior: p.prior.clone(),
+        })
+        .collect()
+}
+
+/// Settles writes a killed run left in flight: the file has the intended
+/// bytes (the write landed: record it) or not (forget the intent). Returns
+/// whether the state changed.
+pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
+    let mut changed = false;
+    for (file, record) in state.files.iter_mut() {
+        let Some(pending) = record.pending.take() else {
+            continue;
+        };
+        changed = true;
+        let actual = crate::config::path::resolve_in_root(&ctx.settings.config_root, file)
+            .ok()
+            .and_then(|p| std::fs::read(p).ok())
+            .map(|b| Checksum::of_bytes(&b).to_string());
+        if actual.as_deref() == Some(pending.sha256.as_str()) {
+            record.sha256 = pending.sha256;
+            record.snapshot = pending.snapshot;
+            record.secret_keys = pending.secret_keys;
+            record.updated_at = runner::now();
+            for m in pending.migrations {
+                state.migrations.insert(m.version.clone(), m);
+            }
+        }
+    }
+    changed
+}
+
+/// Fills what the plans say: drift, warnings, problems, diffs, secrets.
+fn fill_plans(ctx: &Ctx, report: &mut Report, db: &DatabasePlan<'_>, config: &ConfigPlan<'_>) {
+    report.drift.extend(db.drift.iter().cloned());
+    report.drift.extend(config.drift.iter().cloned());
+    report.warnings.extend(db.warnings.iter().cloned());
+    report.warnings.extend(config.warnings.iter().cloned());
+    report.problems.extend(db.problems.iter().cloned());
+    report.problems.extend(config.problems.iter().cloned());
+    report.secrets.extend(config.secret_values.iter().cloned());
+    report.database.current = db.current.as_ref().map(|v| v.to_string());
+    if ctx.settings.diff {
+        for f in config
+            .files
+            .iter()
+            .filter(|f| f.changes() && f.has_pending())
+        {
+            let mask = |text: &str| {
+                edit::masked(&Document::parse(text), &f.secret_keys, |_| {
+                    "********".to_owned()
+                })
+                .to_string()
+            };
+            report.diff.push(DiffEntry {
+                before_header: f.file.clone(),
+                after_header: f.file.clone(),
+                before: Some(f.before.as_deref().map(mask).unwrap_or_default()),
+                after: Some(mask(&f.after)),
+                prepared: None,
+            });
+        }
+        if !db.steps.is_empty() {
+            report.diff.push(DiffEntry {
+                before_header: "database".to_owned(),
+                after_header: format!("database ({})", ctx.target.display),
+                before: None,
+                after: None,
+                prepared: Some(prepared_sql(ctx, &db.steps)),
+            });
+        }
     }
     if !report.problems.is_empty() {
         report.fail_with_problems();
-        return;
     }
-    if check {
-        report.database.pending = plan
-            .steps
-            .iter()
-            .chain(plan.deferred.iter())
-            .map(|s| pending_entry(ctx, s))
-            .collect();
-        report.changed = !plan.steps.is_empty();
-        report.msg = summary(plan.steps.len(), true);
-        report.extra.insert(
-            "would_apply".to_owned(),
-            plan.steps
-                .iter()
-                .map(|s| s.migration.version.to_string())
-                .collect(),
-        );
+}
+
+fn file_entry(f: &FilePlan<'_>, changed: bool, backup: Option<&str>) -> serde_json::Value {
+    let sha = |t: Option<&str>| t.map(|t| Checksum::of_bytes(t.as_bytes()).to_string());
+    let mut entry = serde_json::json!({
+        "path": f.file,
+        "changed": changed && f.has_pending(),
+        "applied": f.expand.iter().chain(&f.contract).map(|p| p.migration.version.to_string()).collect::<Vec<_>>(),
+        "sha256_before": sha(f.before.as_deref()),
+        "sha256_after": sha(Some(&f.after)),
+        "drifted": f.drift.is_some(),
+    });
+    if !f.overwritten.is_empty() {
+        entry["overwritten"] = f.overwritten.clone().into();
     }
+    if let Some(b) = backup {
+        entry["backup_file"] = b.into();
+    }
+    entry
 }
 
 fn pending_entry(ctx: &Ctx, s: &Step<'_>) -> PendingEntry {
@@ -200,11 +488,34 @@ fn prepared_sql(ctx: &Ctx, steps: &[Step<'_>]) -> String {
     out
 }
 
-fn summary(n: usize, check: bool) -> String {
-    match (check, n) {
-        (_, 0) => "nothing to do: the database is up to date".to_owned(),
-        (true, n) => format!("would apply {n} database migration{}", plural(n)),
-        (false, n) => format!("applied {n} database migration{}", plural(n)),
+fn summary(migrations: usize, files: usize, check: bool) -> String {
+    if migrations == 0 && files == 0 {
+        return "nothing to do: the database and config files are up to date".to_owned();
+    }
+    let mut parts = Vec::new();
+    if migrations > 0 {
+        parts.push(format!(
+            "{migrations} database migration{}",
+            plural(migrations)
+        ));
+    }
+    if files > 0 {
+        parts.push(format!("{files} config file{}", plural(files)));
+    }
+    let verb = if check { "would change" } else { "changed" };
+    match (migrations > 0, files > 0) {
+        (true, true) => format!(
+            "{} {}, {verb} {}",
+            if check { "would apply" } else { "applied" },
+            parts[0],
+            parts[1]
+        ),
+        (true, false) => format!(
+            "{} {}",
+            if check { "would apply" } else { "applied" },
+            parts[0]
+        ),
+        _ => format!("{verb} {}", parts[0]),
     }
 }
 

@@ -50,6 +50,12 @@ impl Ctx {
         Ok(crate::db::source::load_dir(&self.settings.migrations)?)
     }
 
+    pub fn load_config_migrations(&self) -> Result<Vec<crate::config::migration::ConfigMigration>> {
+        Ok(crate::config::source::load_dir(
+            &self.settings.config_migrations,
+        )?)
+    }
+
     pub fn new_report(&self) -> Report {
         let mut r = Report::new(self.settings.phase.as_str(), self.settings.check);
         r.database.url = self.target.display.clone();

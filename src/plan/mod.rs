@@ -2,4 +2,5 @@
 //! command would do. Pure functions, no I/O: the commands load, plan, apply
 //! and report, in that order.
 
+pub mod config;
 pub mod database;

@@ -22,6 +22,9 @@ pub struct Report {
     /// What stopped the run, each with a machine-readable kind.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<Problem>,
+    /// Values to mask in everything printed (never serialised).
+    #[serde(skip)]
+    pub secrets: Vec<String>,
     /// Command-specific results (`status` tables, `sql` text, hosts, …).
     #[serde(flatten)]
     pub extra: serde_json::Map<String, Value>,
@@ -178,6 +181,7 @@ impl Report {
             diff: Vec::new(),
             warnings: Vec::new(),
             problems: Vec::new(),
+            secrets: Vec::new(),
             extra: serde_json::Map::new(),
         }
     }

@@ -1,0 +1,348 @@
+//! Config migrations as written in `config-migrations/<version>_<slug>.yaml`:
+//! one target INI file, a phase, and declarative operations. Parsing and
+//! `${KEY}` substitution live here; editing lives in [`crate::config::ini`].
+
+use crate::checksum::Checksum;
+use crate::config::ini::{MatchOptions, Occurrence};
+use crate::db::migration::{Phase, Version};
+use crate::error::SourceError;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A config migration, parsed, its values not yet substituted.
+#[derive(Debug, Clone)]
+pub struct ConfigMigration {
+    pub version: Version,
+    pub slug: String,
+    /// Relative to the config-migrations directory.
+    pub path: PathBuf,
+    pub checksum: Checksum,
+    pub description: Option<String>,
+    /// The target file, relative to the config root.
+    pub file: String,
+    pub phase: Phase,
+    pub create: bool,
+    pub case_insensitive: bool,
+    pub operations: Vec<Operation>,
+}
+
+/// The YAML document, as serde reads it; unknown fields are errors.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    #[serde(default)]
+    description: Option<String>,
+    file: String,
+    #[serde(default)]
+    phase: Option<String>,
+    #[serde(default)]
+    create: bool,
+    #[serde(default)]
+    case_insensitive: bool,
+    /// `- set: {…}` items: single-key maps naming the operation.
+    #[serde(with = "serde_yaml::with::singleton_map_recursive")]
+    operations: Vec<Operation>,
+}
+
+/// One operation. `section` omitted means the keys before the first
+/// section header.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Operation {
+    Set(KeyValue),
+    Default(KeyValue),
+    Rename(Rename),
+    Delete(Key),
+    RenameSection(RenameSection),
+    DeleteSection(SectionRef),
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyValue {
+    #[serde(default)]
+    pub section: Option<String>,
+    pub key: String,
+    pub value: ScalarString,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub occurrence: Option<OccurrenceSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    #[serde(default)]
+    pub section: Option<String>,
+    pub key: String,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub occurrence: Option<OccurrenceSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    #[serde(default)]
+    pub section: Option<String>,
+    pub key: String,
+    /// Defaults to `section`.
+    #[serde(default)]
+    pub to_section: Option<String>,
+    /// Defaults to `key`.
+    #[serde(default)]
+    pub to_key: Option<String>,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub occurrence: Option<OccurrenceSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RenameSection {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SectionRef {
+    pub section: String,
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// A value written as a YAML string, number or boolean (`ttl: 300`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalarString(pub String);
+
+impl<'de> Deserialize<'de> for ScalarString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_yaml::Value::deserialize(d)? {
+            serde_yaml::Value::String(s) => Ok(ScalarString(s)),
+            serde_yaml::Value::Number(n) => Ok(ScalarString(n.to_string())),
+            serde_yaml::Value::Bool(b) => Ok(ScalarString(b.to_string())),
+            _ => Err(serde::de::Error::custom(
+                "a value must be a string, number or boolean",
+            )),
+        }
+    }
+}
+
+/// `occurrence: first | last | all | <index>` for duplicated keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OccurrenceSpec(pub Occurrence);
+
+impl<'de> Deserialize<'de> for OccurrenceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = match serde_yaml::Value::deserialize(d)? {
+            serde_yaml::Value::String(s) => s,
+            serde_yaml::Value::Number(n) => n.to_string(),
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "occurrence must be first, last, all or an index",
+                ))
+            }
+        };
+        text.parse::<Occurrence>()
+            .map(OccurrenceSpec)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Operation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::Set(_) => "set",
+            Operation::Default(_) => "default",
+            Operation::Rename(_) => "rename",
+            Operation::Delete(_) => "delete",
+            Operation::RenameSection(_) => "rename_section",
+            Operation::DeleteSection(_) => "delete_section",
+        }
+    }
+
+    pub fn is_secret(&self) -> bool {
+        match self {
+            Operation::Set(kv) | Operation::Default(kv) => kv.secret,
+            Operation::Rename(r) => r.secret,
+            Operation::Delete(k) => k.secret,
+            Operation::RenameSection(r) => r.secret,
+            Operation::DeleteSection(s) => s.secret,
+        }
+    }
+
+    /// Match options for this operation in a migration.
+    pub fn match_options(&self, case_insensitive: bool) -> MatchOptions {
+        let occurrence = match self {
+            Operation::Set(kv) | Operation::Default(kv) => kv.occurrence,
+            Operation::Rename(r) => r.occurrence,
+            Operation::Delete(k) => k.occurrence,
+            Operation::RenameSection(_) | Operation::DeleteSection(_) => None,
+        };
+        MatchOptions {
+            case_insensitive,
+            occurrence: occurrence.map_or(Occurrence::Unique, |o| o.0),
+        }
+    }
+}
+
+/// Parses one config migration; `path` names it in messages.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> {
+    let (version, slug) = crate::db::source::parse_file_name(path)?;
+    let checksum = Checksum::of_migration(bytes);
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+        .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))?;
+    let doc: Document = serde_yaml::from_str(text).map_err(|e| {
+        SourceError::new(
+            path.to_path_buf(),
+            e.location().map(|l| l.line()),
+            format!("{}", strip_location(&e.to_string())),
+        )
+    })?;
+    let phase = match doc.phase.as_deref() {
+        None | Some("expand") => Phase::Expand,
+        Some("contract") => Phase::Contract,
+        Some(other) => {
+            return Err(SourceError::new(
+                path.to_path_buf(),
+                line_of(text, "phase:"),
+                format!("unknown phase `{other}`: expected expand or contract"),
+            ))
+        }
+    };
+    if doc.file.trim().is_empty() {
+        return Err(SourceError::new(
+            path.to_path_buf(),
+            line_of(text, "file:"),
+            "`file` is empty".to_owned(),
+        ));
+    }
+    if doc.operations.is_empty() {
+        return Err(SourceError::new(
+            path.to_path_buf(),
+            line_of(text, "operations:"),
+            "`operations` is empty: nothing to do".to_owned(),
+        ));
+    }
+    Ok(ConfigMigration {
+        version,
+        slug,
+        path: path.to_path_buf(),
+        checksum,
+        description: doc.description,
+        file: doc.file,
+        phase,
+        create: doc.create,
+        case_insensitive: doc.case_insensitive,
+        operations: doc.operations,
+    })
+}
+
+/// serde_yaml appends " at line L column C"; the line is already in front.
+fn strip_location(message: &str) -> &str {
+    message.find(" at line ").map_or(message, |i| &message[..i])
+}
+
+fn line_of(text: &str, prefix: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(prefix))
+        .map(|i| i + 1)
+}
+
+/// Replaces `${KEY}` with its value; `$${` is a literal `${`. A missing
+/// variable is an error naming it.
+pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(literal) = after.strip_prefix("${") {
+            out.push_str("${");
+            rest = literal;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                .ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
+            let name = &body[..end];
+            let value = vars.get(name).ok_or_else(|| {
+                format!("variable `{name}` is not set; pass --var {name}=VALUE, add it to a --vars-file, or to [vars] in lockstep.ini")
+            })?;
+            out.push_str(value);
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<ConfigMigration, SourceError> {
+        parse(Path::new("0001_cache.yaml"), text.as_bytes())
+    }
+
+    #[test]
+    fn parses_every_operation() {
+        let m = parse_text(
+            "description: d\nfile: app.ini\nphase: contract\ncreate: true\noperations:\n\
+             - set: {section: cache, key: backend, value: redis, secret: true}\n\
+             - default: {section: cache, key: ttl, value: 300}\n\
+             - rename: {section: options, key: cache, to_section: cache, to_key: backend}\n\
+             - delete: {section: options, key: x, occurrence: all}\n\
+             - rename_section: {from: old, to: new}\n\
+             - delete_section: {section: legacy}\n\
+             - set: {key: top, value: true}\n",
+        )
+        .unwrap();
+        assert_eq!(m.phase, Phase::Contract);
+        assert!(m.create);
+        assert_eq!(m.operations.len(), 7);
+        assert!(m.operations[0].is_secret());
+        assert_eq!(
+            m.operations[1],
+            Operation::Default(KeyValue {
+                section: Some("cache".into()),
+                key: "ttl".into(),
+                value: ScalarString("300".into()),
+                secret: false,
+                occurrence: None
+            })
+        );
+        assert_eq!(
+            m.operations[3].match_options(false).occurrence,
+            Occurrence::All
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse_text("file: a.ini\noperations:\n  - set: {section: a, key: b, value: c}\n  - sett: {section: a}\n").unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("unknown variant `sett`"), "{e}");
+        let e = parse_text("file: a.ini\noperations: [\n").unwrap_err();
+        assert!(e.line.is_some(), "{e}");
+        let e = parse_text("file: a.ini\nphase: later\noperations:\n  - delete: {key: a}\n")
+            .unwrap_err();
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn substitution() {
+        let vars: BTreeMap<String, String> = [("a".to_owned(), "1".to_owned())].into();
+        assert_eq!(substitute("x${a}y$${a}$", &vars).unwrap(), "x1y${a}$");
+        assert!(substitute("${b}", &vars).unwrap_err().contains("`b`"));
+    }
+}

@@ -1,0 +1,177 @@
+//! The per-host state of config files, in `<state-dir>/config-state.json`:
+//! for each managed file the sha256 and a snapshot of what lockstep last
+//! wrote, and for each applied config migration its checksum and the prior
+//! value of every key it touched. Secret values are kept only as hashes.
+//!
+//! A write to a config file is bracketed by two state writes: the intended
+//! result first (`pending`), then the commit. A run killed in between finds
+//! the intent on the next start and settles it from the file's actual
+//! sha256, so a crash is never mistaken for a hand edit.
+
+use anyhow::{bail, Context, Result};
+use fs4::fs_std::FileExt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+pub const FORMAT: u32 = 1;
+const FILE: &str = "config-state.json";
+const LOCK: &str = "config.lock";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub format: u32,
+    /// By file name as the migrations write it (relative to the config root).
+    pub files: BTreeMap<String, FileRecord>,
+    /// By version.
+    pub migrations: BTreeMap<String, AppliedConfigMigration>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileRecord {
+    /// `sha256:…` of the bytes lockstep last wrote (or adopted).
+    pub sha256: String,
+    /// Those bytes as text, secret values replaced by their hash.
+    pub snapshot: String,
+    /// Keys whose values are secret, as `section.key`.
+    #[serde(default)]
+    pub secret_keys: Vec<String>,
+    pub updated_at: String,
+    /// A write in flight: what the file will be once it lands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingWrite>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PendingWrite {
+    pub sha256: String,
+    pub snapshot: String,
+    pub secret_keys: Vec<String>,
+    pub migrations: Vec<AppliedConfigMigration>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppliedConfigMigration {
+    pub version: String,
+    pub slug: String,
+    pub file: String,
+    pub phase: String,
+    pub checksum: String,
+    pub applied_at: String,
+    pub host: String,
+    /// Every key touched, with its value before the migration.
+    pub prior: Vec<PriorValue>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PriorValue {
+    pub section: Option<String>,
+    pub key: String,
+    /// The values before (several for a duplicated key); empty when absent.
+    /// An inner `None` is a key written without a value.
+    pub values: Vec<Option<String>>,
+    /// The values are hashes: the key was written with `secret: true`.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+impl State {
+    pub fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join(FILE)
+    }
+
+    /// Reads the state; an absent file is an empty state.
+    pub fn load(state_dir: &Path) -> Result<State> {
+        let path = State::path(state_dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(State {
+                    format: FORMAT,
+                    ..State::default()
+                })
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let state: State = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a valid lockstep state file; restore it from a backup or move it away \
+                 (lockstep then treats every config file as unmanaged)",
+                path.display()
+            )
+        })?;
+        if state.format > FORMAT {
+            bail!(
+                "{} has state format {}, newer than this lockstep understands ({FORMAT}); upgrade lockstep",
+                path.display(),
+                state.format
+            );
+        }
+        Ok(state)
+    }
+
+    /// Writes the state atomically, the directory 0700 and the file 0600.
+    pub fn save(&self, state_dir: &Path) -> Result<()> {
+        ensure_dir(state_dir)?;
+        let bytes = serde_json::to_vec_pretty(self).context("cannot encode the state")?;
+        crate::config::write::replace(&State::path(state_dir), &bytes, 0o600)
+    }
+}
+
+/// Creates the state directory private to its owner.
+pub fn ensure_dir(state_dir: &Path) -> Result<()> {
+    if !state_dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(state_dir)
+            .with_context(|| {
+                format!("cannot create the state directory {}", state_dir.display())
+            })?;
+        std::fs::set_permissions(state_dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", state_dir.display()))?;
+    }
+    Ok(())
+}
+
+/// One lockstep at a time on a state dir; released when dropped or when
+/// the process dies.
+pub struct StateLock(std::fs::File);
+
+impl StateLock {
+    pub fn acquire(state_dir: &Path, timeout: std::time::Duration) -> Result<StateLock> {
+        ensure_dir(state_dir)?;
+        let path = state_dir.join(LOCK);
+        let file = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        let started = std::time::Instant::now();
+        loop {
+            match FileExt::try_lock_exclusive(&file) {
+                Ok(true) => return Ok(StateLock(file)),
+                Ok(false) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e).with_context(|| format!("cannot lock {}", path.display())),
+            }
+            if started.elapsed() >= timeout {
+                bail!(
+                    "timed out after {}s waiting for the lock on the state dir {}: another lockstep \
+                     is changing this host's config files; wait for it or raise --lock-timeout",
+                    timeout.as_secs(),
+                    state_dir.display()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        let _ = FileExt::unlock(&self.0);
+    }
+}

@@ -1,0 +1,376 @@
+//! Decides what `apply` would do to config files: for each target file, the
+//! pending config migrations of each phase, the content after them
+//! (computed in memory), and whether the file was edited by hand since
+//! lockstep last wrote it, under the `--on-drift` policy. No writes.
+
+use crate::checksum::Checksum;
+use crate::cli::args::{OnDrift, PhaseArg};
+use crate::config::edit::{self, KeyChanges};
+use crate::config::ini::Document;
+use crate::config::migration::ConfigMigration;
+use crate::config::state::{PriorValue, State};
+use crate::db::migration::{Phase, Version};
+use crate::report::{Drift, Problem};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+pub struct ConfigOptions<'a> {
+    pub phase: PhaseArg,
+    pub target: Option<Version>,
+    pub on_drift: OnDrift,
+    pub vars: &'a BTreeMap<String, String>,
+    pub config_root: &'a Path,
+    pub migrations_dir: &'a Path,
+}
+
+/// A migration as it will be applied, with what it touched.
+#[derive(Debug)]
+pub struct PlannedMigration<'a> {
+    pub migration: &'a ConfigMigration,
+    pub prior: Vec<PriorValue>,
+}
+
+#[derive(Debug)]
+pub struct FilePlan<'a> {
+    /// As the migrations name it.
+    pub file: String,
+    /// The real path inside the config root.
+    pub path: PathBuf,
+    /// Current content; `None` when the file does not exist.
+    pub before: Option<String>,
+    pub expand: Vec<PlannedMigration<'a>>,
+    pub contract: Vec<PlannedMigration<'a>>,
+    /// Content after the expand migrations, and after all of them.
+    pub after_expand: String,
+    pub after: String,
+    /// Secret keys of the file after the migrations.
+    pub secret_keys: BTreeSet<String>,
+    /// Keys edited by hand since lockstep last wrote the file.
+    pub drift: Option<KeyChanges>,
+    /// Hand-edited keys that `--on-drift force` overwrites.
+    pub overwritten: Vec<String>,
+    /// Mode for a file the migrations create.
+    pub new_mode: u32,
+}
+
+impl FilePlan<'_> {
+    pub fn has_pending(&self) -> bool {
+        !self.expand.is_empty() || !self.contract.is_empty()
+    }
+
+    /// Whether the bytes would change.
+    pub fn changes(&self) -> bool {
+        self.before.as_deref() != Some(self.after.as_str())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ConfigPlan<'a> {
+    pub files: Vec<FilePlan<'a>>,
+    /// Pending migrations this phase does not run.
+    pub deferred: Vec<&'a ConfigMigration>,
+    pub drift: Vec<Drift>,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+    pub secret_values: Vec<String>,
+}
+
+pub fn plan<'a>(
+    migrations: &'a [ConfigMigration],
+    state: &State,
+    opts: &ConfigOptions<'_>,
+) -> ConfigPlan<'a> {
+    let mut plan = ConfigPlan::default();
+    let dir = opts.migrations_dir.display();
+    let mut by_file: BTreeMap<&str, Vec<&ConfigMigration>> = BTreeMap::new();
+    for m in migrations {
+        by_file.entry(m.file.as_str()).or_default().push(m);
+        if let Some(applied) = state.migrations.get(m.version.as_str()) {
+            if applied.checksum != m.checksum.as_str() {
+                let path = format!("{dir}/{}", m.path.display());
+                plan.drift.push(Drift::ConfigMigrationEdited {
+                    version: m.version.to_string(),
+                    path: path.clone(),
+                    recorded: applied.checksum.clone(),
+                    actual: m.checksum.to_string(),
+                });
+                plan.problems.push(Problem::new(
+                    "config_migration_edited",
+                    format!(
+                        "config migration {} ({path}) was edited after it was applied (recorded {}, file {}); \
+                         revert the edit, or accept it with `lockstep resolve --restamp {}`",
+                        m.version, applied.checksum, m.checksum, m.version
+                    ),
+                ));
+            }
+        }
+    }
+    for file in state.files.keys() {
+        by_file.entry(file.as_str()).or_default();
+    }
+    let applied_versions: BTreeSet<Version> = state
+        .migrations
+        .keys()
+        .filter_map(|v| Version::parse(v))
+        .collect();
+
+    for (file, ms) in by_file {
+        let pending: Vec<&ConfigMigration> = ms
+            .into_iter()
+            .filter(|m| !applied_versions.contains(&m.version))
+            .filter(|m| opts.target.as_ref().is_none_or(|t| m.version <= *t))
+            .collect();
+        let (run, deferred): (Vec<_>, Vec<_>) =
+            pending.into_iter().partition(|m| match opts.phase {
+                PhaseArg::All => true,
+                PhaseArg::Expand => m.phase == Phase::Expand,
+                PhaseArg::Contract => m.phase == Phase::Contract,
+            });
+        plan.deferred.extend(deferred);
+        let (expand, contract): (Vec<_>, Vec<_>) =
+            run.into_iter().partition(|m| m.phase == Phase::Expand);
+        let fail = |plan: &mut ConfigPlan, kind: &str, msg: String| {
+            plan.problems.push(Problem::new(kind, msg))
+        };
+        let names = |ms: &[&ConfigMigration]| -> String {
+            ms.iter()
+                .map(|m| m.version.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let has_pending = !expand.is_empty() || !contract.is_empty();
+        let first = expand.first().or(contract.first()).copied();
+
+        let path = match crate::config::path::resolve_in_root(opts.config_root, file) {
+            Ok(p) => p,
+            Err(e) => {
+                let who = first.map_or(String::new(), |m| {
+                    format!(
+                        "config migration {} ({dir}/{}): ",
+                        m.version,
+                        m.path.display()
+                    )
+                });
+                if has_pending {
+                    fail(&mut plan, "config_path", format!("{who}{e}"));
+                } else {
+                    plan.warnings.push(format!("managed config file {e}"));
+                }
+                continue;
+            }
+        };
+        let before = match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Some(text),
+                Err(_) => {
+                    fail(
+                        &mut plan,
+                        "config_not_utf8",
+                        format!(
+                            "{file} ({}) is not UTF-8 text; lockstep edits INI text files only",
+                            path.display()
+                        ),
+                    );
+                    continue;
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                fail(
+                    &mut plan,
+                    "config_unreadable",
+                    format!("cannot read {file} ({}): {e}", path.display()),
+                );
+                continue;
+            }
+        };
+
+        // Drift: the file differs from what lockstep last wrote.
+        let record = state.files.get(file);
+        let mut secret_keys: BTreeSet<String> = record
+            .map(|r| r.secret_keys.iter().cloned().collect())
+            .unwrap_or_default();
+        let drift = record.and_then(|r| {
+            let actual = before
+                .as_deref()
+                .map(|t| Checksum::of_bytes(t.as_bytes()).to_string());
+            if actual.as_deref() == Some(r.sha256.as_str()) {
+                return None;
+            }
+            let snapshot = edit::key_values(&Document::parse(&r.snapshot), &secret_keys);
+            let current = before.as_deref().map_or_else(BTreeMap::new, |t| {
+                edit::key_values(&Document::parse(t), &secret_keys)
+            });
+            Some(KeyChanges::between(&snapshot, &current))
+        });
+        if let Some(changes) = &drift {
+            plan.drift.push(Drift::ConfigEdited {
+                path: file.to_owned(),
+                keys: serde_json::to_value(changes).unwrap_or_default(),
+            });
+        }
+
+        if !has_pending {
+            if let Some(changes) = &drift {
+                plan.warnings.push(format!(
+                    "{file} was edited by hand since lockstep last wrote it ({}); nothing is pending for it. \
+                     Run `lockstep resolve --adopt {file}` to accept the edit",
+                    describe(changes, before.is_none())
+                ));
+            }
+            if before.is_some() || record.is_some() {
+                let text = before.clone().unwrap_or_default();
+                plan.files.push(FilePlan {
+                    file: file.to_owned(),
+                    path,
+                    before: before.clone(),
+                    expand: Vec::new(),
+                    contract: Vec::new(),
+                    after_expand: text.clone(),
+                    after: text,
+                    secret_keys,
+                    drift,
+                    overwritten: Vec::new(),
+                    new_mode: 0o644,
+                });
+            }
+            continue;
+        }
+
+        // Simulate the pending migrations in memory.
+        if before.is_none() && !expand.iter().chain(&contract).any(|m| m.create) {
+            fail(
+                &mut plan,
+                "config_missing",
+                format!(
+                    "{file} ({}) does not exist; config migration {} would edit it. Create the file, \
+                     or set `create: true` in the migration",
+                    path.display(),
+                    first.map_or(String::new(), |m| m.version.to_string())
+                ),
+            );
+            continue;
+        }
+        let mut doc = Document::parse(before.as_deref().unwrap_or(""));
+        let mut touched = BTreeSet::new();
+        let mut planned = [Vec::new(), Vec::new()];
+        let mut after_expand = String::new();
+        let mut ok = true;
+        let any_secret = expand
+            .iter()
+            .chain(&contract)
+            .any(|m| m.operations.iter().any(|o| o.is_secret()));
+        for (i, group) in [&expand, &contract].into_iter().enumerate() {
+            for m in group.iter() {
+                match edit::apply(&mut doc, m, opts.vars) {
+                    Ok(applied) => {
+                        touched.extend(applied.touched);
+                        secret_keys.extend(applied.secret_keys);
+                        plan.secret_values.extend(applied.secret_values);
+                        planned[i].push(PlannedMigration {
+                            migration: m,
+                            prior: applied.prior,
+                        });
+                    }
+                    Err(e) => {
+                        fail(
+                            &mut plan,
+                            "config_operation",
+                            format!(
+                                "config migration {} ({dir}/{}) on {file}: {e}",
+                                m.version,
+                                m.path.display()
+                            ),
+                        );
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if i == 0 {
+                after_expand = doc.to_string();
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let mut overwritten = Vec::new();
+        if let Some(changes) = &drift {
+            let conflicts = changes.conflicts_with(&touched);
+            let what = describe(changes, before.is_none());
+            match opts.on_drift {
+                OnDrift::Fail => fail(
+                    &mut plan,
+                    "config_drift",
+                    format!(
+                        "{file} was edited by hand since lockstep last wrote it ({what}) and config migration{} {} \
+                         would change it; nothing was written. Use --on-drift merge to keep the edit, \
+                         --on-drift force to overwrite it, or `lockstep resolve --adopt {file}` to accept it first",
+                        crate::commands::apply::plural(expand.len() + contract.len()),
+                        names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>())
+                    ),
+                ),
+                OnDrift::Merge if !conflicts.is_empty() => fail(
+                    &mut plan,
+                    "config_drift_conflict",
+                    format!(
+                        "{file}: cannot merge: the hand-edited key{} {} {} also changed by config migration{} {}; \
+                         use --on-drift force to overwrite, or resolve the edit by hand",
+                        crate::commands::apply::plural(conflicts.len()),
+                        conflicts.join(", "),
+                        if conflicts.len() == 1 { "is" } else { "are" },
+                        crate::commands::apply::plural(expand.len() + contract.len()),
+                        names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>())
+                    ),
+                ),
+                OnDrift::Merge => {}
+                OnDrift::Force => {
+                    if !conflicts.is_empty() {
+                        plan.warnings.push(format!(
+                            "{file}: --on-drift force overwrote the hand-edited key{} {}",
+                            crate::commands::apply::plural(conflicts.len()),
+                            conflicts.join(", ")
+                        ));
+                    }
+                    overwritten = conflicts;
+                }
+            }
+        }
+        let [planned_expand, planned_contract] = planned;
+        plan.files.push(FilePlan {
+            file: file.to_owned(),
+            path,
+            before,
+            expand: planned_expand,
+            contract: planned_contract,
+            after_expand,
+            after: doc.to_string(),
+            secret_keys,
+            drift,
+            overwritten,
+            new_mode: if any_secret { 0o640 } else { 0o644 },
+        });
+    }
+    plan
+}
+
+fn describe(changes: &KeyChanges, deleted: bool) -> String {
+    if deleted {
+        return "the file was deleted".to_owned();
+    }
+    let mut parts = Vec::new();
+    for (label, keys) in [
+        ("changed", &changes.changed),
+        ("added", &changes.added),
+        ("removed", &changes.removed),
+    ] {
+        if !keys.is_empty() {
+            parts.push(format!("{label}: {}", keys.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        "formatting only, no key changed".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
