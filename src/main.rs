@@ -100,12 +100,14 @@ async fn run(command: Command, mut settings: Settings) -> Report {
             mark_applied,
             mark_rolled_back: _,
             restamp,
+            adopt,
         } => {
-            let resolution = match (restamp, version) {
-                (Some(v), _) => Resolution::Restamp(v.clone()),
-                (None, Some(v)) if *mark_applied => Resolution::MarkApplied(v.clone()),
-                (None, Some(v)) => Resolution::MarkRolledBack(v.clone()),
-                (None, None) => unreachable_usage(),
+            let resolution = match (adopt, restamp, version) {
+                (Some(file), _, _) => Resolution::Adopt(file.clone()),
+                (None, Some(v), _) => Resolution::Restamp(v.clone()),
+                (None, None, Some(v)) if *mark_applied => Resolution::MarkApplied(v.clone()),
+                (None, None, Some(v)) => Resolution::MarkRolledBack(v.clone()),
+                (None, None, None) => unreachable_usage(),
             };
             commands::resolve::run(&ctx, resolution).await
         }
@@ -122,7 +124,7 @@ async fn run(command: Command, mut settings: Settings) -> Report {
 /// clap's argument groups make this combination impossible; exit as for
 /// any other usage error should that ever change.
 fn unreachable_usage() -> ! {
-    eprintln!("error: resolve needs --mark-applied VERSION, --mark-rolled-back VERSION or --restamp VERSION");
+    eprintln!("error: resolve needs VERSION --mark-applied, VERSION --mark-rolled-back, --restamp VERSION or --adopt FILE");
     std::process::exit(2)
 }
 

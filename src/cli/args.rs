@@ -164,7 +164,7 @@ pub enum Command {
         to: String,
     },
     /// Repair recorded state on purpose
-    #[command(group(clap::ArgGroup::new("action").required(true).args(["mark_applied", "mark_rolled_back", "restamp"])))]
+    #[command(group(clap::ArgGroup::new("action").required(true).args(["mark_applied", "mark_rolled_back", "restamp", "adopt"])))]
     Resolve {
         /// The failed migration to mark (with --mark-applied / --mark-rolled-back)
         #[arg(value_name = "VERSION")]
@@ -178,6 +178,9 @@ pub enum Command {
         /// Accept the current file of an edited, applied migration
         #[arg(long, value_name = "VERSION", conflicts_with = "version")]
         restamp: Option<String>,
+        /// Accept a hand-edited config file as it stands (relative to the config root)
+        #[arg(long, value_name = "FILE", conflicts_with = "version")]
+        adopt: Option<String>,
     },
     /// List the hosts recorded for contract gating, or retire one
     Hosts {

@@ -310,6 +310,7 @@ fn write_config(
                 snapshot: snapshot.clone(),
                 secret_keys: secret_keys.clone(),
                 migrations: applied.clone(),
+                rolled_back: Vec::new(),
             });
             state.save(state_dir)?;
             if let Err(e) = crate::config::write::replace(&f.path, content.as_bytes(), f.new_mode) {
@@ -383,6 +384,9 @@ pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
             record.updated_at = runner::now();
             for m in pending.migrations {
                 state.migrations.insert(m.version.clone(), m);
+            }
+            for v in &pending.rolled_back {
+                state.migrations.remove(v);
             }
         }
     }

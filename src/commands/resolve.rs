@@ -1,29 +1,54 @@
 //! `resolve`: repair recorded state on purpose. Mark a failed or
 //! interrupted migration applied or rolled back after fixing the database by
-//! hand, or re-stamp an applied migration whose edit is intended.
+//! hand, re-stamp an applied (database or config) migration whose edit is
+//! intended, or adopt a hand-edited config file as it stands.
 
 use super::{connect_locked, read_history, Ctx};
+use crate::checksum::Checksum;
+use crate::config::edit;
+use crate::config::ini::Document;
+use crate::config::state::{FileRecord, State, StateLock};
 use crate::db::history::{self, LogEntry};
 use crate::db::migration::Version;
 use crate::db::runner::now;
 use crate::plan::database::state;
 use crate::report::Report;
 use anyhow::{anyhow, bail, Result};
+use std::collections::BTreeSet;
 
 pub enum Resolution {
     MarkApplied(String),
     MarkRolledBack(String),
     Restamp(String),
+    Adopt(String),
 }
 
 pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
     let mut report = ctx.new_report();
+    match &resolution {
+        Resolution::Adopt(file) => {
+            adopt(ctx, file, &mut report)?;
+            return Ok(report);
+        }
+        Resolution::Restamp(version) => {
+            if restamp_config(ctx, version, &mut report)? {
+                return Ok(report);
+            }
+        }
+        _ => {}
+    }
+    if ctx.settings.check {
+        bail!("resolve changes the database's history on purpose and has no check mode; run it without --check");
+    }
     let (mut db, lock) = connect_locked(ctx).await?;
     let result = async {
         let history = read_history(&mut db).await?;
         let dialect = db.dialect();
         let version_text = match &resolution {
-            Resolution::MarkApplied(v) | Resolution::MarkRolledBack(v) | Resolution::Restamp(v) => v,
+            Resolution::MarkApplied(v)
+            | Resolution::MarkRolledBack(v)
+            | Resolution::Restamp(v)
+            | Resolution::Adopt(v) => v,
         };
         let version = Version::parse(version_text)
             .ok_or_else(|| anyhow!("`{version_text}` is not a migration version"))?;
@@ -52,6 +77,7 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
                     format!("marked migration {version} as {verb}"),
                 )
             }
+            Resolution::Adopt(_) => unreachable!("adopt is handled before the database is opened"),
             Resolution::Restamp(_) => {
                 if row.state != state::APPLIED {
                     bail!("migration {version} is {}, not applied: only an applied migration can be re-stamped", row.state);
@@ -105,4 +131,80 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
     db.close().await;
     result?;
     Ok(report)
+}
+
+/// Accepts a config file as it stands: its sha256 and snapshot become the
+/// reference that drift is measured against.
+fn adopt(ctx: &Ctx, file: &str, report: &mut Report) -> Result<()> {
+    let path = crate::config::path::resolve_in_root(&ctx.settings.config_root, file)
+        .map_err(|e| anyhow!("{e}"))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow!("cannot read {file} ({}): {e}", path.display()))?;
+    let _lock = StateLock::acquire(&ctx.settings.state_dir, ctx.settings.lock_timeout)?;
+    let mut state = State::load(&ctx.settings.state_dir)?;
+    let sha = Checksum::of_bytes(text.as_bytes()).to_string();
+    let secret_keys: BTreeSet<String> = state
+        .files
+        .get(file)
+        .map(|r| r.secret_keys.iter().cloned().collect())
+        .unwrap_or_default();
+    if state
+        .files
+        .get(file)
+        .is_some_and(|r| r.sha256 == sha && r.pending.is_none())
+    {
+        report.msg = format!("{file} already matches what lockstep recorded: nothing to adopt");
+        return Ok(());
+    }
+    report.changed = true;
+    report.msg = format!("adopted {file} as it stands ({sha})");
+    if ctx.settings.check {
+        report.msg = format!("would adopt {file} as it stands ({sha})");
+        return Ok(());
+    }
+    let snapshot =
+        edit::masked(&Document::parse(&text), &secret_keys, edit::hash_secret).to_string();
+    state.files.insert(
+        file.to_owned(),
+        FileRecord {
+            sha256: sha,
+            snapshot,
+            secret_keys: secret_keys.into_iter().collect(),
+            updated_at: now(),
+            pending: None,
+        },
+    );
+    state.save(&ctx.settings.state_dir)
+}
+
+/// Re-stamps an applied config migration; `false` when `version` is not
+/// one, so the database side is asked.
+fn restamp_config(ctx: &Ctx, version: &str, report: &mut Report) -> Result<bool> {
+    let Some(wanted) = Version::parse(version) else {
+        return Ok(false);
+    };
+    let migrations = ctx.load_config_migrations()?;
+    let Some(m) = migrations.iter().find(|m| m.version == wanted) else {
+        return Ok(false);
+    };
+    let _lock = StateLock::acquire(&ctx.settings.state_dir, ctx.settings.lock_timeout)?;
+    let mut state = State::load(&ctx.settings.state_dir)?;
+    let Some(applied) = state.migrations.get_mut(m.version.as_str()) else {
+        bail!("config migration {version} is not applied: nothing to re-stamp");
+    };
+    if applied.checksum == m.checksum.as_str() {
+        report.msg =
+            format!("config migration {version} already matches its file: nothing to re-stamp");
+        return Ok(true);
+    }
+    report.changed = true;
+    report.msg = format!(
+        "re-stamped config migration {version}: {} -> {}",
+        applied.checksum, m.checksum
+    );
+    if !ctx.settings.check {
+        applied.checksum = m.checksum.to_string();
+        state.save(&ctx.settings.state_dir)?;
+    }
+    Ok(true)
 }

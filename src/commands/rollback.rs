@@ -3,18 +3,47 @@
 //! one of them has no `down` for this dialect or no file.
 
 use super::{connect_locked, connect_read_only, read_history, Ctx};
+use crate::checksum::Checksum;
+use crate::cli::args::OnDrift;
+use crate::config::edit;
+use crate::config::ini::{Document, MatchOptions, Occurrence};
+use crate::config::migration::ConfigMigration;
+use crate::config::state::{FileRecord, PendingWrite, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history::HistoryRow;
 use crate::db::migration::{SqlMigration, Version};
 use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::database::state;
 use crate::report::{AppliedEntry, Report};
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
+use std::path::PathBuf;
 
 pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
     let to = Version::parse(to).ok_or_else(|| anyhow!("--to {to}: expected a version number"))?;
     let migrations = ctx.load_migrations()?;
+    let config_migrations = ctx.load_config_migrations()?;
     let mut report = ctx.new_report();
+    let _state_lock = if ctx.settings.check {
+        None
+    } else {
+        Some(StateLock::acquire(
+            &ctx.settings.state_dir,
+            ctx.settings.lock_timeout,
+        )?)
+    };
+    let mut state = State::load(&ctx.settings.state_dir)?;
+    super::apply::settle_pending_writes(ctx, &mut state);
+    let Some(restores) = plan_config(ctx, &config_migrations, &state, &to, &mut report) else {
+        return Ok(report);
+    };
+    report.extra.insert(
+        "config_rolled_back".to_owned(),
+        restores
+            .iter()
+            .flat_map(|r| r.versions.clone())
+            .collect::<Vec<_>>()
+            .into(),
+    );
     if ctx.settings.check {
         let history = match connect_read_only(ctx).await? {
             Some(mut db) => {
@@ -25,7 +54,7 @@ pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
             None => Vec::new(),
         };
         if let Some(steps) = plan(ctx, &migrations, &history, &to, &mut report) {
-            report.changed = !steps.is_empty();
+            report.changed = !steps.is_empty() || restores.iter().any(|r| r.changes());
             report.database.pending = Vec::new();
             report.extra.insert(
                 "would_roll_back".to_owned(),
@@ -40,10 +69,32 @@ pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
         return Ok(report);
     }
     let (mut db, lock) = connect_locked(ctx).await?;
+    // Refuse before anything runs if the database side cannot be undone.
+    let history = read_history(&mut db).await?;
+    if plan(ctx, &migrations, &history, &to, &mut report).is_none() {
+        lock.release(&mut db).await;
+        db.close().await;
+        return Ok(report);
+    }
+    let config_result = write_restores(ctx, &mut state, &restores, &mut report);
+    if let Err(e) = config_result {
+        lock.release(&mut db).await;
+        db.close().await;
+        return Err(e);
+    }
     let result = roll_back_locked(ctx, &mut db, &migrations, &to, &mut report).await;
     lock.release(&mut db).await;
     db.close().await;
     result?;
+    let config_versions: usize = restores.iter().map(|r| r.versions.len()).sum();
+    if !report.failed && config_versions > 0 {
+        report.msg = format!(
+            "rolled back {} database migration{} and {config_versions} config migration{} to {to}",
+            report.database.rolled_back.len(),
+            super::apply::plural(report.database.rolled_back.len()),
+            super::apply::plural(config_versions)
+        );
+    }
     Ok(report)
 }
 
@@ -149,6 +200,175 @@ async fn roll_back_locked(
                 super::apply::plural(n)
             )
         };
+    }
+    Ok(())
+}
+
+/// A config file returned to the values it had before some migrations.
+struct Restore {
+    file: String,
+    path: PathBuf,
+    before: String,
+    after: String,
+    versions: Vec<String>,
+    secret_keys: Vec<String>,
+}
+
+impl Restore {
+    fn changes(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+/// Computes every config file's content with the prior values of the
+/// migrations newer than `to` restored; `None` (report failed) when one
+/// cannot be restored: a secret's prior value is kept only as a hash, a
+/// duplicated key's order is not kept, and a hand-edited file needs
+/// `--on-drift force`.
+fn plan_config(
+    ctx: &Ctx,
+    migrations: &[ConfigMigration],
+    state: &State,
+    to: &Version,
+    report: &mut Report,
+) -> Option<Vec<Restore>> {
+    let mut applied: Vec<_> = state
+        .migrations
+        .values()
+        .filter_map(|a| Some((Version::parse(&a.version)?, a)))
+        .filter(|(v, _)| v > to)
+        .collect();
+    applied.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut refusals = Vec::new();
+    let mut restores: Vec<Restore> = Vec::new();
+    for (version, a) in applied {
+        let case_insensitive = migrations
+            .iter()
+            .find(|m| m.version == version)
+            .is_some_and(|m| m.case_insensitive);
+        for p in &a.prior {
+            if p.secret {
+                refusals.push(format!(
+                    "config migration {} set the secret key {}, whose prior value lockstep keeps only as a hash; restore it by hand",
+                    a.version,
+                    edit::key_name(p.section.as_deref(), &p.key)
+                ));
+            } else if p.values.len() > 1 || p.values.first().is_some_and(|v| v.is_none()) {
+                refusals.push(format!(
+                    "config migration {} changed {}, which had {}; restore it by hand",
+                    a.version,
+                    edit::key_name(p.section.as_deref(), &p.key),
+                    if p.values.len() > 1 {
+                        "several values"
+                    } else {
+                        "no value at all"
+                    }
+                ));
+            }
+        }
+        let index = match restores.iter().position(|r| r.file == a.file) {
+            Some(i) => i,
+            None => {
+                let path = match crate::config::path::resolve_in_root(
+                    &ctx.settings.config_root,
+                    &a.file,
+                ) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        refusals.push(e);
+                        continue;
+                    }
+                };
+                let before = std::fs::read_to_string(&path).unwrap_or_default();
+                let record = state.files.get(&a.file);
+                let sha = Checksum::of_bytes(before.as_bytes()).to_string();
+                if record.is_some_and(|r| r.sha256 != sha)
+                    && ctx.settings.on_drift != OnDrift::Force
+                {
+                    refusals.push(format!(
+                        "{} was edited by hand since lockstep last wrote it; rolling back would overwrite \
+                         the edit: pass --on-drift force, or `lockstep resolve --adopt {}` first",
+                        a.file, a.file
+                    ));
+                }
+                restores.push(Restore {
+                    file: a.file.clone(),
+                    path,
+                    after: before.clone(),
+                    before,
+                    versions: Vec::new(),
+                    secret_keys: record.map(|r| r.secret_keys.clone()).unwrap_or_default(),
+                });
+                restores.len() - 1
+            }
+        };
+        let r = &mut restores[index];
+        let mut doc = Document::parse(&r.after);
+        let opts = MatchOptions {
+            case_insensitive,
+            occurrence: Occurrence::All,
+        };
+        for p in a.prior.iter().rev() {
+            let result = match p.values.first() {
+                None => doc.delete(p.section.as_deref(), &p.key, &opts),
+                Some(Some(v)) => doc.set(p.section.as_deref(), &p.key, v, &opts),
+                Some(None) => Ok(false),
+            };
+            if let Err(e) = result {
+                refusals.push(format!("config migration {} on {}: {e}", a.version, a.file));
+            }
+        }
+        r.after = doc.to_string();
+        r.versions.push(a.version.clone());
+    }
+    if !refusals.is_empty() {
+        report.fail(format!("nothing rolled back: {}", refusals.join("; ")));
+        return None;
+    }
+    Some(restores)
+}
+
+fn write_restores(
+    ctx: &Ctx,
+    state: &mut State,
+    restores: &[Restore],
+    report: &mut Report,
+) -> Result<()> {
+    let dir = &ctx.settings.state_dir;
+    for r in restores {
+        let sha = Checksum::of_bytes(r.after.as_bytes()).to_string();
+        let secret: std::collections::BTreeSet<String> = r.secret_keys.iter().cloned().collect();
+        let snapshot =
+            edit::masked(&Document::parse(&r.after), &secret, edit::hash_secret).to_string();
+        if r.changes() {
+            if let Some(record) = state.files.get_mut(&r.file) {
+                record.pending = Some(PendingWrite {
+                    sha256: sha.clone(),
+                    snapshot: snapshot.clone(),
+                    secret_keys: r.secret_keys.clone(),
+                    migrations: Vec::new(),
+                    rolled_back: r.versions.clone(),
+                });
+                state.save(dir)?;
+            }
+            crate::config::write::replace(&r.path, r.after.as_bytes(), 0o644)
+                .with_context(|| format!("{}: the file is unchanged", r.file))?;
+            report.changed = true;
+        }
+        for v in &r.versions {
+            state.migrations.remove(v);
+        }
+        state.files.insert(
+            r.file.clone(),
+            FileRecord {
+                sha256: sha,
+                snapshot,
+                secret_keys: r.secret_keys.clone(),
+                updated_at: crate::db::runner::now(),
+                pending: None,
+            },
+        );
+        state.save(dir)?;
     }
     Ok(())
 }

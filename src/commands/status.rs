@@ -2,9 +2,12 @@
 //! exit 1 on drift). Both read; neither locks nor writes.
 
 use super::{connect_read_only, read_history, Ctx};
-use crate::cli::args::PhaseArg;
+use crate::checksum::Checksum;
+use crate::cli::args::{OnDrift, PhaseArg};
+use crate::config::state::State;
 use crate::db::history::HistoryRow;
 use crate::db::migration::{SqlMigration, Version};
+use crate::plan::config::{self as config_plan, ConfigOptions};
 use crate::plan::database::{self as db_plan, state, PlanOptions};
 use crate::report::{MigrationStatus, Report};
 use anyhow::Result;
@@ -23,6 +26,58 @@ async fn load(ctx: &Ctx) -> Result<(Vec<SqlMigration>, Vec<HistoryRow>)> {
     Ok((migrations, history))
 }
 
+/// The config side as status and verify see it: every file, drift noted,
+/// nothing refused.
+fn config_status(ctx: &Ctx, report: &mut Report) -> Result<usize> {
+    let migrations = ctx.load_config_migrations()?;
+    let mut state = State::load(&ctx.settings.state_dir)?;
+    super::apply::settle_pending_writes(ctx, &mut state);
+    let opts = ConfigOptions {
+        phase: PhaseArg::All,
+        target: None,
+        on_drift: OnDrift::Force,
+        vars: &ctx.settings.vars,
+        config_root: &ctx.settings.config_root,
+        migrations_dir: &ctx.settings.config_migrations,
+    };
+    let plan = config_plan::plan(&migrations, &state, &opts);
+    report.drift.extend(plan.drift.iter().cloned());
+    report.secrets.extend(plan.secret_values.iter().cloned());
+    report.config.files = plan
+        .files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "path": f.file,
+                "pending": f.expand.iter().chain(&f.contract).map(|p| p.migration.version.to_string()).collect::<Vec<_>>(),
+                "drifted": f.drift.is_some(),
+                "drift": f.drift,
+                "sha256": f.before.as_deref().map(|t| Checksum::of_bytes(t.as_bytes()).to_string()),
+            })
+        })
+        .collect();
+    let rows: Vec<serde_json::Value> = migrations
+        .iter()
+        .map(|m| {
+            let applied = state.migrations.get(m.version.as_str());
+            serde_json::json!({
+                "version": m.version.to_string(),
+                "slug": m.slug,
+                "file": m.file,
+                "phase": m.phase.as_str(),
+                "state": if applied.is_some() { "applied" } else { "pending" },
+                "checksum_ok": applied.map(|a| a.checksum == m.checksum.as_str()),
+                "applied_at": applied.map(|a| a.applied_at.clone()),
+            })
+        })
+        .collect();
+    let pending = rows.iter().filter(|r| r["state"] == "pending").count();
+    report
+        .extra
+        .insert("config_migrations".to_owned(), rows.into());
+    Ok(pending)
+}
+
 pub async fn status(ctx: &Ctx) -> Result<Report> {
     let (migrations, history) = load(ctx).await?;
     let mut report = ctx.new_report();
@@ -35,6 +90,19 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
     report.drift = plan.drift.clone();
     report.warnings = plan.warnings.clone();
     report.problems = plan.problems.clone();
+    let config_pending = config_status(ctx, &mut report)?;
+    report.extra.insert(
+        "settings_file".to_owned(),
+        ctx.settings
+            .settings_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .into(),
+    );
+    report.extra.insert(
+        "state_dir".to_owned(),
+        ctx.settings.state_dir.display().to_string().into(),
+    );
     report.database.current = plan.current.as_ref().map(|v| v.to_string());
     report.database.pending = Vec::new();
 
@@ -92,7 +160,7 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
         .count();
     let applied = rows.values().filter(|r| r.state == state::APPLIED).count();
     report.msg = format!(
-        "{applied} applied, {pending} pending{}",
+        "database: {applied} applied, {pending} pending; config: {config_pending} pending{}",
         if report.drift.is_empty() {
             String::new()
         } else {
@@ -113,6 +181,7 @@ pub async fn verify(ctx: &Ctx) -> Result<Report> {
         &all_phases(),
     );
     report.drift = plan.drift.clone();
+    config_status(ctx, &mut report)?;
     report.database.current = plan.current.as_ref().map(|v| v.to_string());
     if report.drift.is_empty() {
         let applied = history.iter().filter(|r| r.state == state::APPLIED).count();

@@ -49,6 +49,9 @@ pub struct PendingWrite {
     pub snapshot: String,
     pub secret_keys: Vec<String>,
     pub migrations: Vec<AppliedConfigMigration>,
+    /// Versions a rollback removes once the write lands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rolled_back: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
