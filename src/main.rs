@@ -3,26 +3,16 @@
 //! module. This file only wires the layers: parse → load → plan → apply →
 //! report.
 
-mod checksum;
-mod cli;
-mod commands;
-mod config;
-mod db;
-mod error;
-mod plan;
-mod redact;
-mod report;
-
 use clap::Parser;
-use cli::args::{Cli, Command, Format};
-use cli::settings::Settings;
-use commands::resolve::Resolution;
-use commands::Ctx;
-use redact::Redactor;
-use report::Report;
+use lockstep::cli;
+use lockstep::cli::args::{Cli, Command, Format};
+use lockstep::cli::settings::Settings;
+use lockstep::commands::resolve::Resolution;
+use lockstep::commands::{self, Ctx};
+use lockstep::redact::Redactor;
+use lockstep::report::{self, Report};
+use std::io::Write;
 use std::process::ExitCode;
-
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -31,7 +21,7 @@ fn main() -> ExitCode {
         Some(Err(msg)) => {
             let mut report = Report::new("all", false);
             report.fail(msg);
-            println!("{}", report.to_json());
+            let _ = writeln!(std::io::stdout(), "{}", report.to_json());
             return ExitCode::from(1);
         }
         None => Cli::parse(),
@@ -135,15 +125,18 @@ fn print(
     detailed_exitcode: bool,
 ) -> ExitCode {
     match format {
-        Format::Json => println!("{}", redactor.scrub(&report.to_json())),
+        // A closed stdout (`| head`) is not worth a panic.
+        Format::Json => {
+            let _ = writeln!(std::io::stdout(), "{}", redactor.scrub(&report.to_json()));
+        }
         Format::Human => {
             let text = report::human::render(report, report::human::use_colour());
             let text = redactor.scrub(&text);
-            if report.failed {
-                eprint!("{text}");
+            let _ = if report.failed {
+                write!(std::io::stderr(), "{text}")
             } else {
-                print!("{text}");
-            }
+                write!(std::io::stdout(), "{text}")
+            };
         }
     }
     match (report.failed, detailed_exitcode, report.changed) {

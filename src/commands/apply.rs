@@ -41,62 +41,78 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
             })
             .transpose()?,
     };
-    let mut report = ctx.new_report();
-    if ctx.settings.check {
-        let history = match connect_read_only(ctx).await? {
-            Some(mut db) => {
-                let h = read_history(&mut db).await?;
-                db.close().await;
-                h
-            }
-            None => Vec::new(),
-        };
-        let mut state = State::load(&ctx.settings.state_dir)?;
-        settle_pending_writes(ctx, &mut state);
-        let db = db_plan::plan(
-            &loaded.migrations,
-            &history,
-            &ctx.migrations_display(),
-            &db_options(ctx, &loaded, args),
-        );
-        let config = config_plan::plan(
-            &loaded.config_migrations,
-            &state,
-            &config_options(ctx, &loaded),
-        );
-        fill_plans(ctx, &mut report, &db, &config);
-        if !report.failed {
-            report.database.pending = db
-                .steps
-                .iter()
-                .chain(&db.deferred)
-                .map(|s| pending_entry(ctx, s))
-                .collect();
-            report.extra.insert(
-                "would_apply".to_owned(),
-                db.steps
-                    .iter()
-                    .map(|s| s.migration.version.to_string())
-                    .collect(),
-            );
-            report.config.files = config
-                .files
-                .iter()
-                .map(|f| file_entry(f, f.changes(), None))
-                .collect();
-            let changing = config.files.iter().filter(|f| f.changes()).count();
-            report.changed = !db.steps.is_empty() || changing > 0;
-            report.msg = summary(db.steps.len(), changing, true);
-        }
-        return Ok(report);
+    // Plan once without locks: bad input and refused drift fail here with
+    // nothing written, not even a lock file or lockstep's own tables.
+    let preview = preview(ctx, &loaded, args).await?;
+    let settled_under_lock = preview
+        .problems
+        .iter()
+        .all(|p| p.kind == db_plan::INTERRUPTED);
+    if ctx.settings.check || (preview.failed && !settled_under_lock) {
+        return Ok(preview);
     }
-
+    let mut report = ctx.new_report();
     let _state_lock = StateLock::acquire(&ctx.settings.state_dir, ctx.settings.lock_timeout)?;
     let (mut db, lock) = connect_locked(ctx).await?;
     let result = apply_locked(ctx, &mut db, &loaded, args, &mut report).await;
     lock.release(&mut db).await;
     db.close().await;
     result?;
+    Ok(report)
+}
+
+/// What apply would do, read without locks: the whole result in check mode.
+async fn preview(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> Result<Report> {
+    let mut report = ctx.new_report();
+    let history = match connect_read_only(ctx).await? {
+        Some(mut db) => {
+            let h = read_history(&mut db).await?;
+            db.close().await;
+            h
+        }
+        None => Vec::new(),
+    };
+    let mut state = State::load(&ctx.settings.state_dir)?;
+    settle_pending_writes(ctx, &mut state);
+    let db = db_plan::plan(
+        &loaded.migrations,
+        &history,
+        &ctx.migrations_display(),
+        &db_options(ctx, loaded, args),
+    );
+    let config = config_plan::plan(
+        &loaded.config_migrations,
+        &state,
+        &config_options(ctx, loaded),
+    );
+    fill_plans(ctx, &mut report, &db, &config);
+    if !report.failed {
+        report.database.pending = db
+            .steps
+            .iter()
+            .chain(&db.deferred)
+            .map(|s| pending_entry(ctx, s))
+            .collect();
+        report.extra.insert(
+            "would_apply".to_owned(),
+            db.steps
+                .iter()
+                .map(|s| s.migration.version.to_string())
+                .collect(),
+        );
+        report.config.files = config
+            .files
+            .iter()
+            .map(|f| file_entry(f, f.changes(), None))
+            .collect();
+        let changing = config
+            .files
+            .iter()
+            .filter(|f| f.changes() && f.has_pending())
+            .count();
+        report.changed = !db.steps.is_empty() || changing > 0;
+        report.msg = summary(db.steps.len(), changing, true);
+    }
     Ok(report)
 }
 

@@ -17,6 +17,11 @@ pub mod state {
     pub const ROLLED_BACK: &str = "rolled_back";
 }
 
+/// The problem kind of a migration recorded as running: another lockstep
+/// may still be running it, so only a plan made under the lock can call it
+/// interrupted.
+pub const INTERRUPTED: &str = "migration_interrupted";
+
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
     pub phase: PhaseArg,
@@ -91,7 +96,7 @@ pub fn plan<'a>(
                     )
                 };
                 plan.problems.push(Problem::new(
-                    "migration_failed",
+                    if row.state == state::RUNNING { INTERRUPTED } else { "migration_failed" },
                     format!(
                         "migration {} ({dir_display}/{file}) {what}; its changes may be partly applied. \
                          Repair the database by hand, then run `lockstep resolve {} --mark-applied` \

@@ -1,0 +1,25 @@
+//! lockstep takes an application from release N to N+1 on one host: its
+//! database schema (SQLite, PostgreSQL, MySQL/MariaDB) and its INI config
+//! files, with checksums, drift detection and Ansible-style JSON.
+//!
+//! The layers, in the one direction data flows:
+//! - load: [`db::source`] and [`config::source`] read migrations from disk,
+//!   [`commands`] read the history and the per-host state;
+//! - plan: [`plan`] decides what to run, pure and without I/O;
+//! - apply: [`db::runner`] and [`config::write`] change the database and files;
+//! - report: [`report`] is the one result every command prints.
+//!
+//! [`cli`] parses the command line (or an Ansible args file) into settings.
+
+pub mod checksum;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod plan;
+pub mod redact;
+pub mod report;
+
+/// lockstep's version, recorded with everything it applies.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
