@@ -30,10 +30,8 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
             adopt(ctx, file, &mut report)?;
             return Ok(report);
         }
-        Resolution::Restamp(version) => {
-            if restamp_config(ctx, version, &mut report)? {
-                return Ok(report);
-            }
+        Resolution::Restamp(version) if restamp_config(ctx, version, &mut report)? => {
+            return Ok(report);
         }
         _ => {}
     }

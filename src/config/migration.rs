@@ -203,7 +203,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
         SourceError::new(
             path.to_path_buf(),
             e.location().map(|l| l.line()),
-            format!("{}", strip_location(&e.to_string())),
+            strip_location(&e.to_string()).to_owned(),
         )
     })?;
     let phase = match doc.phase.as_deref() {

@@ -87,7 +87,7 @@ pub enum EditError {
         "editing {target} would change how line {line} is read ({detail}); indentation decides what an INI line means, so make this change by hand"
     )]
     Reinterpreted {
-        /// What was being edited, e.g. "key `port` in [mysqld]".
+        /// What was being edited, e.g. "key `port` in `[mysqld]`".
         target: String,
         /// 1-based line number in the edited text.
         line: usize,

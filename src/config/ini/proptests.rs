@@ -295,6 +295,21 @@ proptest! {
     }
 
     #[test]
+    fn ops_on_garbage_keep_the_document_consistent(
+        text in "[\\[\\]=:;# \t\r\nkKab!\u{feff}\"'é]{0,60}",
+        ops in prop::collection::vec(op(), 1..4),
+    ) {
+        let mut doc = Document::parse(&text);
+        for op in ops {
+            let before = doc.to_string();
+            if op.apply(&mut doc).is_err() {
+                prop_assert_eq!(doc.to_string(), before);
+            }
+            prop_assert_eq!(&Document::parse(&doc.to_string()), &doc);
+        }
+    }
+
+    #[test]
     fn an_op_keeps_every_line_it_does_not_target(text in document(), op in op()) {
         let mut doc = Document::parse(&text);
         let result = op.apply(&mut doc);

@@ -462,11 +462,31 @@ fn set_uncomments_only_the_first_match_and_only_in_its_section() {
 }
 
 #[test]
-fn set_does_not_uncomment_into_a_continuation() {
-    // `    k = 2` after `a = 1` would continue a's value, so the key is appended instead.
+fn set_uncomments_with_the_neighbours_indentation_when_its_own_would_continue_a_value() {
+    // `    k = 9` after `a = 1` would continue a's value.
     set(
         "[s]\na = 1\n    ;k = 1\nb = 2\n",
-        "[s]\na = 1\n    ;k = 1\nb = 2\nk = 9\n",
+        "[s]\na = 1\nk = 9\nb = 2\n",
+        Some("s"),
+        "k",
+        "9",
+    );
+    // `load printers = no` flush left would make `   dns proxy` its continuation.
+    set(
+        "[global]\n   log file = x\n;   load printers = yes\n   dns proxy = no\n",
+        "[global]\n   log file = x\n   load printers = no\n   dns proxy = no\n",
+        Some("global"),
+        "load printers",
+        "no",
+    );
+}
+
+#[test]
+fn set_appends_when_no_indentation_lets_the_comment_be_uncommented() {
+    // Uncommented at any indentation here, `k` would swallow the indented directive.
+    set(
+        "[s]\n;k = 1\n   !include x\nj = 1\n",
+        "[s]\n;k = 1\n   !include x\nj = 1\nk = 9\n",
         Some("s"),
         "k",
         "9",
@@ -538,6 +558,8 @@ fn set_uses_the_dominant_line_ending_and_terminates_the_last_line() {
     set("[a]\r\nx = 1", "[a]\r\nx = 1\r\nz = 3", Some("a"), "z", "3");
     set("[a]\nx = 1", "[a]\nx = 1\nz = 3", Some("a"), "z", "3");
     set("[a]", "[a]\nz = 3", Some("a"), "z", "3");
+    // A stray CR at the end becomes half of a CRLF once terminated.
+    set("[a]\r", "[a]\r\nz = 3", Some("a"), "z", "3");
 }
 
 #[test]
@@ -587,6 +609,13 @@ fn set_adds_global_keys_at_the_top_or_after_the_last_global_key() {
     );
     set("a=1\n\n[s]\n", "a=1\ng=1\n\n[s]\n", None, "g", "1");
     set("", "g = 1\n", None, "g", "1");
+    set(
+        "[core]\n\tbare = 1\n",
+        "g = 1\n[core]\n\tbare = 1\n",
+        None,
+        "g",
+        "1",
+    );
 }
 
 #[test]
@@ -846,6 +875,11 @@ fn edits_that_would_change_how_other_lines_read_are_refused() {
         e.to_string(),
         "editing key `g` in the global section (before the first [section]) would change how line 2 is read (it would read as a continuation of line 1 instead of a directive); indentation decides what an INI line means, so make this change by hand"
     );
+    // A U+FEFF that is not at the start is text; first in the file it would be a BOM.
+    assert!(matches!(
+        err("k\n\u{feff}x\n", |d| d.delete(None, "k", &o())),
+        EditError::Reinterpreted { line: 1, .. }
+    ));
     // Deleting [s] would make the indented header continue `a`'s value.
     assert!(matches!(
         err("a = 1\n[s]\n  [t]\nb = 2\n", |d| d
