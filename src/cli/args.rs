@@ -11,8 +11,9 @@ use std::path::PathBuf;
     version,
     about = "Take an application from release N to N+1: database schema and INI config files, \
              with checksums, drift detection and Ansible-style JSON",
-    after_help = "Settings: flag > LOCKSTEP_* environment > lockstep.ini > default.\n\
-                  Exit status: 0 success, 1 failure (JSON still printed), 2 usage error."
+    after_help = "Settings: flag > LOCKSTEP_* environment > lockstep.ini > /etc/lockstep/lockstep.ini > default.\n\
+                  Exit status: 0 success, 1 failure (JSON still printed), 2 usage error.",
+    after_long_help = SETTINGS_HELP
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -20,6 +21,24 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The settings lookup order, for `--help` and the man page.
+pub const SETTINGS_HELP: &str = "\
+Settings are looked up in this order; the first that sets a value wins:
+  1. the command-line flag;
+  2. the environment: LOCKSTEP_<OPTION> (DATABASE_URL as a fallback for --database);
+  3. <project>/lockstep.ini (-C DIR, default .), section [lockstep], keys named as
+     the long options (config_root = etc); relative paths are relative to the project;
+  4. system mode: when the project has no lockstep.ini and /etc/lockstep/lockstep.ini
+     exists, that file (LOCKSTEP_SYSTEM_CONFIG names another, for packagers and tests);
+     use absolute paths in it, relative ones are relative to its directory, and the
+     state dir defaults to /var/lib/lockstep;
+  5. the default.
+`lockstep status` prints the settings file and state dir it used.
+
+Exit status: 0 success (changed or not), 1 failure (the JSON result is still
+printed, with failed: true), 2 usage error; plan --detailed-exitcode: 2 when
+changes are pending.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PhaseArg {
@@ -120,6 +139,12 @@ pub struct GlobalArgs {
     /// This host's name for contract gating [default: the host name]
     #[arg(long, env = "LOCKSTEP_HOST_ID", global = true, value_name = "NAME")]
     pub host_id: Option<String>,
+    /// Print only errors: no summary of a successful run, no warnings (JSON results are still printed)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More logs on stderr: -v info, -vv debug, -vvv trace (LOCKSTEP_LOG overrides)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -192,5 +217,26 @@ pub enum Command {
     New {
         /// Short name, e.g. add_email (`--phase contract` for a contract migration)
         slug: String,
+        /// A YAML database migration (declarative operations) instead of SQL
+        #[arg(long, conflicts_with = "config")]
+        yaml: bool,
+        /// A config migration for FILE (relative to the config root) instead
+        #[arg(long, value_name = "FILE")]
+        config: Option<String>,
+    },
+    /// Print the man page (roff), or write lockstep.1 into --out-dir
+    Man {
+        /// Write lockstep.1 into this directory instead of printing it
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+    /// Print shell completions, or write them into --out-dir
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+        /// Write the completion file (lockstep.bash, _lockstep, lockstep.fish, …) into this directory
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
 }

@@ -3,4 +3,5 @@
 
 pub mod ansible;
 pub mod args;
+pub mod assets;
 pub mod settings;

@@ -2,6 +2,11 @@
 //! the environment (`LOCKSTEP_*`, then `DATABASE_URL` for the URL),
 //! `lockstep.ini` in the project directory, and the defaults. Relative paths
 //! in lockstep.ini are relative to the project directory.
+//!
+//! System mode: with no lockstep.ini in the project directory, the system
+//! file `/etc/lockstep/lockstep.ini` (or `$LOCKSTEP_SYSTEM_CONFIG`) is read
+//! instead, its relative paths are relative to its own directory, and the
+//! state dir defaults to `/var/lib/lockstep`, as a distro package expects.
 
 use crate::cli::args::{Format, GlobalArgs, OnDrift, PhaseArg};
 use anyhow::{anyhow, bail, Context, Result};
@@ -10,6 +15,18 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const SETTINGS_FILE: &str = "lockstep.ini";
+/// The settings file of system mode, unless `LOCKSTEP_SYSTEM_CONFIG` names another.
+pub const SYSTEM_SETTINGS_FILE: &str = "/etc/lockstep/lockstep.ini";
+/// The state dir of system mode, unless a setting names another.
+pub const SYSTEM_STATE_DIR: &str = "/var/lib/lockstep";
+
+/// The system settings file: `$LOCKSTEP_SYSTEM_CONFIG` (for packagers and
+/// tests) or `/etc/lockstep/lockstep.ini`.
+pub fn system_settings_file() -> PathBuf {
+    std::env::var_os("LOCKSTEP_SYSTEM_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(SYSTEM_SETTINGS_FILE), PathBuf::from)
+}
 
 /// Every setting a command needs, resolved.
 #[derive(Debug, Clone)]
@@ -17,6 +34,8 @@ pub struct Settings {
     pub project: PathBuf,
     /// The lockstep.ini that was read, if any.
     pub settings_file: Option<PathBuf>,
+    /// Whether that file is the system one (`/etc/lockstep/lockstep.ini`).
+    pub system_mode: bool,
     pub database_url: String,
     pub migrations: PathBuf,
     pub config_migrations: PathBuf,
@@ -51,7 +70,18 @@ const KEYS: &[&str] = &[
 impl Settings {
     pub fn resolve(args: &GlobalArgs) -> Result<Settings> {
         let project = args.project.clone().unwrap_or_else(|| PathBuf::from("."));
-        let ini_path = project.join(SETTINGS_FILE);
+        let project_ini = project.join(SETTINGS_FILE);
+        let system_ini = system_settings_file();
+        let system_mode = !project_ini.is_file() && system_ini.is_file();
+        // Relative paths in a settings file are relative to its directory.
+        let (ini_path, base) = if system_mode {
+            let dir = system_ini
+                .parent()
+                .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+            (system_ini, dir)
+        } else {
+            (project_ini, project.clone())
+        };
         let (file, vars_from_ini) = if ini_path.is_file() {
             read_settings_file(&ini_path)?
         } else {
@@ -59,7 +89,7 @@ impl Settings {
         };
         let settings_file = ini_path.is_file().then(|| ini_path.clone());
         let from_file = |key: &str| file.get(key).map(|(v, _)| v.as_str());
-        let file_path = |key: &str| from_file(key).map(|v| under(&project, v));
+        let file_path = |key: &str| from_file(key).map(|v| under(&base, v));
         let parse_file = |key: &str, expected: &str| -> Result<Option<String>> {
             Ok(from_file(key).map(str::to_owned)).and_then(|v| {
                 if let Some(ref value) = v {
@@ -78,7 +108,13 @@ impl Settings {
             .state_dir
             .clone()
             .or_else(|| file_path("state_dir"))
-            .unwrap_or_else(|| under(&project, ".lockstep"));
+            .unwrap_or_else(|| {
+                if system_mode {
+                    PathBuf::from(SYSTEM_STATE_DIR)
+                } else {
+                    under(&project, ".lockstep")
+                }
+            });
         let database_url = match args
             .database
             .clone()
@@ -86,7 +122,7 @@ impl Settings {
         {
             Some(url) => url,
             None => match from_file("database") {
-                Some(url) => sqlite_relative_to(url, &project),
+                Some(url) => sqlite_relative_to(url, &base),
                 None => format!("sqlite:{}", state_dir.join("lockstep.db").display()),
             },
         };
@@ -193,6 +229,7 @@ impl Settings {
             diff: flag(args.diff, "diff")?,
             project,
             settings_file,
+            system_mode,
             database_url,
             state_dir,
             phase,

@@ -12,7 +12,7 @@ use crate::config::migration::ConfigMigration;
 use crate::config::state::{AppliedConfigMigration, FileRecord, PendingWrite, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history;
-use crate::db::migration::{Phase, SqlMigration, Version};
+use crate::db::migration::{Phase, Migration, Version};
 use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::config::{
     self as config_plan, ConfigOptions, ConfigPlan, FilePlan, PlannedMigration,
@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 /// Everything loaded from disk before planning.
 struct Loaded {
-    migrations: Vec<SqlMigration>,
+    migrations: Vec<Migration>,
     config_migrations: Vec<ConfigMigration>,
     target: Option<Version>,
 }

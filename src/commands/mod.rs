@@ -13,7 +13,7 @@ use crate::cli::settings::Settings;
 use crate::db::connection::{Database, Target};
 use crate::db::history::{self, HistoryRow};
 use crate::db::lock::DatabaseLock;
-use crate::db::migration::SqlMigration;
+use crate::db::migration::Migration;
 use crate::db::runner::RunContext;
 use crate::report::Report;
 use anyhow::{Context, Result};
@@ -46,7 +46,7 @@ impl Ctx {
         self.settings.migrations.display().to_string()
     }
 
-    pub fn load_migrations(&self) -> Result<Vec<SqlMigration>> {
+    pub fn load_migrations(&self) -> Result<Vec<Migration>> {
         Ok(crate::db::source::load_dir(&self.settings.migrations)?)
     }
 

@@ -11,7 +11,7 @@ use crate::config::migration::ConfigMigration;
 use crate::config::state::{FileRecord, PendingWrite, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history::HistoryRow;
-use crate::db::migration::{SqlMigration, Version};
+use crate::db::migration::{Migration, Version};
 use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::database::state;
 use crate::report::{AppliedEntry, Report};
@@ -102,11 +102,11 @@ pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
 /// when one cannot be undone.
 fn plan<'a>(
     ctx: &Ctx,
-    migrations: &'a [SqlMigration],
+    migrations: &'a [Migration],
     history: &[HistoryRow],
     to: &Version,
     report: &mut Report,
-) -> Option<Vec<&'a SqlMigration>> {
+) -> Option<Vec<&'a Migration>> {
     let dialect = ctx.target.dialect;
     let mut applied: Vec<(Version, &HistoryRow)> = history
         .iter()
@@ -152,7 +152,7 @@ fn plan<'a>(
 async fn roll_back_locked(
     ctx: &Ctx,
     db: &mut Database,
-    migrations: &[SqlMigration],
+    migrations: &[Migration],
     to: &Version,
     report: &mut Report,
 ) -> Result<()> {

@@ -6,14 +6,14 @@ use crate::checksum::Checksum;
 use crate::cli::args::{OnDrift, PhaseArg};
 use crate::config::state::State;
 use crate::db::history::HistoryRow;
-use crate::db::migration::{SqlMigration, Version};
+use crate::db::migration::{Migration, Version};
 use crate::plan::config::{self as config_plan, ConfigOptions};
 use crate::plan::database::{self as db_plan, state, PlanOptions};
 use crate::report::{MigrationStatus, Report};
 use anyhow::Result;
 use std::collections::BTreeMap;
 
-async fn load(ctx: &Ctx) -> Result<(Vec<SqlMigration>, Vec<HistoryRow>)> {
+async fn load(ctx: &Ctx) -> Result<(Vec<Migration>, Vec<HistoryRow>)> {
     let migrations = ctx.load_migrations()?;
     let history = match connect_read_only(ctx).await? {
         Some(mut db) => {
@@ -107,7 +107,7 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
     report.database.pending = Vec::new();
 
     let mut rows: BTreeMap<Version, MigrationStatus> = BTreeMap::new();
-    let files: BTreeMap<Version, &SqlMigration> =
+    let files: BTreeMap<Version, &Migration> =
         migrations.iter().map(|m| (m.version.clone(), m)).collect();
     for m in &migrations {
         rows.insert(

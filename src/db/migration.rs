@@ -126,7 +126,7 @@ impl Scripts {
 
 /// A `<version>_<slug>.sql` migration file, parsed.
 #[derive(Debug, Clone)]
-pub struct SqlMigration {
+pub struct Migration {
     pub version: Version,
     pub slug: String,
     /// Path relative to the migrations directory, for messages and status.

@@ -10,7 +10,7 @@
 use crate::db::connection::{scrub, Database};
 use crate::db::dialect::Dialect;
 use crate::db::history::{self, Bookkeeping, HistoryRow, LogEntry};
-use crate::db::migration::SqlMigration;
+use crate::db::migration::Migration;
 use crate::db::statements::{self, Statement};
 use crate::plan::database::state;
 use crate::report::FailedEntry;
@@ -50,7 +50,7 @@ impl StepSql {
     /// The SQL that moves `m` in `direction` on `dialect`; `None` when the
     /// migration has no script for it (no `down`, say).
     pub fn new(
-        m: &SqlMigration,
+        m: &Migration,
         direction: Direction,
         dialect: Dialect,
         ctx: &RunContext,
@@ -197,7 +197,7 @@ impl StepFailure {
 /// the row says `failed` with the statement (non-transactional).
 pub async fn run_step(
     db: &mut Database,
-    m: &SqlMigration,
+    m: &Migration,
     sql: &StepSql,
     migrations_dir: &str,
 ) -> Result<u64, StepFailure> {

@@ -4,7 +4,7 @@
 
 use crate::checksum::Checksum;
 use crate::db::dialect::Dialect;
-use crate::db::migration::{Phase, Script, Scripts, SqlMigration, Version};
+use crate::db::migration::{Phase, Script, Scripts, Migration, Version};
 use crate::error::SourceError;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,11 +13,11 @@ const MARKER: &str = "lockstep:";
 
 /// Every migration under `dir`, ordered by version. A missing directory is
 /// an empty set: a project may have only config migrations.
-pub fn load_dir(dir: &Path) -> Result<Vec<SqlMigration>, SourceError> {
+pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, SourceError> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
-    let mut found: BTreeMap<Version, SqlMigration> = BTreeMap::new();
+    let mut found: BTreeMap<Version, Migration> = BTreeMap::new();
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
@@ -84,7 +84,7 @@ pub fn parse_file_name(path: &Path) -> Result<(Version, String), SourceError> {
 }
 
 /// Parses one SQL migration file; `path` names it in messages.
-pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<SqlMigration, SourceError> {
+pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
     let (version, slug) = parse_file_name(path)?;
     let checksum = Checksum::of_migration(bytes);
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
@@ -252,7 +252,7 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<SqlMigration, SourceError>
             "no `-- lockstep:up` section: nothing to apply".to_owned(),
         ));
     }
-    Ok(SqlMigration {
+    Ok(Migration {
         version,
         slug,
         path: path.to_path_buf(),
@@ -313,7 +313,7 @@ fn is_blank_or_comment(line: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<SqlMigration, SourceError> {
+    fn parse(text: &str) -> Result<Migration, SourceError> {
         parse_sql(Path::new("0001_test.sql"), text.as_bytes())
     }
 

@@ -5,7 +5,7 @@
 
 use crate::cli::args::PhaseArg;
 use crate::db::history::HistoryRow;
-use crate::db::migration::{Phase, SqlMigration, Version};
+use crate::db::migration::{Phase, Migration, Version};
 use crate::report::{Drift, Problem};
 use std::collections::BTreeMap;
 
@@ -32,7 +32,7 @@ pub struct PlanOptions {
 /// One migration part to run.
 #[derive(Debug, Clone)]
 pub struct Step<'a> {
-    pub migration: &'a SqlMigration,
+    pub migration: &'a Migration,
     pub part: Phase,
 }
 
@@ -49,13 +49,13 @@ pub struct DatabasePlan<'a> {
 }
 
 pub fn plan<'a>(
-    migrations: &'a [SqlMigration],
+    migrations: &'a [Migration],
     history: &[HistoryRow],
     dir_display: &str,
     opts: &PlanOptions,
 ) -> DatabasePlan<'a> {
     let mut plan = DatabasePlan::default();
-    let by_version: BTreeMap<Version, &SqlMigration> =
+    let by_version: BTreeMap<Version, &Migration> =
         migrations.iter().map(|m| (m.version.clone(), m)).collect();
     let mut recorded: BTreeMap<Version, &HistoryRow> = BTreeMap::new();
     for row in history {
