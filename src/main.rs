@@ -26,7 +26,16 @@ fn main() -> ExitCode {
         }
         None => Cli::parse(),
     };
-    init_logging();
+    init_logging(cli.global.verbose, cli.global.quiet);
+    // Packaging assets: printed as they are, no settings, no report.
+    match &cli.command {
+        Command::Man { out_dir } => return print_asset(out_dir.as_deref(), None),
+        Command::Completions { shell, out_dir } => {
+            return print_asset(out_dir.as_deref(), Some(*shell))
+        }
+        _ => {}
+    }
+    let quiet = cli.global.quiet;
     let mut redactor = Redactor::default();
     let settings = match Settings::resolve(&cli.global) {
         Ok(s) => s,
@@ -34,9 +43,14 @@ fn main() -> ExitCode {
             let format = cli.global.format.unwrap_or(Format::Human);
             let mut report = Report::new("all", cli.global.check);
             report.fail(format!("{e:#}"));
-            return print(&report, format, &redactor, false);
+            return print(&report, format, &redactor, false, quiet);
         }
     };
+    tracing::info!(
+        settings_file = %settings.settings_file.as_ref().map_or("none".to_owned(), |p| p.display().to_string()),
+        state_dir = %settings.state_dir.display(),
+        "settings resolved"
+    );
     redactor.add_url(&settings.database_url);
     let format = settings.format;
     let detailed = matches!(
@@ -55,11 +69,11 @@ fn main() -> ExitCode {
         Err(e) => {
             let mut report = Report::new("all", settings.check);
             report.fail(format!("cannot start the async runtime: {e}"));
-            return print(&report, format, &redactor, false);
+            return print(&report, format, &redactor, false, quiet);
         }
     };
     let report = runtime.block_on(run(cli.command, settings));
-    print(&report, format, &redactor, detailed)
+    print(&report, format, &redactor, detailed, quiet)
 }
 
 async fn run(command: Command, mut settings: Settings) -> Report {
@@ -81,6 +95,8 @@ async fn run(command: Command, mut settings: Settings) -> Report {
         Command::Apply(args) | Command::Plan { apply: args, .. } => {
             commands::apply::run(&ctx, args).await
         }
+        Command::Backfill(batches) => commands::backfill::run(&ctx, batches).await,
+        Command::Lint => commands::lint::run(&ctx),
         Command::Status => commands::status::status(&ctx).await,
         Command::Verify => commands::status::verify(&ctx).await,
         Command::Sql { dialect } => commands::sql::run(&ctx, dialect.as_deref()).await,
@@ -102,7 +118,17 @@ async fn run(command: Command, mut settings: Settings) -> Report {
             commands::resolve::run(&ctx, resolution).await
         }
         Command::Hosts { retire } => commands::hosts::run(&ctx, retire.as_deref()).await,
-        Command::New { slug } => commands::new::run(&ctx, slug),
+        Command::New { slug, yaml, config } => {
+            let kind = match (config, yaml) {
+                (Some(file), _) => commands::new::Template::Config(file.clone()),
+                (None, true) => commands::new::Template::Yaml,
+                (None, false) => commands::new::Template::Sql,
+            };
+            commands::new::run(&ctx, slug, &kind)
+        }
+        Command::Man { .. } | Command::Completions { .. } => {
+            unreachable!("printed before settings are resolved")
+        }
     };
     result.unwrap_or_else(|e| {
         let mut report = ctx.new_report();
@@ -118,17 +144,49 @@ fn unreachable_usage() -> ! {
     std::process::exit(2)
 }
 
+/// `man` and `completions`: print to stdout, or write into `out_dir`
+/// (naming the file written on stderr).
+fn print_asset(out_dir: Option<&std::path::Path>, shell: Option<clap_complete::Shell>) -> ExitCode {
+    use lockstep::cli::assets;
+    let result = match (out_dir, shell) {
+        (Some(dir), None) => assets::write_man(dir).map(Some),
+        (Some(dir), Some(shell)) => assets::write_completions(shell, dir).map(Some),
+        (None, None) => assets::man_page().map(|page| {
+            let _ = std::io::stdout().write_all(&page);
+            None
+        }),
+        (None, Some(shell)) => {
+            let _ = std::io::stdout().write_all(&assets::completions(shell));
+            Ok(None)
+        }
+    };
+    match result {
+        Ok(Some(path)) => {
+            eprintln!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}; check that the directory is writable");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn print(
     report: &Report,
     format: Format,
     redactor: &Redactor,
     detailed_exitcode: bool,
+    quiet: bool,
 ) -> ExitCode {
     match format {
         // A closed stdout (`| head`) is not worth a panic.
         Format::Json => {
             let _ = writeln!(std::io::stdout(), "{}", redactor.scrub(&report.to_json()));
         }
+        // --quiet: a successful run prints nothing in human form.
+        Format::Human if quiet && !report.failed => {}
         Format::Human => {
             let text = report::human::render(report, report::human::use_colour());
             let text = redactor.scrub(&text);
@@ -146,9 +204,18 @@ fn print(
     }
 }
 
-fn init_logging() {
+/// Logs go to stderr: warnings by default, errors only with `--quiet`,
+/// more with each `-v`; `LOCKSTEP_LOG` (an env-filter) overrides both.
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "warn,lockstep=info",
+        (false, 2) => "info,lockstep=debug",
+        _ => "debug,lockstep=trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOCKSTEP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

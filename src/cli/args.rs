@@ -158,6 +158,33 @@ pub struct ApplyArgs {
     /// Keep a timestamped copy of each config file before changing it
     #[arg(long)]
     pub backup: bool,
+    /// Contract even when hosts lag behind or a sanity check fails
+    #[arg(long)]
+    pub force: bool,
+    /// Leave the backfills of expanded migrations to `lockstep backfill`
+    #[arg(long)]
+    pub no_backfill: bool,
+    #[command(flatten)]
+    pub batches: BatchArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BatchArgs {
+    /// Rows per backfill batch (each its own short transaction)
+    #[arg(long, default_value_t = 1000, value_name = "ROWS")]
+    pub batch_size: i64,
+    /// Pause between backfill batches, to leave room for the application
+    #[arg(long, default_value_t = 0, value_name = "MILLISECONDS")]
+    pub batch_sleep: u64,
+}
+
+impl Default for BatchArgs {
+    fn default() -> Self {
+        BatchArgs {
+            batch_size: 1000,
+            batch_sleep: 0,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +199,10 @@ pub enum Command {
         #[arg(long)]
         detailed_exitcode: bool,
     },
+    /// Run or resume the pending batched backfills of expanded migrations
+    Backfill(BatchArgs),
+    /// Flag SQL migrations that are unsafe for a no-downtime deploy
+    Lint,
     /// Applied, pending, failed and drifted migrations and config files
     Status,
     /// Compare checksums only; exit 1 on any drift

@@ -12,7 +12,8 @@ use crate::config::migration::ConfigMigration;
 use crate::config::state::{AppliedConfigMigration, FileRecord, PendingWrite, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history;
-use crate::db::migration::{Phase, Migration, Version};
+use crate::db::migration::{Migration, Phase, Version};
+use crate::db::online::{self, backfill::BackfillOptions, compile::Schema, Compiled};
 use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::config::{
     self as config_plan, ConfigOptions, ConfigPlan, FilePlan, PlannedMigration,
@@ -163,11 +164,32 @@ async fn apply_locked(
         return Ok(());
     }
 
+    // Check in first: this host runs the release its files are from, and
+    // its own contract steps below must see it.
+    let release = loaded
+        .migrations
+        .iter()
+        .map(|m| &m.version)
+        .max()
+        .or(db_plan.current.as_ref());
+    if let Some(version) = release {
+        for b in history::check_in(
+            db.dialect(),
+            &ctx.settings.host_id,
+            version.as_str(),
+            &runner::now(),
+        ) {
+            db.run(&b)
+                .await
+                .map_err(|e| anyhow!("cannot check this host in: {e}"))?;
+        }
+    }
+
     let mut current = db_plan.current.clone();
     let (db_expand, db_contract): (Vec<_>, Vec<_>) =
         db_plan.steps.iter().partition(|s| s.part == Phase::Expand);
     let mut backups: BTreeMap<String, String> = BTreeMap::new();
-    run_db_steps(ctx, db, &db_expand, report, &mut current).await;
+    run_db_steps(ctx, db, &db_expand, args, report, &mut current).await;
     if !report.failed {
         write_config(
             ctx,
@@ -191,7 +213,7 @@ async fn apply_locked(
         )?;
     }
     if !report.failed {
-        run_db_steps(ctx, db, &db_contract, report, &mut current).await;
+        run_db_steps(ctx, db, &db_contract, args, report, &mut current).await;
     }
 
     report.database.current = current.as_ref().map(|v| v.to_string());
@@ -214,18 +236,6 @@ async fn apply_locked(
         .map(|f| file_entry(f, f.changes(), backups.get(&f.file).map(String::as_str)))
         .collect();
     if !report.failed {
-        if let Some(version) = &current {
-            for b in history::check_in(
-                db.dialect(),
-                &ctx.settings.host_id,
-                version.as_str(),
-                &runner::now(),
-            ) {
-                db.run(&b)
-                    .await
-                    .map_err(|e| anyhow!("cannot check this host in: {e}"))?;
-            }
-        }
         let changed_files = config
             .files
             .iter()
@@ -241,11 +251,57 @@ async fn run_db_steps(
     ctx: &Ctx,
     db: &mut Database,
     steps: &[&Step<'_>],
+    args: &ApplyArgs,
     report: &mut Report,
     current: &mut Option<Version>,
 ) {
     let run_ctx = ctx.run_context();
     for step in steps {
+        if step.part == Phase::Contract && !args.force {
+            match online::runner::lagging_hosts(db, &step.migration.version).await {
+                Ok(lagging) if !lagging.is_empty() => {
+                    report.fail(format!(
+                        "contract of migration {} refused: {} {} not checked in at {} or later: {}. \
+                         Finish the rolling deploy (each host runs `lockstep apply --phase expand`), \
+                         retire a host that is gone with `lockstep hosts --retire NAME`, or pass --force",
+                        step.migration.version,
+                        lagging.len(),
+                        if lagging.len() == 1 { "host has" } else { "hosts have" },
+                        step.migration.version,
+                        lagging.join(", ")
+                    ));
+                    report
+                        .extra
+                        .insert("lagging_hosts".to_owned(), lagging.into());
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    report.fail(format!("cannot read the hosts for contract gating: {e:#}"));
+                    return;
+                }
+            }
+        }
+        if step.migration.online.is_some() {
+            match run_online_step(ctx, db, step, args, report).await {
+                Ok(Some(ms)) => {
+                    report.changed = true;
+                    report.database.applied.push(AppliedEntry {
+                        version: step.migration.version.to_string(),
+                        slug: step.migration.slug.clone(),
+                        part: step.part.as_str().to_owned(),
+                        checksum: step.migration.checksum.to_string(),
+                        duration_ms: ms,
+                    });
+                    if current.as_ref().is_none_or(|c| step.migration.version > *c) {
+                        *current = Some(step.migration.version.clone());
+                    }
+                    continue;
+                }
+                Ok(None) => continue,
+                Err(()) => return,
+            }
+        }
         let Some(sql) = StepSql::new(step.migration, Direction::Up, db.dialect(), &run_ctx) else {
             report.warnings.push(format!(
                 "migration {} has no `up` SQL for {}; skipped",
@@ -273,6 +329,162 @@ async fn run_db_steps(
                 report.database.failed_migration = Some(failure.entry);
                 return;
             }
+        }
+    }
+}
+
+/// Introspects the tables a YAML migration touches and compiles it.
+pub async fn compile_live(db: &mut Database, m: &Migration) -> Result<Compiled> {
+    let Some(online) = &m.online else {
+        return Err(anyhow!("migration {} is not a YAML migration", m.version));
+    };
+    let mut schema = Schema::new();
+    for op in &online.operations {
+        for table in op.tables() {
+            if !schema.contains_key(table) {
+                if let Some(info) = online::introspect::table(db, table).await? {
+                    schema.insert(table.to_owned(), info);
+                }
+            }
+        }
+    }
+    let compiled = online::compile(online, m.version.as_str(), db.dialect(), &schema)
+        .map_err(|e| anyhow!("{e}"))?;
+    for b in &compiled.backfills {
+        if b.key.is_none() {
+            let why = schema
+                .get(&b.table)
+                .map_or("it does not exist".to_owned(), |t| {
+                    t.integer_key().err().unwrap_or_default()
+                });
+            return Err(anyhow!(
+                "cannot backfill {}.{} in batches: {why}; online changes need a single-column integer primary key",
+                b.table,
+                b.column
+            ));
+        }
+    }
+    Ok(compiled)
+}
+
+/// Runs one part of a YAML migration: expand (then its backfills unless
+/// --no-backfill), or contract once its backfill finished and its sanity
+/// checks pass. `Ok(None)`: nothing ran (a contract waiting for a
+/// backfill). `Err`: the report says why.
+async fn run_online_step(
+    ctx: &Ctx,
+    db: &mut Database,
+    step: &Step<'_>,
+    args: &ApplyArgs,
+    report: &mut Report,
+) -> Result<Option<u64>, ()> {
+    let m = step.migration;
+    let path = format!("{}/{}", ctx.migrations_display(), m.path.display());
+    let run_ctx = ctx.run_context();
+    let compiled = match compile_live(db, m).await {
+        Ok(c) => c,
+        Err(e) => {
+            report.fail(format!("migration {} ({path}): {e:#}", m.version));
+            return Err(());
+        }
+    };
+    report.warnings.extend(compiled.notes.iter().cloned());
+    let batches = BackfillOptions {
+        batch_size: args.batches.batch_size,
+        batch_sleep: std::time::Duration::from_millis(args.batches.batch_sleep),
+    };
+    match step.part {
+        Phase::Expand => {
+            let ms = match online::runner::expand(db, m, &compiled, &path, &run_ctx).await {
+                Ok(ms) => ms,
+                Err(f) => {
+                    report.fail(f.message());
+                    report.database.failed_migration = Some(f.entry);
+                    return Err(());
+                }
+            };
+            if !args.no_backfill {
+                if let Err(()) = run_backfills(db, m, &compiled, &batches, &run_ctx, report).await {
+                    return Err(());
+                }
+            }
+            Ok(Some(ms))
+        }
+        Phase::Contract => {
+            let state = read_history(db)
+                .await
+                .ok()
+                .and_then(|h| h.into_iter().find(|r| r.version == m.version.as_str()))
+                .map(|r| r.state);
+            if state.as_deref() == Some(db_plan::state::EXPANDED) {
+                report.warnings.push(format!(
+                    "migration {} is expanded but its backfill has not finished; run `lockstep backfill`, then contract",
+                    m.version
+                ));
+                return Ok(None);
+            }
+            match online::runner::sanity(db, &compiled).await {
+                Ok(wrong) if !wrong.is_empty() && !args.force => {
+                    report.fail(format!(
+                        "contract of migration {} refused: the sanity check found {}; the backfill or the sync triggers \
+                         missed them. Run `lockstep backfill`, check the up/down expressions, or pass --force",
+                        m.version,
+                        wrong.join(", ")
+                    ));
+                    return Err(());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    report.fail(format!(
+                        "sanity check of migration {} failed to run: {e:#}",
+                        m.version
+                    ));
+                    return Err(());
+                }
+            }
+            match online::runner::contract(db, m, &compiled, &path, &run_ctx).await {
+                Ok(ms) => Ok(Some(ms)),
+                Err(f) => {
+                    report.fail(f.message());
+                    report.database.failed_migration = Some(f.entry);
+                    Err(())
+                }
+            }
+        }
+    }
+}
+
+/// Runs a migration's backfills, with progress on a terminal and in the report.
+pub async fn run_backfills(
+    db: &mut Database,
+    m: &Migration,
+    compiled: &Compiled,
+    batches: &BackfillOptions,
+    run_ctx: &crate::db::runner::RunContext,
+    report: &mut Report,
+) -> Result<(), ()> {
+    let bar = crate::report::progress::Bar::new(&format!("backfill {}", m.version));
+    match online::runner::backfill(db, m, compiled, batches, run_ctx, |p| bar.update(p)).await {
+        Ok(progress) => {
+            bar.finish();
+            let entry = report
+                .extra
+                .entry("backfills")
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let Some(list) = entry.as_array_mut() {
+                for p in progress {
+                    let mut v = serde_json::to_value(&p).unwrap_or_default();
+                    v["version"] = m.version.to_string().into();
+                    list.push(v);
+                }
+            }
+            report.changed = true;
+            Ok(())
+        }
+        Err(e) => {
+            bar.finish();
+            report.fail(format!("migration {}: {e:#}", m.version));
+            Err(())
         }
     }
 }

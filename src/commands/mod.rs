@@ -2,7 +2,9 @@
 //! in check mode) and fills a [`Report`]; `main` prints it.
 
 pub mod apply;
+pub mod backfill;
 pub mod hosts;
+pub mod lint;
 pub mod new;
 pub mod resolve;
 pub mod rollback;

@@ -1,13 +1,27 @@
-//! `new SLUG`: a correctly numbered migration from a template. Sequence
-//! numbers keep the width of the newest (`0004` → `0005`); a project that
-//! numbers by timestamp gets a UTC `YYYYMMDDHHMMSS` one.
+//! `new SLUG [--yaml] [--config FILE]`: a correctly numbered migration from
+//! a template: SQL with markers (default), a YAML database migration, or a
+//! config migration for FILE. Sequence numbers keep the width of the newest
+//! (`0004` → `0005`); a project that numbers by timestamp gets a UTC
+//! `YYYYMMDDHHMMSS` one. The newest version is read from file names only, so
+//! a migration that does not parse yet does not stop a new one.
 
 use super::Ctx;
 use crate::cli::args::PhaseArg;
+use crate::db::migration::Version;
 use crate::report::Report;
 use anyhow::{bail, Context, Result};
+use std::path::Path;
 
-pub fn run(ctx: &Ctx, slug: &str) -> Result<Report> {
+/// Which template `new` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Template {
+    Sql,
+    Yaml,
+    /// A config migration for this file (relative to the config root).
+    Config(String),
+}
+
+pub fn run(ctx: &Ctx, slug: &str, template: &Template) -> Result<Report> {
     if slug.is_empty()
         || !slug
             .chars()
@@ -15,16 +29,40 @@ pub fn run(ctx: &Ctx, slug: &str) -> Result<Report> {
     {
         bail!("slug `{slug}`: use letters, digits, `_` and `-` only, e.g. add_email");
     }
-    let migrations = ctx.load_migrations()?;
-    let version = next_version(migrations.last().map(|m| m.version.as_str()));
     let phase = if ctx.settings.phase == PhaseArg::Contract {
         "contract"
     } else {
         "expand"
     };
-    let dir = &ctx.settings.migrations;
-    let path = dir.join(format!("{version}_{slug}.sql"));
-    let template = format!("-- lockstep:phase {phase}\n-- lockstep:up\n\n\n-- lockstep:down\n\n");
+    let (dir, ext, text, note) = match template {
+        Template::Sql => (
+            &ctx.settings.migrations,
+            "sql",
+            format!("-- lockstep:phase {phase}\n-- lockstep:up\n\n\n-- lockstep:down\n\n"),
+            None,
+        ),
+        Template::Yaml => (
+            &ctx.settings.migrations,
+            "yaml",
+            yaml_template(slug),
+            Some("fill in `operations` before the next apply: until then the file does not load"),
+        ),
+        Template::Config(file) => {
+            if file.trim().is_empty() {
+                bail!("--config needs the file to migrate, relative to the config root, e.g. --config app.ini");
+            }
+            (
+                &ctx.settings.config_migrations,
+                "yaml",
+                config_template(slug, file, phase),
+                Some(
+                    "fill in `operations` before the next apply: until then the file does not load",
+                ),
+            )
+        }
+    };
+    let version = next_version(newest_version(dir)?.as_ref().map(Version::as_str));
+    let path = dir.join(format!("{version}_{slug}.{ext}"));
     let mut report = ctx.new_report();
     report
         .extra
@@ -32,22 +70,102 @@ pub fn run(ctx: &Ctx, slug: &str) -> Result<Report> {
     report
         .extra
         .insert("version".to_owned(), version.clone().into());
+    if let Some(note) = note {
+        report.warnings.push(format!("{}: {note}", path.display()));
+    }
     if ctx.settings.check {
         report.changed = true;
         report.msg = format!("would create {}", path.display());
         return Ok(report);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut file = std::fs::File::options()
+    let mut out = std::fs::File::options()
         .write(true)
         .create_new(true)
         .open(&path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    std::io::Write::write_all(&mut file, template.as_bytes())
+    std::io::Write::write_all(&mut out, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     report.changed = true;
     report.msg = format!("created {}", path.display());
     Ok(report)
+}
+
+/// The newest `<version>_…` among the `.sql`, `.yaml` and `.yml` files
+/// under `dir`, searched recursively as the loaders do.
+fn newest_version(dir: &Path) -> Result<Option<Version>> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let mut newest: Option<Version> = None;
+    for entry in walkdir::WalkDir::new(dir).follow_links(true) {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy();
+        let is_migration = [".sql", ".yaml", ".yml"].iter().any(|e| name.ends_with(e));
+        if !entry.file_type().is_file() || !is_migration {
+            continue;
+        }
+        let digits = name.split('_').next().unwrap_or("");
+        if let Some(v) = Version::parse(digits) {
+            if newest.as_ref().is_none_or(|n| v > *n) {
+                newest = Some(v);
+            }
+        }
+    }
+    Ok(newest)
+}
+
+fn yaml_template(slug: &str) -> String {
+    format!(
+        "# A declarative database migration: lockstep compiles each operation per
+# dialect into an expand part, a batched backfill and a contract part.
+# Replace the examples below with the operations this release needs; until
+# `operations` holds at least one, this file does not load.
+description: {description}
+operations:
+  # - add_column: {{table: users, column: {{name: email, type: text, nullable: true}}}}
+  # - rename_column: {{table: users, from: mail, to: email}}
+  # also: create_table, drop_table, drop_column, alter_column, create_index,
+  # drop_index, add_constraint, sql (see docs/formats.md)
+",
+        description = slug.replace(['_', '-'], " ")
+    )
+}
+
+fn config_template(slug: &str, file: &str, phase: &str) -> String {
+    format!(
+        "# A config migration: operations on one INI file, applied losslessly.
+# Replace the examples below; until `operations` holds at least one, this
+# file does not load. ${{KEY}} takes its value from --var, --vars-file or
+# [vars] in lockstep.ini; `secret: true` keeps a value out of output and state.
+description: {description}
+file: {file}
+phase: {phase}
+create: false
+operations:
+  # - set:            {{section: main, key: name, value: \"${{name}}\"}}
+  # - default:        {{section: main, key: timeout, value: 30}}
+  # - rename:         {{section: main, key: old, to_section: main, to_key: new}}
+  # - delete:         {{section: main, key: obsolete}}
+  # - rename_section: {{from: old, to: new}}
+  # - delete_section: {{section: legacy}}
+",
+        description = slug.replace(['_', '-'], " "),
+        file = yaml_scalar(file),
+    )
+}
+
+/// `file` as a YAML scalar, quoted when it would not read back as itself.
+fn yaml_scalar(text: &str) -> String {
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+        && !text.starts_with(['-', '.']);
+    if plain {
+        text.to_owned()
+    } else {
+        serde_json::Value::String(text.to_owned()).to_string()
+    }
 }
 
 fn next_version(newest: Option<&str>) -> String {
@@ -63,7 +181,7 @@ fn next_version(newest: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::next_version;
+    use super::*;
 
     #[test]
     fn keeps_the_width() {
@@ -71,5 +189,31 @@ mod tests {
         assert_eq!(next_version(Some("0009")), "0010");
         assert_eq!(next_version(Some("42")), "43");
         assert_eq!(next_version(Some("20240101120000")).len(), 14);
+    }
+
+    #[test]
+    fn config_template_names_the_file_and_does_not_load_until_filled_in() {
+        let text = config_template("move_cache", "etc/app.ini", "expand");
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(doc["file"].as_str(), Some("etc/app.ini"));
+        assert_eq!(doc["description"].as_str(), Some("move cache"));
+        assert!(doc["operations"].is_null());
+        let err =
+            crate::config::migration::parse(Path::new("0001_move_cache.yaml"), text.as_bytes());
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn odd_file_names_are_quoted() {
+        let text = config_template("x", "my app: 1.ini", "expand");
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(doc["file"].as_str(), Some("my app: 1.ini"));
+    }
+
+    #[test]
+    fn yaml_template_parses_with_commented_operations() {
+        let doc: serde_yaml::Value = serde_yaml::from_str(&yaml_template("add_email")).unwrap();
+        assert_eq!(doc["description"].as_str(), Some("add email"));
+        assert!(doc["operations"].is_null());
     }
 }

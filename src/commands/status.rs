@@ -99,6 +99,9 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
             .map(|p| p.display().to_string())
             .into(),
     );
+    report
+        .extra
+        .insert("system_mode".to_owned(), ctx.settings.system_mode.into());
     report.extra.insert(
         "state_dir".to_owned(),
         ctx.settings.state_dir.display().to_string().into(),

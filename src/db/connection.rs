@@ -5,7 +5,7 @@
 use crate::db::dialect::Dialect;
 use crate::db::history::{Bookkeeping, Value};
 use crate::redact::redact_url;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{AnyConnection, ConnectOptions, Connection, Executor, Row};
 use std::path::PathBuf;
@@ -32,6 +32,9 @@ impl Target {
                 "unsupported database URL `{display}`: expected sqlite:, postgres:// or mysql://"
             )
         })?;
+        if let Some(why) = dialect.missing_driver() {
+            bail!("cannot use the database `{display}`: {why}");
+        }
         let sqlite_file = match dialect {
             Dialect::Sqlite => sqlite_file(url)?,
             _ => None,
@@ -68,7 +71,7 @@ fn sqlite_file(url: &str) -> Result<Option<PathBuf>> {
 
 #[cfg(not(feature = "sqlite"))]
 fn sqlite_file(_url: &str) -> Result<Option<PathBuf>> {
-    anyhow::bail!("this lockstep was built without SQLite support (cargo feature `sqlite`)")
+    bail!("this lockstep was built without SQLite support (cargo feature `sqlite`)")
 }
 
 pub struct Database {
@@ -156,6 +159,22 @@ impl Database {
             };
         }
         Ok(q.execute(&mut self.conn).await?.rows_affected())
+    }
+
+    pub async fn fetch_all_bound(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let mut q = sqlx::query(sql);
+        for v in values {
+            q = match v {
+                Value::Text(t) => q.bind(t.clone()),
+                Value::Int(i) => q.bind(*i),
+                Value::Null => q.bind(Option::<String>::None),
+            };
+        }
+        q.fetch_all(&mut self.conn).await
     }
 
     pub async fn fetch_all(&mut self, sql: &str) -> Result<Vec<AnyRow>, sqlx::Error> {

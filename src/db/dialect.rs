@@ -80,6 +80,22 @@ impl Dialect {
         out
     }
 
+    /// A quoted identifier.
+    pub fn ident(self, name: &str) -> String {
+        match self {
+            Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+            Dialect::Sqlite | Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
+        }
+    }
+
+    /// `expr` as a 64-bit integer every driver decodes as one.
+    pub fn as_bigint(self, expr: &str) -> String {
+        match self {
+            Dialect::Mysql => format!("CAST({expr} AS SIGNED)"),
+            Dialect::Sqlite | Dialect::Postgres => format!("CAST({expr} AS BIGINT)"),
+        }
+    }
+
     /// Type of a short indexed text column (versions, states, host names).
     pub fn key_text(self) -> &'static str {
         match self {
@@ -127,6 +143,45 @@ impl Dialect {
     }
 }
 
+/// Which drivers this binary has: the cargo features `sqlite`, `postgres`
+/// and `mysql` (all on by default) let a packager build a smaller one.
+impl Dialect {
+    /// The database's own name, for messages.
+    pub fn product(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+            Dialect::Mysql => "MySQL/MariaDB",
+        }
+    }
+
+    /// The cargo feature that compiles this dialect's driver in.
+    pub fn cargo_feature(self) -> &'static str {
+        self.as_str()
+    }
+
+    pub fn is_compiled_in(self) -> bool {
+        match self {
+            Dialect::Sqlite => cfg!(feature = "sqlite"),
+            Dialect::Postgres => cfg!(feature = "postgres"),
+            Dialect::Mysql => cfg!(feature = "mysql"),
+        }
+    }
+
+    /// Why a URL of this dialect cannot be used, when its driver is missing.
+    pub fn missing_driver(self) -> Option<String> {
+        (!self.is_compiled_in()).then(|| {
+            format!(
+                "this lockstep was built without {} support (cargo feature `{}`); \
+                 use a lockstep built with it, or `lockstep sql --dialect {}` to review the SQL offline",
+                self.product(),
+                self.cargo_feature(),
+                self.as_str()
+            )
+        })
+    }
+}
+
 impl fmt::Display for Dialect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -158,5 +213,24 @@ mod tests {
         );
         assert_eq!(Dialect::from_url("sqlite:x.db"), Some(Dialect::Sqlite));
         assert_eq!(Dialect::from_url("oracle://x"), None);
+    }
+
+    #[test]
+    fn a_dialect_without_its_driver_says_which_feature_is_missing() {
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            match d.missing_driver() {
+                None => assert!(d.is_compiled_in()),
+                Some(msg) => assert!(
+                    msg.starts_with("this lockstep was built without")
+                        && msg.contains(&format!("(cargo feature `{}`)", d.as_str())),
+                    "{msg}"
+                ),
+            }
+        }
+        #[cfg(not(feature = "postgres"))]
+        assert!(Dialect::Postgres
+            .missing_driver()
+            .unwrap()
+            .contains("without PostgreSQL support (cargo feature `postgres`)"));
     }
 }

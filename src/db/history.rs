@@ -9,6 +9,7 @@ pub const TABLE_PREFIX: &str = "lockstep_";
 pub const MIGRATIONS: &str = "lockstep_migrations";
 pub const LOG: &str = "lockstep_log";
 pub const HOSTS: &str = "lockstep_hosts";
+pub const BACKFILLS: &str = "lockstep_backfills";
 
 /// A bind value of a bookkeeping statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +85,12 @@ pub fn create_tables(d: Dialect) -> Vec<String> {
             "CREATE TABLE IF NOT EXISTS {HOSTS} (\n    host_id {key} PRIMARY KEY,\n    \
              version {key} NOT NULL,\n    checked_in_at {key} NOT NULL,\n    \
              lockstep_version {key} NOT NULL,\n    retired BIGINT NOT NULL\n)"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {BACKFILLS} (\n    version {key} NOT NULL,\n    \
+             table_name {key} NOT NULL,\n    column_name {key} NOT NULL,\n    last_key BIGINT NULL,\n    \
+             rows_done BIGINT NOT NULL,\n    batches BIGINT NOT NULL,\n    finished BIGINT NOT NULL,\n    \
+             updated_at {key} NOT NULL,\n    PRIMARY KEY (version, table_name, column_name)\n)"
         ),
     ]
 }

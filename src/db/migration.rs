@@ -135,4 +135,19 @@ pub struct Migration {
     pub phase: Phase,
     pub up: Scripts,
     pub down: Scripts,
+    /// A YAML migration's operations; `up`/`down` are empty then.
+    pub online: Option<crate::db::online::OnlineMigration>,
+    /// `-- lockstep:lint-ignore RULE reason`: (line, rule).
+    pub lint_ignores: Vec<(usize, String)>,
+}
+
+impl Migration {
+    /// `sql` or `yaml`, as recorded in the history.
+    pub fn kind(&self) -> &'static str {
+        if self.online.is_some() {
+            "yaml"
+        } else {
+            "sql"
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod dialect;
 pub mod history;
 pub mod lock;
 pub mod migration;
+pub mod online;
 pub mod runner;
 pub mod source;
 pub mod statements;

@@ -4,7 +4,7 @@
 
 use crate::checksum::Checksum;
 use crate::db::dialect::Dialect;
-use crate::db::migration::{Phase, Script, Scripts, Migration, Version};
+use crate::db::migration::{Migration, Phase, Script, Scripts, Version};
 use crate::error::SourceError;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,7 +37,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, SourceError> {
         let path = entry.path();
         let relative = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if !matches!(ext, "sql") {
+        if !matches!(ext, "sql" | "yaml" | "yml") {
             continue;
         }
         let bytes = std::fs::read(path).map_err(|e| {
@@ -47,7 +47,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, SourceError> {
                 format!("cannot read the file: {e}"),
             )
         })?;
-        let mut migration = parse_sql(path, &bytes)?;
+        let mut migration = if ext == "sql" {
+            parse_sql(path, &bytes)?
+        } else {
+            parse_yaml(path, &bytes)?
+        };
         migration.path = relative;
         if let Some(existing) = found.get(&migration.version) {
             return Err(SourceError::new(
@@ -92,6 +96,7 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
     let err = |line: usize, msg: String| SourceError::new(path.to_path_buf(), Some(line), msg);
 
     let mut phase: Option<(usize, Phase)> = None;
+    let mut lint_ignores = Vec::new();
     let mut up = Scripts::default();
     let mut down = Scripts::default();
     // The block being collected: which scripts it goes to, under which key.
@@ -149,6 +154,7 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
                     ));
                 }
                 phase = Some((line_no, parsed));
+                keep_line_numbers(&mut current);
             }
             "up" | "down" => {
                 let is_up = name == "up";
@@ -218,12 +224,29 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
                     sql: String::new(),
                 });
             }
-            _ => {
-                return Err(err(
-                    line_no,
-                    format!("unknown marker `-- lockstep:{name}`: expected up, down or phase"),
-                ))
+            "lint-ignore" => {
+                let rule = words.next().ok_or_else(|| {
+                    err(
+                        line_no,
+                        "lint-ignore needs a rule name and a reason".to_owned(),
+                    )
+                })?;
+                let reason = words.collect::<Vec<_>>().join(" ");
+                if reason.is_empty() {
+                    return Err(err(
+                        line_no,
+                        format!("lint-ignore {rule} needs a reason after the rule name"),
+                    ));
+                }
+                lint_ignores.push((line_no, rule.to_owned()));
+                keep_line_numbers(&mut current);
             }
+            _ => return Err(err(
+                line_no,
+                format!(
+                    "unknown marker `-- lockstep:{name}`: expected up, down, phase or lint-ignore"
+                ),
+            )),
         }
     }
     if let Some(block) = current.take() {
@@ -260,7 +283,38 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
         phase: phase.map_or(Phase::Expand, |(_, p)| p),
         up,
         down,
+        online: None,
+        lint_ignores,
     })
+}
+
+/// Parses one YAML (online) migration; `path` names it in messages.
+pub fn parse_yaml(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
+    let (version, slug) = parse_file_name(path)?;
+    let checksum = Checksum::of_migration(bytes);
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+        .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))?;
+    let online = crate::db::online::operation::parse(text)
+        .map_err(|(line, msg)| SourceError::new(path.to_path_buf(), line, msg))?;
+    Ok(Migration {
+        version,
+        slug,
+        path: path.to_path_buf(),
+        checksum,
+        phase: Phase::Expand,
+        up: Scripts::default(),
+        down: Scripts::default(),
+        online: Some(online),
+        lint_ignores: Vec::new(),
+    })
+}
+
+/// A marker line inside a block still counts as a line, so statement line
+/// numbers stay file line numbers.
+fn keep_line_numbers(current: &mut Option<Block>) {
+    if let Some(block) = current.as_mut().filter(|b| !b.sql.is_empty()) {
+        block.sql.push('\n');
+    }
 }
 
 struct Block {

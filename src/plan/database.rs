@@ -5,7 +5,7 @@
 
 use crate::cli::args::PhaseArg;
 use crate::db::history::HistoryRow;
-use crate::db::migration::{Phase, Migration, Version};
+use crate::db::migration::{Migration, Phase, Version};
 use crate::report::{Drift, Problem};
 use std::collections::BTreeMap;
 
@@ -15,6 +15,20 @@ pub mod state {
     pub const RUNNING: &str = "running";
     pub const FAILED: &str = "failed";
     pub const ROLLED_BACK: &str = "rolled_back";
+    /// A YAML migration whose expand part ran; its backfill may not have.
+    pub const EXPANDED: &str = "expanded";
+    pub const BACKFILLED: &str = "backfilled";
+    pub const CONTRACTED: &str = "contracted";
+
+    /// Whether the migration's (expand) part is in the database.
+    pub fn is_applied(state: &str) -> bool {
+        matches!(state, APPLIED | EXPANDED | BACKFILLED | CONTRACTED)
+    }
+
+    /// A YAML migration waiting for its contract part.
+    pub fn awaits_contract(state: &str) -> bool {
+        matches!(state, EXPANDED | BACKFILLED)
+    }
 }
 
 /// The problem kind of a migration recorded as running: another lockstep
@@ -75,7 +89,7 @@ pub fn plan<'a>(
     let mut newest: BTreeMap<&str, Version> = BTreeMap::new();
     for (version, row) in &recorded {
         match row.state.as_str() {
-            state::APPLIED => {
+            s if state::is_applied(s) => {
                 plan.current = Some(version.clone());
                 newest.insert(row.phase.as_str(), version.clone());
             }
@@ -107,7 +121,7 @@ pub fn plan<'a>(
             }
             _ => {}
         }
-        if row.state == state::APPLIED {
+        if state::is_applied(&row.state) {
             match by_version.get(version) {
                 Some(m) if m.checksum.as_str() != row.checksum => {
                     let path = format!("{dir_display}/{}", m.path.display());
@@ -145,11 +159,25 @@ pub fn plan<'a>(
     let mut expand = Vec::new();
     let mut contract = Vec::new();
     for m in migrations {
-        let pending = match recorded.get(&m.version) {
-            None => true,
-            Some(row) => row.state == state::ROLLED_BACK,
-        };
-        if !pending || opts.target.as_ref().is_some_and(|t| m.version > *t) {
+        if opts.target.as_ref().is_some_and(|t| m.version > *t) {
+            continue;
+        }
+        let row = recorded.get(&m.version);
+        // A YAML migration runs in two parts: expand now, contract once
+        // every host has moved on.
+        if m.online.is_some() {
+            let expanded = row.is_some_and(|r| state::awaits_contract(&r.state));
+            let expand_pending = row.is_none_or(|r| r.state == state::ROLLED_BACK);
+            if expanded || expand_pending {
+                contract.push(Step {
+                    migration: m,
+                    part: Phase::Contract,
+                });
+            }
+            if !expand_pending {
+                continue;
+            }
+        } else if row.is_some_and(|r| r.state != state::ROLLED_BACK) {
             continue;
         }
         if let Some(newer) = newest.get(m.phase.as_str()).filter(|n| **n > m.version) {

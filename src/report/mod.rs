@@ -3,6 +3,7 @@
 //! a short human summary. Commands fill it; nothing else prints.
 
 pub mod human;
+pub mod progress;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -130,7 +131,24 @@ impl Drift {
             Drift::MigrationMissing { version, slug } => {
                 format!("applied migration {version}_{slug} has no file any more")
             }
-            Drift::ConfigEdited { path, keys } => format!("{path} was edited by hand ({keys})"),
+            Drift::ConfigEdited { path, keys } => {
+                let what: Vec<String> = ["changed", "added", "removed"]
+                    .iter()
+                    .filter_map(|k| {
+                        let names: Vec<&str> = keys[*k]
+                            .as_array()?
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect();
+                        (!names.is_empty()).then(|| format!("{k}: {}", names.join(", ")))
+                    })
+                    .collect();
+                format!(
+                    "{path} was edited by hand ({}); revert the edit or run \
+                     `lockstep resolve --adopt {path}`",
+                    if what.is_empty() { "whitespace or comments".to_owned() } else { what.join("; ") }
+                )
+            }
             Drift::ConfigMigrationEdited { version, path, .. } => format!(
                 "config migration {version} ({path}) was edited after it was applied; revert the edit \
                  or run `lockstep resolve --restamp {version}`"

@@ -1,0 +1,32 @@
+//! `lint`: report SQL migrations that are unsafe for a rolling deploy; exit
+//! 1 on any finding. (`apply` reports the findings of pending migrations as
+//! warnings.)
+
+use super::Ctx;
+use crate::plan::lint;
+use crate::report::Report;
+use anyhow::Result;
+
+pub fn run(ctx: &Ctx) -> Result<Report> {
+    let migrations = ctx.load_migrations()?;
+    let findings = lint::lint(&migrations, &ctx.migrations_display());
+    let mut report = ctx.new_report();
+    report
+        .extra
+        .insert("findings".to_owned(), serde_json::to_value(&findings)?);
+    if findings.is_empty() {
+        report.msg = format!("no findings in {} migrations", migrations.len());
+    } else {
+        report.fail(format!(
+            "{} finding{}:\n{}",
+            findings.len(),
+            super::apply::plural(findings.len()),
+            findings
+                .iter()
+                .map(|f| f.describe())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
+    Ok(report)
+}

@@ -1,0 +1,178 @@
+//! PostgreSQL: plpgsql BEFORE row triggers, `CREATE INDEX CONCURRENTLY`
+//! outside a transaction, `NOT VALID` constraints validated at contract,
+//! NOT NULL through a validated CHECK, a short `lock_timeout` on DDL.
+
+use super::{column_list, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
+use crate::db::dialect::Dialect;
+use crate::db::online::operation::AddConstraint;
+
+pub struct Postgres;
+
+impl OnlineSql for Postgres {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn set_not_null(&self, table: &str, column: &str, _sql_type: &str) -> Vec<Ddl> {
+        // A validated CHECK lets SET NOT NULL skip its full-table scan
+        // under an exclusive lock (PostgreSQL 12+).
+        let t = self.q(table);
+        let c = self.q(column);
+        let check = self.q(&format!("{table}_{column}_not_null"));
+        vec![
+            Ddl::tx(format!(
+                "ALTER TABLE {t} ADD CONSTRAINT {check} CHECK ({c} IS NOT NULL) NOT VALID"
+            )),
+            Ddl::tx(format!("ALTER TABLE {t} VALIDATE CONSTRAINT {check}")),
+            Ddl::tx(format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL")),
+            Ddl::tx(format!("ALTER TABLE {t} DROP CONSTRAINT {check}")),
+        ]
+    }
+
+    fn create_sync(&self, s: &SyncTriggers) -> Vec<Ddl> {
+        let f = self.q(&s.name);
+        let t = self.q(&s.table);
+        let declare: String = s
+            .columns
+            .iter()
+            .map(|c| {
+                format!(
+                    "    {} {t}.{}%TYPE := NEW.{};\n",
+                    self.q(&c.name),
+                    self.q(&c.name),
+                    self.q(&c.name)
+                )
+            })
+            .collect();
+        let mut insert = String::new();
+        let mut update = String::new();
+        for (i, r) in s.rules.iter().enumerate() {
+            let kw = if i == 0 { "IF" } else { "ELSIF" };
+            let target = self.q(&r.target);
+            let source_set = r.source.as_ref().map_or(String::new(), |src| {
+                format!(" AND NEW.{} IS NOT NULL", self.q(src))
+            });
+            insert.push_str(&format!(
+                "      {kw} NEW.{target} IS NULL{source_set} THEN NEW.{target} := ({});\n",
+                r.expr
+            ));
+            if let Some(src) = &r.source {
+                let src = self.q(src);
+                let ukw = if update.is_empty() { "IF" } else { "ELSIF" };
+                update.push_str(&format!(
+                    "      {ukw} NEW.{src} IS DISTINCT FROM OLD.{src} AND NEW.{target} IS NOT DISTINCT FROM OLD.{target} THEN NEW.{target} := ({});\n",
+                    r.expr
+                ));
+            }
+        }
+        insert.push_str("      END IF;\n");
+        if !update.is_empty() {
+            update.push_str("      END IF;\n");
+        }
+        let function = format!(
+            "CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $lockstep$\nDECLARE\n{declare}BEGIN\n    \
+             IF current_setting('lockstep.backfill', true) = 'on' THEN\n        RETURN NEW;\n    END IF;\n    \
+             IF TG_OP = 'INSERT' THEN\n{insert}    ELSE\n{update}    END IF;\n    RETURN NEW;\nEND\n$lockstep$"
+        );
+        let function = function.replace("    ELSE\n    END IF;", "    END IF;");
+        let events = if update.is_empty() {
+            "INSERT"
+        } else {
+            "INSERT OR UPDATE"
+        };
+        vec![
+            Ddl::tx(function),
+            Ddl::tx(format!("DROP TRIGGER IF EXISTS {f} ON {t}")),
+            Ddl::tx(format!(
+                "CREATE TRIGGER {f} BEFORE {events} ON {t} FOR EACH ROW EXECUTE FUNCTION {f}()"
+            )),
+        ]
+    }
+
+    fn drop_sync(&self, s: &SyncTriggers) -> Vec<Ddl> {
+        let f = self.q(&s.name);
+        vec![
+            Ddl::tx(format!(
+                "DROP TRIGGER IF EXISTS {f} ON {}",
+                self.q(&s.table)
+            )),
+            Ddl::tx(format!("DROP FUNCTION IF EXISTS {f}()")),
+        ]
+    }
+
+    fn create_index(&self, table: &str, name: &str, columns: &[String], unique: bool) -> Vec<Ddl> {
+        let unique = if unique { "UNIQUE " } else { "" };
+        // A failed CONCURRENTLY build leaves an invalid index behind: drop
+        // it first so a retry builds a valid one.
+        vec![
+            Ddl::no_tx(format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}",
+                self.q(name)
+            )),
+            Ddl::no_tx(format!(
+                "CREATE {unique}INDEX CONCURRENTLY {} ON {} ({})",
+                self.q(name),
+                self.q(table),
+                column_list(self, columns)
+            )),
+        ]
+    }
+
+    fn drop_index(&self, _table: &str, name: &str) -> Vec<Ddl> {
+        vec![Ddl::no_tx(format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS {}",
+            self.q(name)
+        ))]
+    }
+
+    fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, String> {
+        let t = self.q(&c.table);
+        let n = self.q(&c.name);
+        let drop = Ddl::tx(format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {n}"));
+        if let Some(columns) = &c.unique {
+            let mut expand = self.create_index(&c.table, &c.name, columns, true);
+            expand.truncate(2);
+            return Ok(ConstraintSql {
+                expand,
+                contract: vec![Ddl::tx(format!(
+                    "ALTER TABLE {t} ADD CONSTRAINT {n} UNIQUE USING INDEX {n}"
+                ))],
+                undo: vec![Ddl::no_tx(format!("DROP INDEX CONCURRENTLY IF EXISTS {n}"))],
+            });
+        }
+        let body = match (&c.check, &c.foreign_key) {
+            (Some(check), _) => format!("CHECK ({check})"),
+            (None, Some(fk)) => format!(
+                "FOREIGN KEY ({}) REFERENCES {} ({})",
+                column_list(self, &fk.columns),
+                self.q(&fk.references),
+                column_list(self, &fk.referenced_columns)
+            ),
+            (None, None) => return Err("give check, unique or foreign_key".to_owned()),
+        };
+        Ok(ConstraintSql {
+            expand: vec![Ddl::tx(format!(
+                "ALTER TABLE {t} ADD CONSTRAINT {n} {body} NOT VALID"
+            ))],
+            contract: vec![Ddl::tx(format!("ALTER TABLE {t} VALIDATE CONSTRAINT {n}"))],
+            undo: vec![drop],
+        })
+    }
+
+    fn differs(&self, a: &str, b: &str) -> String {
+        format!("({a}) IS DISTINCT FROM ({b})")
+    }
+
+    fn guard_on(&self) -> Vec<String> {
+        vec!["SET LOCAL lockstep.backfill = 'on'".to_owned()]
+    }
+
+    fn guard_off(&self) -> Vec<String> {
+        // SET LOCAL ends with the transaction.
+        Vec::new()
+    }
+
+    fn ddl_lock_timeout(&self) -> Option<String> {
+        Some("SET lock_timeout = '500ms'".to_owned())
+    }
+}

@@ -1,0 +1,20 @@
+//! Online (zero-downtime) schema changes from declarative YAML migrations:
+//! each operation compiles, per dialect, into an **expand** part (additive
+//! DDL and triggers that keep old and new columns in sync both ways), a
+//! batched **backfill**, a **sanity check**, a **contract** part (drop what
+//! the old code needed) and an **undo** of expand for rollback. Old and new
+//! application versions can run side by side between expand and contract.
+//!
+//! [`operation`] reads the YAML, [`compile`] turns it into SQL through the
+//! one per-dialect generator in [`dialects`], [`backfill`] runs the batches,
+//! [`introspect`] reads the live schema the SQL depends on.
+
+pub mod backfill;
+pub mod compile;
+pub mod dialects;
+pub mod introspect;
+pub mod operation;
+pub mod runner;
+
+pub use compile::{compile, Compiled};
+pub use operation::OnlineMigration;

@@ -1,0 +1,336 @@
+//! Runs the parts of a compiled online migration and records each in the
+//! history: expand (`expanded`), backfill (`backfilled`), contract
+//! (`contracted`), undo (`rolled_back`). DDL runs with a short lock
+//! timeout and is retried with backoff, so it never queues behind a long
+//! transaction and stalls the application behind it.
+
+use super::backfill::{self, BackfillOptions, Progress};
+use super::compile::Compiled;
+use super::dialects::{for_dialect, Ddl};
+use crate::db::connection::{scrub, Database};
+use crate::db::history::{self, HistoryRow, LogEntry, Value};
+use crate::db::migration::Migration;
+use crate::db::runner::{now, RunContext};
+use crate::plan::database::state;
+use crate::report::FailedEntry;
+use sqlx::Row;
+use std::time::{Duration, Instant};
+
+const RETRIES: u32 = 8;
+
+/// A failed part: the statement, and what the database said.
+pub struct PartFailure {
+    pub entry: FailedEntry,
+}
+
+impl PartFailure {
+    pub fn message(&self) -> String {
+        let e = &self.entry;
+        format!(
+            "migration {} ({}) failed: {}; statement: {}",
+            e.version, e.path, e.error, e.statement
+        )
+    }
+}
+
+fn failure(m: &Migration, path: &str, statement: &str, error: String) -> PartFailure {
+    PartFailure {
+        entry: FailedEntry {
+            version: m.version.to_string(),
+            slug: m.slug.clone(),
+            path: path.to_owned(),
+            statement: statement.to_owned(),
+            line: 0,
+            error,
+        },
+    }
+}
+
+fn row(m: &Migration, db: &Database, st: &str, ctx: &RunContext) -> HistoryRow {
+    let at = now();
+    HistoryRow {
+        version: m.version.to_string(),
+        slug: m.slug.clone(),
+        kind: m.kind().to_owned(),
+        phase: m.phase.as_str().to_owned(),
+        state: st.to_owned(),
+        checksum: m.checksum.to_string(),
+        dialect: db.dialect().as_str().to_owned(),
+        applied_at: at.clone(),
+        updated_at: at,
+        duration_ms: 0,
+        host: ctx.host.clone(),
+        lockstep_version: crate::VERSION.to_owned(),
+        failed_statement: None,
+        error: None,
+    }
+}
+
+async fn set_state(
+    db: &mut Database,
+    m: &Migration,
+    st: &str,
+    action: &str,
+    ms: i64,
+    ctx: &RunContext,
+    failure: Option<(&str, &str)>,
+) -> Result<(), sqlx::Error> {
+    let d = db.dialect();
+    let at = now();
+    db.run(&history::update_state(
+        d,
+        m.version.as_str(),
+        st,
+        &at,
+        ms,
+        failure,
+    ))
+    .await?;
+    db.run(&history::insert_log(
+        d,
+        &LogEntry {
+            at: &at,
+            version: m.version.as_str(),
+            action,
+            state: st,
+            checksum: m.checksum.as_str(),
+            host: &ctx.host,
+            detail: failure.map(|(_, e)| e),
+        },
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Runs DDL statements one by one with the lock timeout, retrying a
+/// statement that gave up waiting for its lock.
+async fn run_ddl(db: &mut Database, ddl: &[Ddl]) -> Result<(), (String, String)> {
+    let g = for_dialect(db.dialect());
+    if let Some(setup) = g.ddl_lock_timeout() {
+        db.execute(&setup)
+            .await
+            .map_err(|e| (setup.clone(), e.to_string()))?;
+    }
+    for d in ddl {
+        let mut attempt = 0;
+        loop {
+            match db.execute(&d.sql).await {
+                Ok(_) => break,
+                Err(e) if attempt < RETRIES && g.is_lock_timeout(&e.to_string()) => {
+                    attempt += 1;
+                    let wait = Duration::from_millis(100 * (1 << attempt.min(6)));
+                    tracing::warn!(
+                        "lock timeout on `{}`; retry {attempt} in {wait:?}",
+                        first_line(&d.sql)
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err((d.sql.clone(), scrub(&e.to_string(), &db.target))),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// Expand: the additive DDL and triggers. Atomic with its history row where
+/// the database allows; otherwise recorded `running`, then `expanded`.
+pub async fn expand(
+    db: &mut Database,
+    m: &Migration,
+    c: &Compiled,
+    path: &str,
+    ctx: &RunContext,
+) -> Result<u64, PartFailure> {
+    let started = Instant::now();
+    let d = db.dialect();
+    let version = m.version.to_string();
+    let transactional = d.transactional_ddl() && c.expand.iter().all(|s| s.transactional);
+    let bookkeeping = |e: sqlx::Error| failure(m, path, "(lockstep history)", e.to_string());
+    if transactional {
+        let mut attempt = 0;
+        loop {
+            db.begin().await.map_err(bookkeeping)?;
+            let result = async {
+                db.run(&history::delete_row(d, &version))
+                    .await
+                    .map_err(|e| ("(lockstep history)".to_owned(), e.to_string()))?;
+                run_ddl(db, &c.expand).await?;
+                let mut r = row(m, db, state::EXPANDED, ctx);
+                r.duration_ms = started.elapsed().as_millis() as i64;
+                db.run(&history::insert_row(d, &r))
+                    .await
+                    .map_err(|e| ("(lockstep history)".to_owned(), e.to_string()))?;
+                db.run(&history::insert_log(
+                    d,
+                    &LogEntry {
+                        at: &r.applied_at,
+                        version: &version,
+                        action: "expand",
+                        state: state::EXPANDED,
+                        checksum: m.checksum.as_str(),
+                        host: &ctx.host,
+                        detail: None,
+                    },
+                ))
+                .await
+                .map_err(|e| ("(lockstep history)".to_owned(), e.to_string()))?;
+                Ok::<(), (String, String)>(())
+            }
+            .await;
+            match result {
+                Ok(()) => {
+                    db.commit().await.map_err(bookkeeping)?;
+                    return Ok(started.elapsed().as_millis() as u64);
+                }
+                Err((stmt, e)) => {
+                    db.rollback().await;
+                    if attempt < RETRIES && for_dialect(d).is_lock_timeout(&e) {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(100 * (1 << attempt.min(6))))
+                            .await;
+                        continue;
+                    }
+                    return Err(failure(m, path, &stmt, e));
+                }
+            }
+        }
+    }
+    db.run(&history::delete_row(d, &version))
+        .await
+        .map_err(bookkeeping)?;
+    db.run(&history::insert_row(d, &row(m, db, state::RUNNING, ctx)))
+        .await
+        .map_err(bookkeeping)?;
+    if let Err((stmt, e)) = run_ddl(db, &c.expand).await {
+        let ms = started.elapsed().as_millis() as i64;
+        let _ = set_state(db, m, state::FAILED, "expand", ms, ctx, Some((&stmt, &e))).await;
+        return Err(failure(m, path, &stmt, e));
+    }
+    let ms = started.elapsed().as_millis() as u64;
+    set_state(db, m, state::EXPANDED, "expand", ms as i64, ctx, None)
+        .await
+        .map_err(bookkeeping)?;
+    Ok(ms)
+}
+
+/// Runs (or resumes) every backfill of the migration, then records it
+/// `backfilled`.
+pub async fn backfill(
+    db: &mut Database,
+    m: &Migration,
+    c: &Compiled,
+    opts: &BackfillOptions,
+    ctx: &RunContext,
+    mut on_batch: impl FnMut(&Progress),
+) -> anyhow::Result<Vec<Progress>> {
+    let mut out = Vec::new();
+    for b in &c.backfills {
+        out.push(backfill::run(db, m.version.as_str(), b, opts, &mut on_batch).await?);
+    }
+    set_state(db, m, state::BACKFILLED, "backfill", 0, ctx, None).await?;
+    Ok(out)
+}
+
+/// Counts the rows each sanity check finds wrong; empty when all pass.
+pub async fn sanity(db: &mut Database, c: &Compiled) -> anyhow::Result<Vec<String>> {
+    let mut failures = Vec::new();
+    for check in &c.checks {
+        let sql = check
+            .count_sql
+            .replacen("COUNT(*)", &db.dialect().as_bigint("COUNT(*)"), 1);
+        let rows = db.fetch_all(&sql).await?;
+        let n: i64 = rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
+        if n > 0 {
+            failures.push(format!("{n} {}", check.what));
+        }
+    }
+    Ok(failures)
+}
+
+/// Contract: drop what old code needed. Recorded `contracted`; a failure
+/// midway (MySQL) leaves `failed` with the statement.
+pub async fn contract(
+    db: &mut Database,
+    m: &Migration,
+    c: &Compiled,
+    path: &str,
+    ctx: &RunContext,
+) -> Result<u64, PartFailure> {
+    let started = Instant::now();
+    let d = db.dialect();
+    let transactional = d.transactional_ddl() && c.contract.iter().all(|s| s.transactional);
+    let bookkeeping = |e: sqlx::Error| failure(m, path, "(lockstep history)", e.to_string());
+    if transactional {
+        db.begin().await.map_err(bookkeeping)?;
+    }
+    if let Err((stmt, e)) = run_ddl(db, &c.contract).await {
+        if transactional {
+            db.rollback().await;
+        } else {
+            let ms = started.elapsed().as_millis() as i64;
+            let _ = set_state(db, m, state::FAILED, "contract", ms, ctx, Some((&stmt, &e))).await;
+        }
+        return Err(failure(m, path, &stmt, e));
+    }
+    let ms = started.elapsed().as_millis() as u64;
+    if let Err(e) = set_state(db, m, state::CONTRACTED, "contract", ms as i64, ctx, None).await {
+        if transactional {
+            db.rollback().await;
+        }
+        return Err(bookkeeping(e));
+    }
+    if transactional {
+        db.commit().await.map_err(bookkeeping)?;
+    }
+    Ok(ms)
+}
+
+/// Undoes expand (rollback before contract): triggers and new columns go.
+pub async fn undo(
+    db: &mut Database,
+    m: &Migration,
+    c: &Compiled,
+    path: &str,
+    ctx: &RunContext,
+) -> Result<u64, PartFailure> {
+    let started = Instant::now();
+    let d = db.dialect();
+    let bookkeeping = |e: sqlx::Error| failure(m, path, "(lockstep history)", e.to_string());
+    if let Err((stmt, e)) = run_ddl(db, &c.undo).await {
+        return Err(failure(m, path, &stmt, e));
+    }
+    db.run(&backfill::forget(d, m.version.as_str()))
+        .await
+        .map_err(bookkeeping)?;
+    let ms = started.elapsed().as_millis() as u64;
+    set_state(db, m, state::ROLLED_BACK, "rollback", ms as i64, ctx, None)
+        .await
+        .map_err(bookkeeping)?;
+    Ok(ms)
+}
+
+/// Hosts that have not checked in at `version` or later (retired ones
+/// excluded), as `name (at V)`.
+pub async fn lagging_hosts(
+    db: &mut Database,
+    version: &crate::db::migration::Version,
+) -> anyhow::Result<Vec<String>> {
+    let rows = db
+        .fetch_all_bound(&history::select_hosts(), &[] as &[Value])
+        .await?;
+    let mut lagging = Vec::new();
+    for r in rows {
+        let host: String = r.try_get(0)?;
+        let at: String = r.try_get(1)?;
+        let retired: i64 = r.try_get(4)?;
+        let behind = crate::db::migration::Version::parse(&at).is_none_or(|v| v < *version);
+        if retired == 0 && behind {
+            lagging.push(format!("{host} (at {at})"));
+        }
+    }
+    Ok(lagging)
+}
