@@ -112,7 +112,9 @@ async fn preview(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> Result<Report>
             .filter(|f| f.changes() && f.has_pending())
             .count();
         report.changed = !db.steps.is_empty() || changing > 0;
-        report.msg = summary(db.steps.len(), changing, true);
+        let versions: std::collections::BTreeSet<&str> =
+            db.steps.iter().map(|s| s.migration.version.as_str()).collect();
+        report.msg = summary(versions.len(), changing, true);
     }
     Ok(report)
 }
@@ -242,7 +244,9 @@ async fn apply_locked(
             .filter(|f| f.changes() && f.has_pending())
             .count();
         report.changed = report.changed || changed_files > 0;
-        report.msg = summary(report.database.applied.len(), changed_files, false);
+        let migrations: std::collections::BTreeSet<&str> =
+            report.database.applied.iter().map(|a| a.version.as_str()).collect();
+        report.msg = summary(migrations.len(), changed_files, false);
     }
     Ok(())
 }
@@ -388,7 +392,9 @@ async fn run_online_step(
             return Err(());
         }
     };
-    report.warnings.extend(compiled.notes.iter().cloned());
+    if step.part == Phase::Contract {
+        report.warnings.extend(compiled.notes.iter().cloned());
+    }
     let batches = BackfillOptions {
         batch_size: args.batches.batch_size,
         batch_sleep: std::time::Duration::from_millis(args.batches.batch_sleep),

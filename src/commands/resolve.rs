@@ -77,7 +77,7 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
             }
             Resolution::Adopt(_) => unreachable!("adopt is handled before the database is opened"),
             Resolution::Restamp(_) => {
-                if row.state != state::APPLIED {
+                if !state::is_applied(&row.state) {
                     bail!("migration {version} is {}, not applied: only an applied migration can be re-stamped", row.state);
                 }
                 let migrations = ctx.load_migrations()?;
@@ -90,7 +90,7 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
                 }
                 (
                     "restamp",
-                    state::APPLIED,
+                    row.state.as_str(),
                     m.checksum.to_string(),
                     format!("re-stamped migration {version}: {} -> {}", row.checksum, m.checksum),
                 )

@@ -110,7 +110,7 @@ fn plan<'a>(
     let dialect = ctx.target.dialect;
     let mut applied: Vec<(Version, &HistoryRow)> = history
         .iter()
-        .filter(|r| r.state == state::APPLIED)
+        .filter(|r| state::is_applied(&r.state))
         .filter_map(|r| Some((Version::parse(&r.version)?, r)))
         .filter(|(v, _)| v > to)
         .collect();
@@ -125,7 +125,14 @@ fn plan<'a>(
                 row.slug,
                 ctx.migrations_display()
             )),
-            Some(m) if m.down.for_dialect(dialect).is_none() => refusals.push(format!(
+            Some(m) if m.online.is_some() && row.state == state::CONTRACTED => refusals.push(format!(
+                "migration {} ({}/{}) is contracted: what its expand added replaced the old schema for good; \
+                 write a new migration to change it back",
+                m.version,
+                ctx.migrations_display(),
+                m.path.display()
+            )),
+            Some(m) if m.online.is_none() && m.down.for_dialect(dialect).is_none() => refusals.push(format!(
                 "migration {} ({}/{}) has no `-- lockstep:down` section for {dialect}",
                 m.version,
                 ctx.migrations_display(),
@@ -162,10 +169,22 @@ async fn roll_back_locked(
     };
     let run_ctx = ctx.run_context();
     for m in steps {
-        let Some(sql) = StepSql::new(m, Direction::Down, db.dialect(), &run_ctx) else {
-            continue;
+        let result = if m.online.is_some() {
+            // Undo expand: triggers and new columns go, the old schema stays.
+            let path = format!("{}/{}", ctx.migrations_display(), m.path.display());
+            let compiled = super::apply::compile_live(db, m).await?;
+            crate::db::online::runner::undo(db, m, &compiled, &path, &run_ctx)
+                .await
+                .map_err(|f| (f.message(), f.entry))
+        } else {
+            let Some(sql) = StepSql::new(m, Direction::Down, db.dialect(), &run_ctx) else {
+                continue;
+            };
+            runner::run_step(db, m, &sql, &ctx.migrations_display())
+                .await
+                .map_err(|f| (f.message(), f.entry))
         };
-        match runner::run_step(db, m, &sql, &ctx.migrations_display()).await {
+        match result {
             Ok(ms) => {
                 report.changed = true;
                 report.database.rolled_back.push(AppliedEntry {
@@ -176,9 +195,9 @@ async fn roll_back_locked(
                     duration_ms: ms,
                 });
             }
-            Err(failure) => {
-                report.fail(failure.message());
-                report.database.failed_migration = Some(failure.entry);
+            Err((message, entry)) => {
+                report.fail(message);
+                report.database.failed_migration = Some(entry);
                 break;
             }
         }
@@ -186,7 +205,7 @@ async fn roll_back_locked(
     let history = read_history(db).await?;
     report.database.current = history
         .iter()
-        .filter(|r| r.state == state::APPLIED)
+        .filter(|r| state::is_applied(&r.state))
         .filter_map(|r| Version::parse(&r.version))
         .max()
         .map(|v| v.to_string());

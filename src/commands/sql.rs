@@ -8,10 +8,15 @@ use crate::db::history;
 use crate::db::runner::{Direction, StepSql};
 use crate::plan::database::{self as db_plan, PlanOptions};
 use crate::report::Report;
+use crate::db::migration::Phase;
+use crate::db::online;
 use anyhow::{anyhow, Result};
 
 pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
     let migrations = ctx.load_migrations()?;
+    // Connected, YAML migrations compile against the live schema, exactly
+    // as apply compiles them; offline, against what the YAML says.
+    let mut connection = None;
     let (dialect, history) = match dialect {
         Some(name) => (
             Dialect::parse(name).ok_or_else(|| {
@@ -23,7 +28,7 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
             let history = match connect_read_only(ctx).await? {
                 Some(mut db) => {
                     let h = read_history(&mut db).await?;
-                    db.close().await;
+                    connection = Some(db);
                     h
                 }
                 None => Vec::new(),
@@ -66,6 +71,26 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
             step.part,
             m.path.display()
         ));
+        if let Some(online) = &m.online {
+            let compiled = match connection.as_mut() {
+                Some(db) => super::apply::compile_live(db, m).await,
+                None => online::compile(online, m.version.as_str(), dialect, &Default::default()).map_err(|e| anyhow!("{e}")),
+            }
+            .map_err(|e| anyhow!("migration {} ({}): {e:#}", m.version, m.path.display()))?;
+            let statements = online_part_sql(&compiled, step.part, dialect);
+            for s in &statements {
+                text.push_str(s);
+                text.push_str(";\n");
+            }
+            migrations_json.push(serde_json::json!({
+                "version": m.version.to_string(),
+                "slug": m.slug,
+                "part": step.part.as_str(),
+                "transaction": false,
+                "statements": statements,
+            }));
+            continue;
+        }
         let Some(sql) = StepSql::new(m, Direction::Up, dialect, &run_ctx) else {
             text.push_str(&format!("-- no up SQL for {dialect}: skipped\n"));
             continue;
@@ -100,9 +125,41 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
         plan.steps.len(),
         super::apply::plural(plan.steps.len())
     );
+    if let Some(db) = connection {
+        db.close().await;
+    }
     report.extra.insert("sql".to_owned(), text.into());
     report
         .extra
         .insert("migrations".to_owned(), migrations_json.into());
     Ok(report)
+}
+
+/// The SQL of one part of a YAML migration, with its backfill and sanity
+/// check shown as the statements they run.
+fn online_part_sql(c: &online::Compiled, part: Phase, dialect: Dialect) -> Vec<String> {
+    let mut out = Vec::new();
+    match part {
+        Phase::Expand => {
+            out.extend(c.expand.iter().map(|d| d.sql.clone()));
+            let g = online::dialects::for_dialect(dialect);
+            for b in &c.backfills {
+                let key = b.key.as_deref().map_or("<integer primary key>".to_owned(), |k| g.q(k));
+                out.push(format!(
+                    "-- backfill, batch after batch, each in its own transaction:\n\
+                     UPDATE {} SET {} = ({}) WHERE {k} > :last_key AND {k} <= :batch_upper_key AND {}",
+                    g.q(&b.table),
+                    g.q(&b.column),
+                    b.expr,
+                    b.pending,
+                    k = key
+                ));
+            }
+        }
+        Phase::Contract => {
+            out.extend(c.checks.iter().map(|s| format!("-- sanity check (must be 0):\n{}", s.count_sql)));
+            out.extend(c.contract.iter().map(|d| d.sql.clone()));
+        }
+    }
+    out
 }

@@ -32,7 +32,7 @@ dialects!(edited_migration_fails_apply_and_verify, |t: Test| {
     assert_eq!(out.json["changed"], false);
     t.run(&["verify"])
         .assert_ok()
-        .assert_msg_contains(&["5 applied migrations verified"]);
+        .assert_msg_contains(&["6 applied migrations verified"]);
 });
 
 dialects!(restamp_accepts_an_intended_edit, |t: Test| {

@@ -5,7 +5,7 @@ use crate::test::Test;
 
 dialects!(rollback_runs_down_sections_in_reverse, |t: Test| {
     t.sample_migrations();
-    t.run(&["apply"]).assert_ok();
+    t.run(&["apply", "--target", "0005"]).assert_ok();
     let out = t.run(&["rollback", "--to", "0002"]);
     out.assert_ok();
     assert_eq!(out.json["changed"], true);
@@ -36,8 +36,7 @@ dialects!(rollback_runs_down_sections_in_reverse, |t: Test| {
     let again = t.run(&["apply"]);
     again.assert_ok();
     assert_eq!(
-        again.versions("/database/applied"),
-        ["0003", "0004", "0005"]
+        again.distinct_versions("/database/applied"), ["0003", "0004", "0005", "0006"]
     );
 });
 
