@@ -34,6 +34,13 @@ impl Output {
             .collect()
     }
 
+    /// The versions of a list, each once, in order.
+    pub fn distinct_versions(&self, pointer: &str) -> Vec<String> {
+        let mut v = self.versions(pointer);
+        v.dedup();
+        v
+    }
+
     pub fn msg(&self) -> &str {
         self.json["msg"].as_str().unwrap_or("")
     }
@@ -69,7 +76,17 @@ impl Output {
     }
 }
 
-pub const SAMPLE_VERSIONS: [&str; 5] = ["0001", "0002", "0003", "0004", "0005"];
+/// The sample application's migrations; 0006 is a YAML (online) one, so it
+/// shows up twice in a full run: its expand and its contract part.
+pub const SAMPLE_VERSIONS: [&str; 6] = ["0001", "0002", "0003", "0004", "0005", "0006"];
+
+/// `version:state` of the sample fully applied.
+pub fn sample_history() -> Vec<String> {
+    SAMPLE_VERSIONS
+        .iter()
+        .map(|v| format!("{v}:{}", if *v == "0006" { "contracted" } else { "applied" }))
+        .collect()
+}
 
 impl Test {
     pub fn new() -> Test {
@@ -133,6 +150,11 @@ impl Test {
                 cmd.env_remove(k);
             }
         }
+        // A system-wide /etc/lockstep/lockstep.ini must not leak into tests.
+        cmd.env(
+            "LOCKSTEP_SYSTEM_CONFIG",
+            self.path().join("no-system-settings.ini"),
+        );
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -161,13 +183,22 @@ impl Test {
                 cmd.env_remove(k);
             }
         }
+        // A system-wide /etc/lockstep/lockstep.ini must not leak into tests.
+        cmd.env(
+            "LOCKSTEP_SYSTEM_CONFIG",
+            self.path().join("no-system-settings.ini"),
+        );
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
         let out = cmd.args(args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if let Ok(json) = serde_json::from_str::<Value>(&stdout) {
+            assert_valid_result(&json);
+        }
         (
             out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stdout,
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
@@ -177,12 +208,42 @@ pub fn output(out: std::process::Output) -> Output {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    if !json.is_null() {
+        assert_valid_result(&json);
+    }
     Output {
         code: out.status.code().unwrap_or(-1),
         stdout,
         stderr,
         json,
     }
+}
+
+/// `docs/output.schema.json`, compiled once for the whole test run.
+fn result_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = repo().join("docs/output.schema.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let schema: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        jsonschema::draft202012::new(&schema)
+            .unwrap_or_else(|e| panic!("{} is not a valid JSON Schema: {e}", path.display()))
+    })
+}
+
+/// Fails the test when a JSON result does not match the documented schema.
+#[track_caller]
+pub fn assert_valid_result(json: &Value) {
+    let errors: Vec<String> = result_schema()
+        .iter_errors(json)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the result does not match docs/output.schema.json:\n  {}\nresult: {json:#}",
+        errors.join("\n  ")
+    );
 }
 
 pub fn repo() -> PathBuf {
