@@ -29,7 +29,23 @@ pub fn man_page() -> Result<Vec<u8>> {
     settings_section(&mut roff);
     roff.to_writer(&mut out)?;
     man.render_version_section(&mut out)?;
-    Ok(out)
+    Ok(once_preamble(&out))
+}
+
+/// Each rendered piece starts with the same two-line roff preamble; a page
+/// needs it once.
+fn once_preamble(page: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(page);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let preamble = line.starts_with(".ie \\n(.g .ds Aq") || line.starts_with(".el .ds Aq");
+        if preamble && !seen.insert(line.to_owned()) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out.into_bytes()
 }
 
 /// Every subcommand with its usage and own options; the global options are
@@ -99,9 +115,13 @@ fn settings_section(roff: &mut Roff) {
     roff.control("SH", ["SETTINGS"]);
     para(
         roff,
-        "Every global option can be set in four places. The first that sets a value wins:",
+        "Every global option is looked up in these places, in this order; the first that sets a value wins:",
     );
-    item(roff, "1. the flag", "on the command line, e.g. --database URL.");
+    item(
+        roff,
+        "1. the flag",
+        "on the command line, e.g. --database URL.",
+    );
     item(
         roff,
         "2. the environment",
@@ -136,12 +156,12 @@ fn settings_section(roff: &mut Roff) {
     );
 
     roff.control("SH", ["ENVIRONMENT"]);
+    item(roff, "LOCKSTEP_*", "one per global option, as above.");
     item(
         roff,
-        "LOCKSTEP_*",
-        "one per global option, as above.",
+        "DATABASE_URL",
+        "the database URL when neither --database nor LOCKSTEP_DATABASE is set.",
     );
-    item(roff, "DATABASE_URL", "the database URL when neither --database nor LOCKSTEP_DATABASE is set.");
     item(
         roff,
         "LOCKSTEP_SYSTEM_CONFIG",
@@ -152,11 +172,19 @@ fn settings_section(roff: &mut Roff) {
         "LOCKSTEP_LOG",
         "log filter for stderr, e.g. debug or lockstep=trace; overrides -v and --quiet.",
     );
-    item(roff, "NO_COLOR", "when set, no colour in human output (colour is also off when stdout is not a terminal).");
+    item(
+        roff,
+        "NO_COLOR",
+        "when set, no colour in human output (colour is also off when stdout is not a terminal).",
+    );
 
     roff.control("SH", ["FILES"]);
     item(roff, "lockstep.ini", "project settings.");
-    item(roff, "/etc/lockstep/lockstep.ini", "system settings (system mode).");
+    item(
+        roff,
+        "/etc/lockstep/lockstep.ini",
+        "system settings (system mode).",
+    );
     item(
         roff,
         "/var/lib/lockstep",
@@ -175,8 +203,16 @@ fn settings_section(roff: &mut Roff) {
 
     roff.control("SH", ["EXIT STATUS"]);
     item(roff, "0", "success, whether or not anything changed.");
-    item(roff, "1", "failure; with --format json the result is still printed, with failed: true.");
-    item(roff, "2", "usage error; plan --detailed-exitcode: changes are pending.");
+    item(
+        roff,
+        "1",
+        "failure; with --format json the result is still printed, with failed: true.",
+    );
+    item(
+        roff,
+        "2",
+        "usage error; plan --detailed-exitcode: changes are pending.",
+    );
 
     roff.control("SH", ["SEE ALSO"]);
     para(
@@ -217,7 +253,8 @@ mod tests {
     #[test]
     fn man_page_documents_the_lookup_order_and_every_command() {
         let page = String::from_utf8(man_page().unwrap()).unwrap();
-        assert!(page.starts_with(".TH lockstep 1"), "{page}");
+        assert!(page.contains("\n.TH lockstep 1"), "{page}");
+        assert_eq!(page.matches(".el .ds Aq").count(), 1);
         for needle in [
             "/etc/lockstep/lockstep.ini",
             "/var/lib/lockstep",

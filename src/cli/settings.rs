@@ -70,7 +70,7 @@ const KEYS: &[&str] = &[
 impl Settings {
     pub fn resolve(args: &GlobalArgs) -> Result<Settings> {
         let project = args.project.clone().unwrap_or_else(|| PathBuf::from("."));
-        let project_ini = project.join(SETTINGS_FILE);
+        let project_ini = under(&project, SETTINGS_FILE);
         let system_ini = system_settings_file();
         let system_mode = !project_ini.is_file() && system_ini.is_file();
         // Relative paths in a settings file are relative to its directory.

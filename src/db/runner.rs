@@ -181,13 +181,25 @@ impl StepSql {
 #[derive(Debug)]
 pub struct StepFailure {
     pub entry: FailedEntry,
+    /// Whether the step ran in a transaction that was rolled back, so
+    /// nothing of it is left in the database.
+    pub rolled_back: bool,
 }
 
 impl StepFailure {
     pub fn message(&self) -> String {
         let e = &self.entry;
+        let next = if self.rolled_back {
+            "nothing of it was kept; fix it and run lockstep again".to_owned()
+        } else {
+            format!(
+                "it may be partly applied; repair the database by hand, then run \
+                 `lockstep resolve {} --mark-applied` or `--mark-rolled-back`",
+                e.version
+            )
+        };
         format!(
-            "migration {} ({}) failed at line {}: {}; statement: {}",
+            "migration {} ({}) failed at line {}: {}; statement: {}; {next}",
             e.version, e.path, e.line, e.error, e.statement
         )
     }
@@ -203,6 +215,7 @@ pub async fn run_step(
 ) -> Result<u64, StepFailure> {
     let started = Instant::now();
     let fail = |statement: &str, line: usize, error: String| StepFailure {
+        rolled_back: sql.transactional,
         entry: FailedEntry {
             version: m.version.to_string(),
             slug: m.slug.clone(),

@@ -34,10 +34,107 @@ impl Paint {
     }
 }
 
+/// A table: columns as wide as their widest cell, two spaces apart,
+/// indented by two; `paint` colours a cell after it is padded, so colour
+/// codes never shift the columns.
+fn table(
+    out: &mut String,
+    header: &[&str],
+    rows: &[Vec<String>],
+    paint: impl Fn(usize, &str) -> String,
+) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let last = cells.len().saturating_sub(1);
+        let mut text = String::from(" ");
+        for (i, cell) in cells.into_iter().enumerate() {
+            text.push(' ');
+            text.push_str(&cell);
+            if i < last {
+                let pad = widths[i].saturating_sub(plain_width(&cell)) + 1;
+                text.push_str(&" ".repeat(pad));
+            }
+        }
+        text.trim_end().to_owned()
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        line(header.iter().map(|h| h.to_string()).collect())
+    );
+    for row in rows {
+        let cells = row.iter().enumerate().map(|(i, c)| paint(i, c)).collect();
+        let _ = writeln!(out, "{}", line(cells));
+    }
+}
+
+/// Display width of a cell, ignoring colour codes.
+fn plain_width(text: &str) -> usize {
+    let mut width = 0;
+    let mut in_escape = false;
+    for c in text.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => width += 1,
+        }
+    }
+    width
+}
+
+fn str_of(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".to_owned(),
+        serde_json::Value::Array(items) if items.is_empty() => "-".to_owned(),
+        serde_json::Value::Array(items) => items.iter().map(str_of).collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
+    }
+}
+
+fn state_colour(p: &Paint, state: &str) -> String {
+    match state {
+        "applied" => p.green(state),
+        "failed" | "running" | "missing" => p.red(state),
+        _ => p.yellow(state),
+    }
+}
+
+fn checksum_cell(ok: Option<bool>) -> String {
+    match ok {
+        Some(true) => "ok".to_owned(),
+        Some(false) => "EDITED".to_owned(),
+        None => "-".to_owned(),
+    }
+}
+
 pub fn render(report: &Report, colour: bool) -> String {
     let p = Paint(colour);
     let mut out = String::new();
     let db = &report.database;
+    // status: which settings file and state dir were used.
+    if report.extra.contains_key("state_dir") {
+        let settings = match report.extra.get("settings_file").and_then(|v| v.as_str()) {
+            Some(file) if report.extra.get("system_mode") == Some(&true.into()) => {
+                format!("{file} (system mode)")
+            }
+            Some(file) => file.to_owned(),
+            None => "none (defaults)".to_owned(),
+        };
+        let _ = writeln!(out, "{} {settings}", p.bold("settings"));
+        let _ = writeln!(
+            out,
+            "{} {}",
+            p.bold("state dir"),
+            report.extra["state_dir"].as_str().unwrap_or("-")
+        );
+    }
     if !db.url.is_empty() {
         let _ = writeln!(out, "{} {} ({})", p.bold("database"), db.url, db.dialect);
     }
@@ -45,31 +142,116 @@ pub fn render(report: &Report, colour: bool) -> String {
         out.push_str(sql);
     }
     if let Some(rows) = &db.migrations {
-        let _ = writeln!(
-            out,
-            "  {:<16} {:<24} {:<9} {:<22} {:<24} checksum",
-            "version", "slug", "phase", "state", "applied at"
-        );
-        for r in rows {
-            let checksum = match r.checksum_ok {
-                Some(true) => p.green("ok"),
-                Some(false) => p.red("EDITED"),
-                None => "-".to_owned(),
-            };
-            let state = match r.state.as_str() {
-                "applied" => p.green(&r.state),
-                "failed" | "running" | "missing" => p.red(&r.state),
-                _ => p.yellow(&r.state),
-            };
-            let pad = 22usize.saturating_sub(r.state.chars().count());
-            let _ = writeln!(
-                out,
-                "  {:<16} {:<24} {:<9} {state}{:pad$} {:<24} {checksum}",
-                r.version,
-                r.slug,
-                r.phase,
-                "",
-                r.applied_at.as_deref().unwrap_or("-"),
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.version.clone(),
+                    r.slug.clone(),
+                    r.phase.clone(),
+                    r.state.clone(),
+                    r.applied_at.clone().unwrap_or_else(|| "-".to_owned()),
+                    checksum_cell(r.checksum_ok),
+                ]
+            })
+            .collect();
+        if cells.is_empty() {
+            let _ = writeln!(out, "  no migrations");
+        } else {
+            table(
+                &mut out,
+                &[
+                    "version",
+                    "slug",
+                    "phase",
+                    "state",
+                    "applied at",
+                    "checksum",
+                ],
+                &cells,
+                |col, cell| match (col, cell) {
+                    (3, state) => state_colour(&p, state),
+                    (5, "ok") => p.green(cell),
+                    (5, "EDITED") => p.red(cell),
+                    _ => cell.to_owned(),
+                },
+            );
+        }
+    }
+    // status: the config side as two tables, files and config migrations.
+    let status = report.extra.contains_key("state_dir");
+    if let Some(migrations) = report
+        .extra
+        .get("config_migrations")
+        .and_then(|v| v.as_array())
+        .filter(|_| status)
+    {
+        let _ = writeln!(out, "{}", p.bold("config files"));
+        let files: Vec<Vec<String>> = report
+            .config
+            .files
+            .iter()
+            .map(|f| {
+                vec![
+                    str_of(&f["path"]),
+                    str_of(&f["pending"]),
+                    if f["drifted"] == true { "EDITED" } else { "ok" }.to_owned(),
+                    str_of(&f["sha256"]),
+                ]
+            })
+            .collect();
+        if files.is_empty() {
+            let _ = writeln!(out, "  no config files");
+        } else {
+            table(
+                &mut out,
+                &["file", "pending", "by hand", "sha256"],
+                &files,
+                |col, cell| match (col, cell) {
+                    (1, "-") => cell.to_owned(),
+                    (1, _) => p.yellow(cell),
+                    (2, "ok") => p.green(cell),
+                    (2, _) => p.red(cell),
+                    _ => cell.to_owned(),
+                },
+            );
+        }
+        let _ = writeln!(out, "{}", p.bold("config migrations"));
+        let rows: Vec<Vec<String>> = migrations
+            .iter()
+            .map(|m| {
+                vec![
+                    str_of(&m["version"]),
+                    str_of(&m["slug"]),
+                    str_of(&m["file"]),
+                    str_of(&m["phase"]),
+                    str_of(&m["state"]),
+                    str_of(&m["applied_at"]),
+                    checksum_cell(m["checksum_ok"].as_bool()),
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            let _ = writeln!(out, "  no config migrations");
+        } else {
+            table(
+                &mut out,
+                &[
+                    "version",
+                    "slug",
+                    "file",
+                    "phase",
+                    "state",
+                    "applied at",
+                    "checksum",
+                ],
+                &rows,
+                |col, cell| match (col, cell) {
+                    (4, state) => state_colour(&p, state),
+                    (6, "ok") => p.green(cell),
+                    (6, "EDITED") => p.red(cell),
+                    _ => cell.to_owned(),
+                },
             );
         }
     }
@@ -122,7 +304,7 @@ pub fn render(report: &Report, colour: bool) -> String {
             );
         }
     }
-    for file in &report.config.files {
+    for file in report.config.files.iter().filter(|_| !status) {
         let path = file["path"].as_str().unwrap_or("");
         let state = if file["changed"] == true {
             p.yellow("changed")
