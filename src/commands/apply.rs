@@ -636,6 +636,11 @@ fn fill_plans(ctx: &Ctx, report: &mut Report, db: &DatabasePlan<'_>, config: &Co
     report.problems.extend(db.problems.iter().cloned());
     report.problems.extend(config.problems.iter().cloned());
     report.secrets.extend(config.secret_values.iter().cloned());
+    // Unsafe patterns in what is about to run: a warning here, `lint` fails.
+    let pending: Vec<Migration> = db.steps.iter().map(|s| s.migration.clone()).collect();
+    for finding in crate::plan::lint::lint(&pending, &ctx.migrations_display()) {
+        report.warnings.push(finding.describe());
+    }
     report.database.current = db.current.as_ref().map(|v| v.to_string());
     if ctx.settings.diff {
         for f in config

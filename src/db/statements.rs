@@ -30,9 +30,14 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement> {
     let flush = |out: &mut Vec<Statement>, text: &str, first_line: usize| {
         let trimmed = text.trim();
         if !trimmed.is_empty() && !only_comments(trimmed, dialect) {
-            // The statement's own line: skip leading blank lines.
-            let leading = text.len() - text.trim_start().len();
-            let extra = text[..leading].matches('\n').count();
+            // The statement's own line: skip leading blank and comment lines.
+            let extra = text
+                .split('\n')
+                .take_while(|l| {
+                    let t = l.trim();
+                    t.is_empty() || t.starts_with("--") || (dialect == Dialect::Mysql && t.starts_with('#'))
+                })
+                .count();
             out.push(Statement {
                 sql: trimmed.to_owned(),
                 line: first_line + extra,

@@ -119,6 +119,39 @@ impl Db {
         })
     }
 
+    /// A single integer, such as `SELECT COUNT(*) …`.
+    pub fn count(&self, sql: &str) -> i64 {
+        block_on(async {
+            let mut c = self.connect().await;
+            let row = sqlx::query(sql).fetch_one(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            c.close().await.unwrap();
+            row.try_get::<i64, _>(0).unwrap()
+        })
+    }
+
+    /// Columns of a table as `name type nullable`, and its triggers and
+    /// indexes: what a rollback must restore exactly.
+    pub fn catalog(&self, table: &str) -> Vec<String> {
+        let queries: Vec<String> = match self.kind {
+            Kind::Postgres => vec![
+                format!("SELECT CAST(column_name || ' ' || data_type || ' ' || is_nullable AS TEXT) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '{table}' ORDER BY ordinal_position"),
+                format!("SELECT CAST('trigger ' || tgname AS TEXT) FROM pg_trigger WHERE tgrelid = to_regclass('{table}') AND NOT tgisinternal ORDER BY tgname"),
+                format!("SELECT CAST('index ' || indexname AS TEXT) FROM pg_indexes WHERE tablename = '{table}' ORDER BY indexname"),
+                "SELECT CAST('function ' || proname AS TEXT) FROM pg_proc WHERE proname LIKE 'lockstep%' ORDER BY proname".to_owned(),
+            ],
+            Kind::Mysql => vec![
+                format!("SELECT CAST(CONCAT(column_name, ' ', column_type, ' ', is_nullable) AS CHAR(255)) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '{table}' ORDER BY ordinal_position"),
+                format!("SELECT CAST(CONCAT('trigger ', trigger_name) AS CHAR(255)) FROM information_schema.triggers WHERE trigger_schema = DATABASE() AND event_object_table = '{table}' ORDER BY trigger_name"),
+                format!("SELECT DISTINCT CAST(CONCAT('index ', index_name) AS CHAR(255)) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = '{table}' ORDER BY 1"),
+            ],
+            Kind::Sqlite => vec![
+                format!("SELECT name || ' ' || type || ' ' || \"notnull\" FROM pragma_table_info('{table}') ORDER BY cid"),
+                format!("SELECT type || ' ' || name FROM sqlite_master WHERE tbl_name = '{table}' AND type IN ('trigger', 'index') ORDER BY name"),
+            ],
+        };
+        queries.iter().flat_map(|q| self.strings(q)).collect()
+    }
+
     /// Every table in the database, sorted.
     pub fn tables(&self) -> Vec<String> {
         if self.kind == Kind::Sqlite && !self.sqlite_file().exists() {

@@ -158,7 +158,10 @@ impl Test {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.args(["--host-id", "test-host", "--format", "json"]);
+        if !args.contains(&"--host-id") {
+            cmd.args(["--host-id", "test-host"]);
+        }
+        cmd.args(["--format", "json"]);
         if let Some(db) = self.db.as_ref().filter(|_| !args.contains(&"--database")) {
             cmd.args(["--database", &db.url]);
         }

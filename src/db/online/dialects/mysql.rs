@@ -121,10 +121,11 @@ impl OnlineSql for Mysql {
     }
 
     fn drop_index(&self, table: &str, name: &str) -> Vec<Ddl> {
+        // `DROP INDEX … ON` takes no ALGORITHM on MariaDB; ALTER TABLE does.
         vec![Ddl::tx(format!(
-            "DROP INDEX {} ON {} ALGORITHM=INPLACE LOCK=NONE",
-            self.q(name),
-            self.q(table)
+            "ALTER TABLE {} DROP INDEX {}, ALGORITHM=INPLACE, LOCK=NONE",
+            self.q(table),
+            self.q(name)
         ))]
     }
 
