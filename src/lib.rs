@@ -17,6 +17,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod migration_files;
 pub mod plan;
 pub mod redact;
 pub mod report;

@@ -3,7 +3,7 @@
 //! has a problem; otherwise run, in order, database expand, config expand,
 //! config contract, database contract; check the host in; report.
 
-use super::{connect_locked, connect_read_only, read_history, Ctx};
+use super::{connect_locked, read_history, Ctx};
 use crate::checksum::Checksum;
 use crate::cli::args::ApplyArgs;
 use crate::config::edit;
@@ -44,7 +44,11 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
     };
     // Plan once without locks: bad input and refused drift fail here with
     // nothing written, not even a lock file or lockstep's own tables.
-    let preview = preview(ctx, &loaded, args).await?;
+    let (preview, quiet) = preview(ctx, &loaded, args).await?;
+    if quiet && !ctx.settings.check {
+        // Nothing to write, this host already checked in: done, no lock.
+        return Ok(Report { check_mode: false, ..preview });
+    }
     let settled_under_lock = preview
         .problems
         .iter()
@@ -63,18 +67,13 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
 }
 
 /// What apply would do, read without locks: the whole result in check mode.
-async fn preview(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> Result<Report> {
+/// Also says whether a real run would write nothing at all, not even a
+/// check-in, so it can end here without taking a lock.
+async fn preview(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> Result<(Report, bool)> {
     let mut report = ctx.new_report();
-    let history = match connect_read_only(ctx).await? {
-        Some(mut db) => {
-            let h = read_history(&mut db).await?;
-            db.close().await;
-            h
-        }
-        None => Vec::new(),
-    };
+    let (history, checked_in) = super::recorded_read_only(ctx).await?;
     let mut state = State::load(&ctx.settings.state_dir)?;
-    settle_pending_writes(ctx, &mut state);
+    let intents = settle_pending_writes(ctx, &mut state);
     let db = db_plan::plan(
         &loaded.migrations,
         &history,
@@ -116,7 +115,18 @@ async fn preview(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> Result<Report>
             db.steps.iter().map(|s| s.migration.version.as_str()).collect();
         report.msg = summary(versions.len(), changing, true);
     }
-    Ok(report)
+    let release = release(loaded, &db);
+    let quiet = !report.failed
+        && !intents
+        && db.steps.is_empty()
+        && !config.files.iter().any(|f| f.has_pending())
+        && release.is_none_or(|r| checked_in.as_deref() == Some(r.as_str()));
+    Ok((report, quiet))
+}
+
+/// The release this host runs: the newest migration among its files.
+fn release(loaded: &Loaded, plan: &DatabasePlan<'_>) -> Option<Version> {
+    loaded.migrations.iter().map(|m| &m.version).max().or(plan.current.as_ref()).cloned()
 }
 
 fn db_options(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> PlanOptions {
@@ -165,15 +175,15 @@ async fn apply_locked(
     if report.failed {
         return Ok(());
     }
+    // Under the state lock no other lockstep writes these files: any
+    // temporary file beside them is a killed run's.
+    for f in &config.files {
+        crate::config::write::remove_stale_temp_files(&f.path);
+    }
 
     // Check in first: this host runs the release its files are from, and
     // its own contract steps below must see it.
-    let release = loaded
-        .migrations
-        .iter()
-        .map(|m| &m.version)
-        .max()
-        .or(db_plan.current.as_ref());
+    let release = release(loaded, &db_plan);
     if let Some(version) = release {
         for b in history::check_in(
             db.dialect(),
@@ -423,11 +433,17 @@ async fn run_online_step(
                 .and_then(|h| h.into_iter().find(|r| r.version == m.version.as_str()))
                 .map(|r| r.state);
             if state.as_deref() == Some(db_plan::state::EXPANDED) {
-                report.warnings.push(format!(
-                    "migration {} is expanded but its backfill has not finished; run `lockstep backfill`, then contract",
-                    m.version
-                ));
-                return Ok(None);
+                if args.no_backfill {
+                    report.warnings.push(format!(
+                        "migration {} is expanded but its backfill has not finished; run `lockstep backfill`, then contract",
+                        m.version
+                    ));
+                    return Ok(None);
+                }
+                // A backfill that a killed run (or `--no-backfill`) left
+                // unfinished: resume it after its last committed batch, so
+                // that apply converges instead of stopping at `expanded`.
+                run_backfills(db, m, &compiled, &batches, &run_ctx, report).await?;
             }
             match online::runner::sanity(db, &compiled).await {
                 Ok(wrong) if !wrong.is_empty() && !args.force => {
@@ -527,6 +543,7 @@ fn write_config(
             }
             // Intent first, so a crash between the two writes is settled
             // from the file's sha256 instead of looking like a hand edit.
+            let new_record = !state.files.contains_key(&f.file);
             let record = state
                 .files
                 .entry(f.file.clone())
@@ -545,10 +562,13 @@ fn write_config(
                 secret_keys: secret_keys.clone(),
                 migrations: applied.clone(),
                 rolled_back: Vec::new(),
+                new_record,
             });
             state.save(state_dir)?;
             if let Err(e) = crate::config::write::replace(&f.path, content.as_bytes(), f.new_mode) {
-                if let Some(r) = state.files.get_mut(&f.file) {
+                if new_record {
+                    state.files.remove(&f.file);
+                } else if let Some(r) = state.files.get_mut(&f.file) {
                     r.pending = None;
                 }
                 state.save(state_dir)?;
@@ -598,10 +618,11 @@ fn applied_records(
 }
 
 /// Settles writes a killed run left in flight: the file has the intended
-/// bytes (the write landed: record it) or not (forget the intent). Returns
-/// whether the state changed.
+/// bytes (the write landed: record it) or not (forget the intent, and the
+/// record it was the first of). Returns whether the state changed.
 pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
     let mut changed = false;
+    let mut never_written = Vec::new();
     for (file, record) in state.files.iter_mut() {
         let Some(pending) = record.pending.take() else {
             continue;
@@ -622,7 +643,14 @@ pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
             for v in &pending.rolled_back {
                 state.migrations.remove(v);
             }
+        } else if pending.new_record {
+            // Otherwise a file lockstep never wrote would be "managed", and
+            // its absence reported as a hand edit that blocks every run.
+            never_written.push(file.clone());
         }
+    }
+    for file in never_written {
+        state.files.remove(&file);
     }
     changed
 }

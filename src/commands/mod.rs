@@ -77,6 +77,44 @@ pub async fn connect_read_only(ctx: &Ctx) -> Result<Option<Database>> {
     ))
 }
 
+/// The history read without a lock or a write; empty when there is no
+/// database yet.
+pub async fn history_read_only(ctx: &Ctx) -> Result<Vec<HistoryRow>> {
+    match connect_read_only(ctx).await? {
+        Some(mut db) => {
+            let history = read_history(&mut db).await;
+            db.close().await;
+            history
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The history and the release this host last checked in at, read without
+/// a lock or a write.
+pub async fn recorded_read_only(ctx: &Ctx) -> Result<(Vec<HistoryRow>, Option<String>)> {
+    let Some(mut db) = connect_read_only(ctx).await? else {
+        return Ok((Vec::new(), None));
+    };
+    let result = async {
+        let history = read_history_brief(&mut db).await?;
+        let checked_in = if history.is_empty() {
+            None
+        } else {
+            let sql = format!(
+                "SELECT version FROM {} WHERE host_id = {} AND retired = 0",
+                history::HOSTS,
+                db.dialect().string_literal(&ctx.settings.host_id)
+            );
+            db.fetch_strings(&sql).await.ok().and_then(|v| v.into_iter().next())
+        };
+        Ok((history, checked_in))
+    }
+    .await;
+    db.close().await;
+    result
+}
+
 /// A connection for writing: locked against other lockstep runs, with the
 /// history tables created.
 pub async fn connect_locked(ctx: &Ctx) -> Result<(Database, DatabaseLock)> {
@@ -91,8 +129,19 @@ pub async fn connect_locked(ctx: &Ctx) -> Result<(Database, DatabaseLock)> {
     Ok((db, lock))
 }
 
-/// Every history row; empty when the tables do not exist yet.
+/// Every history row, with all its columns; empty when the tables do not
+/// exist yet.
 pub async fn read_history(db: &mut Database) -> Result<Vec<HistoryRow>> {
+    read_history_columns(db, true).await
+}
+
+/// Every history row with the columns planning needs (timestamps, host and
+/// duration left empty).
+pub async fn read_history_brief(db: &mut Database) -> Result<Vec<HistoryRow>> {
+    read_history_columns(db, false).await
+}
+
+async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<HistoryRow>> {
     let tables = db
         .fetch_strings(&db.dialect().existing_tables_query(history::TABLE_PREFIX))
         .await
@@ -101,28 +150,43 @@ pub async fn read_history(db: &mut Database) -> Result<Vec<HistoryRow>> {
         return Ok(Vec::new());
     }
     let rows = db
-        .fetch_all(&history::select_history(db.dialect()))
+        .fetch_all(&history::select_history(db.dialect(), full))
         .await
         .context("cannot read lockstep_migrations")?;
-    rows.iter()
+    let text = |r: &sqlx::any::AnyRow, i: usize| -> Result<String, sqlx::Error> {
+        if full {
+            r.try_get(i)
+        } else {
+            Ok(String::new())
+        }
+    };
+    let history = rows
+        .iter()
         .map(|r| {
             Ok(HistoryRow {
                 version: r.try_get(0)?,
                 slug: r.try_get(1)?,
-                kind: r.try_get(2)?,
-                phase: r.try_get(3)?,
-                state: r.try_get(4)?,
-                checksum: r.try_get(5)?,
-                dialect: r.try_get(6)?,
-                applied_at: r.try_get(7)?,
-                updated_at: r.try_get(8)?,
-                duration_ms: r.try_get(9)?,
-                host: r.try_get(10)?,
-                lockstep_version: r.try_get(11)?,
-                failed_statement: r.try_get(12)?,
-                error: r.try_get(13)?,
+                phase: r.try_get(2)?,
+                state: r.try_get(3)?,
+                checksum: r.try_get(4)?,
+                kind: text(r, 5)?,
+                failed_statement: if full { r.try_get(6)? } else { None },
+                error: if full { r.try_get(7)? } else { None },
+                dialect: text(r, 8)?,
+                applied_at: text(r, 9)?,
+                updated_at: text(r, 10)?,
+                duration_ms: if full { r.try_get(11)? } else { 0 },
+                host: text(r, 12)?,
+                lockstep_version: text(r, 13)?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
-        .context("cannot decode lockstep_migrations")
+        .context("cannot decode lockstep_migrations")?;
+    // A failure's statement and error are only read when there is one.
+    let failed = |r: &HistoryRow| r.state == crate::plan::database::state::FAILED
+        || r.state == crate::plan::database::state::RUNNING;
+    if !full && history.iter().any(failed) {
+        return Box::pin(read_history_columns(db, true)).await;
+    }
+    Ok(history)
 }

@@ -2,7 +2,7 @@
 //! newest first, with its `down` SQL. Refuses before running anything when
 //! one of them has no `down` for this dialect or no file.
 
-use super::{connect_locked, connect_read_only, read_history, Ctx};
+use super::{connect_locked, read_history, Ctx};
 use crate::checksum::Checksum;
 use crate::cli::args::OnDrift;
 use crate::config::edit;
@@ -45,14 +45,7 @@ pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
             .into(),
     );
     if ctx.settings.check {
-        let history = match connect_read_only(ctx).await? {
-            Some(mut db) => {
-                let h = read_history(&mut db).await?;
-                db.close().await;
-                h
-            }
-            None => Vec::new(),
-        };
+        let history = super::history_read_only(ctx).await?;
         if let Some(steps) = plan(ctx, &migrations, &history, &to, &mut report) {
             report.changed = !steps.is_empty() || restores.iter().any(|r| r.changes());
             report.database.pending = Vec::new();
@@ -367,6 +360,7 @@ fn write_restores(
                     secret_keys: r.secret_keys.clone(),
                     migrations: Vec::new(),
                     rolled_back: r.versions.clone(),
+                    new_record: false,
                 });
                 state.save(dir)?;
             }

@@ -1,7 +1,7 @@
 //! `status` (every migration with its state) and `verify` (checksums only,
 //! exit 1 on drift). Both read; neither locks nor writes.
 
-use super::{connect_read_only, read_history, Ctx};
+use super::Ctx;
 use crate::checksum::Checksum;
 use crate::cli::args::{OnDrift, PhaseArg};
 use crate::config::state::State;
@@ -15,14 +15,7 @@ use std::collections::BTreeMap;
 
 async fn load(ctx: &Ctx) -> Result<(Vec<Migration>, Vec<HistoryRow>)> {
     let migrations = ctx.load_migrations()?;
-    let history = match connect_read_only(ctx).await? {
-        Some(mut db) => {
-            let h = read_history(&mut db).await?;
-            db.close().await;
-            h
-        }
-        None => Vec::new(),
-    };
+    let history = super::history_read_only(ctx).await?;
     Ok((migrations, history))
 }
 

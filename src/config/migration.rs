@@ -27,6 +27,18 @@ pub struct ConfigMigration {
     pub operations: Vec<Operation>,
 }
 
+impl crate::migration_files::Versioned for ConfigMigration {
+    fn version(&self) -> &Version {
+        &self.version
+    }
+    fn set_relative_path(&mut self, path: PathBuf) {
+        self.path = path;
+    }
+    fn relative_path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// The YAML document, as serde reads it; unknown fields are errors.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -83,6 +83,7 @@ impl Database {
     /// Connects; `read_only` opens a SQLite file without creating it.
     pub async fn connect(target: &Target, read_only: bool, timeout: Duration) -> Result<Database> {
         sqlx::any::install_default_drivers();
+        let created = !read_only && target.is_absent();
         let mut url = target.url.clone();
         if target.dialect == Dialect::Sqlite
             && target.sqlite_file.is_some()
@@ -90,7 +91,20 @@ impl Database {
         {
             let sep = if url.contains('?') { '&' } else { '?' };
             url.push(sep);
-            url.push_str(if read_only { "mode=ro" } else { "mode=rwc" });
+            // A writer killed mid-transaction leaves a hot journal that only
+            // a connection allowed to write can roll back: read-only, every
+            // later read would fail (SQLITE_READONLY_ROLLBACK) and no run
+            // could recover. `rw` still never creates the file.
+            let hot_journal = target.sqlite_file.as_ref().is_some_and(|f| {
+                let mut journal = f.clone().into_os_string();
+                journal.push("-journal");
+                std::fs::metadata(journal).is_ok_and(|m| m.len() > 0)
+            });
+            url.push_str(match (read_only, hot_journal) {
+                (true, false) => "mode=ro",
+                (true, true) => "mode=rw",
+                (false, _) => "mode=rwc",
+            });
             if !read_only {
                 if let Some(parent) = target.sqlite_file.as_ref().and_then(|f| f.parent()) {
                     if !parent.as_os_str().is_empty() {
@@ -100,6 +114,26 @@ impl Database {
                                 parent.display()
                             )
                         })?;
+                    }
+                }
+                // A database lockstep creates is private to its owner, as
+                // the state dir it defaults to is; SQLite would make it
+                // world-readable (0644), and its journal copies that mode.
+                if let Some(file) = &target.sqlite_file {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    match std::fs::File::options()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(file)
+                    {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                        Err(e) => {
+                            return Err(e).with_context(|| {
+                                format!("cannot create the SQLite database {}", file.display())
+                            })
+                        }
                     }
                 }
             }
@@ -136,6 +170,12 @@ impl Database {
         if target.dialect == Dialect::Sqlite {
             // Wait for a writer instead of failing with SQLITE_BUSY.
             db.execute("PRAGMA busy_timeout = 30000").await?;
+            if created {
+                // A database lockstep creates gets write-ahead logging, as
+                // `sqlx database create` does: readers never block the
+                // migration, and a commit costs one fsync, not three.
+                db.execute("PRAGMA journal_mode = WAL").await?;
+            }
         }
         Ok(db)
     }
@@ -150,31 +190,11 @@ impl Database {
     }
 
     pub async fn run(&mut self, b: &Bookkeeping) -> Result<u64, sqlx::Error> {
-        let mut q = sqlx::query(&b.sql);
-        for v in &b.values {
-            q = match v {
-                Value::Text(t) => q.bind(t.clone()),
-                Value::Int(i) => q.bind(*i),
-                Value::Null => q.bind(Option::<String>::None),
-            };
-        }
-        Ok(q.execute(&mut self.conn).await?.rows_affected())
+        Ok(bind(sqlx::query(&b.sql), &b.values).execute(&mut self.conn).await?.rows_affected())
     }
 
-    pub async fn fetch_all_bound(
-        &mut self,
-        sql: &str,
-        values: &[Value],
-    ) -> Result<Vec<AnyRow>, sqlx::Error> {
-        let mut q = sqlx::query(sql);
-        for v in values {
-            q = match v {
-                Value::Text(t) => q.bind(t.clone()),
-                Value::Int(i) => q.bind(*i),
-                Value::Null => q.bind(Option::<String>::None),
-            };
-        }
-        q.fetch_all(&mut self.conn).await
+    pub async fn fetch_all_bound(&mut self, sql: &str, values: &[Value]) -> Result<Vec<AnyRow>, sqlx::Error> {
+        bind(sqlx::query(sql), values).fetch_all(&mut self.conn).await
     }
 
     pub async fn fetch_all(&mut self, sql: &str) -> Result<Vec<AnyRow>, sqlx::Error> {
@@ -208,6 +228,20 @@ impl Database {
     pub async fn close(self) {
         let _ = self.conn.close().await;
     }
+}
+
+fn bind<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    values: &[Value],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for v in values {
+        q = match v {
+            Value::Text(t) => q.bind(t.clone()),
+            Value::Int(i) => q.bind(*i),
+            Value::Null => q.bind(Option::<String>::None),
+        };
+    }
+    q
 }
 
 /// Removes the password from a driver message, should a driver ever echo it.

@@ -11,6 +11,7 @@ use fs4::fs_std::FileExt;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_millis(100);
@@ -56,6 +57,7 @@ impl DatabaseLock {
                         .create(true)
                         .truncate(false)
                         .write(true)
+                        .mode(0o600)
                         .open(&path)
                         .with_context(|| {
                             format!("cannot open the lock file {}", path.to_string_lossy())

@@ -151,3 +151,15 @@ impl Migration {
         }
     }
 }
+
+impl crate::migration_files::Versioned for Migration {
+    fn version(&self) -> &Version {
+        &self.version
+    }
+    fn set_relative_path(&mut self, path: PathBuf) {
+        self.path = path;
+    }
+    fn relative_path(&self) -> &std::path::Path {
+        &self.path
+    }
+}

@@ -14,59 +14,13 @@ const MARKER: &str = "lockstep:";
 /// Every migration under `dir`, ordered by version. A missing directory is
 /// an empty set: a project may have only config migrations.
 pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, SourceError> {
-    if !dir.exists() {
-        return Ok(Vec::new());
-    }
-    let mut found: BTreeMap<Version, Migration> = BTreeMap::new();
-    let walker = walkdir::WalkDir::new(dir)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
-        let entry = entry.map_err(|e| {
-            SourceError::new(
-                e.path().unwrap_or(dir).to_path_buf(),
-                None,
-                format!("cannot read the migrations directory: {e}"),
-            )
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let path = entry.path();
-        let relative = path.strip_prefix(dir).unwrap_or(path).to_path_buf();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if !matches!(ext, "sql" | "yaml" | "yml") {
-            continue;
-        }
-        let bytes = std::fs::read(path).map_err(|e| {
-            SourceError::new(
-                path.to_path_buf(),
-                None,
-                format!("cannot read the file: {e}"),
-            )
-        })?;
-        let mut migration = if ext == "sql" {
-            parse_sql(path, &bytes)?
+    crate::migration_files::load(dir, &["sql", "yaml", "yml"], "migration", |path, ext, bytes| {
+        if ext == "sql" {
+            parse_sql(path, bytes)
         } else {
-            parse_yaml(path, &bytes)?
-        };
-        migration.path = relative;
-        if let Some(existing) = found.get(&migration.version) {
-            return Err(SourceError::new(
-                path.to_path_buf(),
-                None,
-                format!(
-                    "duplicate migration version {}: {} has it too; every version must be unique",
-                    migration.version,
-                    dir.join(&existing.path).display()
-                ),
-            ));
+            parse_yaml(path, bytes)
         }
-        found.insert(migration.version.clone(), migration);
-    }
-    Ok(found.into_values().collect())
+    })
 }
 
 /// Splits `0004_add_email.sql` into its version and slug.
@@ -93,6 +47,28 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
     let checksum = Checksum::of_migration(bytes);
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
         .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))?;
+    if !text.contains(MARKER) {
+        // No markers: one portable `up`, read without splitting lines, as
+        // most files of a large migration set are.
+        return Ok(Migration {
+            version,
+            slug,
+            path: path.to_path_buf(),
+            checksum,
+            phase: Phase::Expand,
+            up: Scripts {
+                portable: Some(Script {
+                    sql: text.to_owned(),
+                    transaction: true,
+                    line: 1,
+                }),
+                per_dialect: BTreeMap::new(),
+            },
+            down: Scripts::default(),
+            online: None,
+            lint_ignores: Vec::new(),
+        });
+    }
     let err = |line: usize, msg: String| SourceError::new(path.to_path_buf(), Some(line), msg);
 
     let mut phase: Option<(usize, Phase)> = None;

@@ -202,9 +202,25 @@ pub async fn expand(
     db.run(&history::delete_row(d, &version))
         .await
         .map_err(bookkeeping)?;
-    db.run(&history::insert_row(d, &row(m, db, state::RUNNING, ctx)))
+    let running = row(m, db, state::RUNNING, ctx);
+    db.run(&history::insert_row(d, &running))
         .await
         .map_err(bookkeeping)?;
+    // The log names the part that is running, for `resolve`.
+    db.run(&history::insert_log(
+        d,
+        &LogEntry {
+            at: &running.applied_at,
+            version: &version,
+            action: "expand",
+            state: state::RUNNING,
+            checksum: m.checksum.as_str(),
+            host: &ctx.host,
+            detail: None,
+        },
+    ))
+    .await
+    .map_err(bookkeeping)?;
     if let Err((stmt, e)) = run_ddl(db, &c.expand).await {
         let ms = started.elapsed().as_millis() as i64;
         let _ = set_state(db, m, state::FAILED, "expand", ms, ctx, Some((&stmt, &e))).await;
@@ -266,6 +282,14 @@ pub async fn contract(
     let bookkeeping = |e: sqlx::Error| failure(m, path, "(lockstep history)", e.to_string());
     if transactional {
         db.begin().await.map_err(bookkeeping)?;
+    } else {
+        // Without a transaction a kill can stop contract halfway, a column
+        // already dropped: the row must then say `running` (and the log
+        // `contract`), not `backfilled`, or the next run would retry the
+        // contract against a schema it no longer fits, with no way out.
+        set_state(db, m, state::RUNNING, "contract", 0, ctx, None)
+            .await
+            .map_err(bookkeeping)?;
     }
     if let Err((stmt, e)) = run_ddl(db, &c.contract).await {
         if transactional {
