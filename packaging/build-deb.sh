@@ -21,8 +21,14 @@ assets="$root/target/assets"
 rm -rf "$assets"
 scripts/gen-assets "$assets" "$root/target/release/lockstep"
 mkdir -p "$assets/ansible"
-(cd ansible && find . -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 \
-    | xargs -0 -I{} cp --parents {} "$assets/ansible/")
+if [ -d ansible ]; then
+    (cd ansible && find . -type f ! -path '*/__pycache__/*' ! -name '*.pyc' ! -name '.*' -print0 \
+        | xargs -0 -I{} cp --parents {} "$assets/ansible/")
+else
+    echo "warning: no ansible/ in the source tree: the package gets no Ansible collection" >&2
+    echo "The lockstep Ansible collection was not in the source tree this package was built from." \
+        > "$assets/ansible/README.md"
+fi
 
 cargo_deb="${CARGO_DEB:-}"
 if [ -z "$cargo_deb" ]; then
@@ -53,7 +59,7 @@ if ! command -v man >/dev/null; then
         || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq man-db >/dev/null; }
 fi
 man_text=$(MANPAGER=cat MANWIDTH=80 man -l "$page" 2>&1)
-echo "$man_text" | head -5
+echo "$man_text" | head -5 >&2
 echo "$man_text" | grep -q '^SETTINGS' || fail "the man page has no SETTINGS section"
 echo "$man_text" | grep -q '/etc/lockstep/lockstep.ini' || fail "the man page does not name /etc/lockstep/lockstep.ini"
 
