@@ -95,11 +95,12 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
         "operations:\n  - add_column:\n      table: bench\n      column: {name: doubled, type: BIGINT, nullable: false}\n      up: val * 2\n",
     )
     .unwrap();
-    let run = |extra: &[&str]| {
-        let out = Command::new(lockstep)
+    let (dir_path, url_owned, lockstep_owned) = (dir.path().to_path_buf(), url.to_owned(), lockstep.to_owned());
+    let run = move |extra: &[&str]| {
+        let out = Command::new(&lockstep_owned)
             .args(["-C"])
-            .arg(dir.path())
-            .args(["--database", url, "--format", "json", "--host-id", "bench"])
+            .arg(&dir_path)
+            .args(["--database", &url_owned, "--format", "json", "--host-id", "bench"])
             .args(extra)
             .output()
             .unwrap();
@@ -115,7 +116,12 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
-    let json = tokio::task::spawn_blocking(move || run(&["backfill"])).await.unwrap();
+    // The backfill runs on its own thread; the writer keeps this one.
+    let backfill = std::thread::spawn(move || run(&["backfill"]));
+    while !backfill.is_finished() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let json = backfill.join().unwrap();
     let took = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let during = during.await.unwrap();

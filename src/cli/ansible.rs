@@ -21,21 +21,24 @@ const OPTIONS: &[(&str, Kind)] = &[
     ("phase", Kind::Value("--phase")),
     ("target", Kind::CommandValue("--target")),
     ("vars", Kind::Vars),
-    ("vars_file", Kind::Value("--vars-file")),
+    ("vars_file", Kind::Values("--vars-file")),
     ("on_drift", Kind::Value("--on-drift")),
     ("lock_timeout", Kind::Value("--lock-timeout")),
     ("host_id", Kind::Value("--host-id")),
     ("backup", Kind::CommandFlag("--backup")),
-    (
-        "allow_out_of_order",
-        Kind::CommandFlag("--allow-out-of-order"),
-    ),
+    ("allow_out_of_order", Kind::CommandFlag("--allow-out-of-order")),
+    ("force", Kind::CommandFlag("--force")),
+    ("no_backfill", Kind::CommandFlag("--no-backfill")),
+    ("batch_size", Kind::CommandValue("--batch-size")),
+    ("batch_sleep", Kind::CommandValue("--batch-sleep")),
 ];
 
 #[derive(Clone, Copy)]
 enum Kind {
     Command,
     Value(&'static str),
+    /// A string or a list of strings: the flag once per item.
+    Values(&'static str),
     CommandValue(&'static str),
     CommandFlag(&'static str),
     Vars,
@@ -97,6 +100,16 @@ fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
             Kind::Value(flag) => {
                 global.push((*flag).into());
                 global.push(scalar(value).ok_or(format!("`{key}` must be a string or number"))?);
+            }
+            Kind::Values(flag) => {
+                let items: Vec<&Value> = match value {
+                    Value::Array(items) => items.iter().collect(),
+                    other => vec![other],
+                };
+                for item in items {
+                    global.push((*flag).into());
+                    global.push(scalar(item).ok_or(format!("`{key}` must be a string or a list of strings"))?);
+                }
             }
             Kind::CommandValue(flag) => {
                 command_args.push((*flag).into());

@@ -274,7 +274,9 @@ async fn run_db_steps(
         if step.part == Phase::Contract && !args.force {
             match online::runner::lagging_hosts(db, &step.migration.version).await {
                 Ok(lagging) if !lagging.is_empty() => {
-                    report.fail(format!(
+                    report.fail_as(
+                        "contract_gated",
+                        format!(
                         "contract of migration {} refused: {} {} not checked in at {} or later: {}. \
                          Finish the rolling deploy (each host runs `lockstep apply --phase expand`), \
                          retire a host that is gone with `lockstep hosts --retire NAME`, or pass --force",
@@ -339,7 +341,7 @@ async fn run_db_steps(
                 }
             }
             Err(failure) => {
-                report.fail(failure.message());
+                report.fail_as("migration_failed", failure.message());
                 report.database.failed_migration = Some(failure.entry);
                 return;
             }
@@ -414,7 +416,7 @@ async fn run_online_step(
             let ms = match online::runner::expand(db, m, &compiled, &path, &run_ctx).await {
                 Ok(ms) => ms,
                 Err(f) => {
-                    report.fail(f.message());
+                    report.fail_as("migration_failed", f.message());
                     report.database.failed_migration = Some(f.entry);
                     return Err(());
                 }
@@ -447,7 +449,9 @@ async fn run_online_step(
             }
             match online::runner::sanity(db, &compiled).await {
                 Ok(wrong) if !wrong.is_empty() && !args.force => {
-                    report.fail(format!(
+                    report.fail_as(
+                        "sanity_check",
+                        format!(
                         "contract of migration {} refused: the sanity check found {}; the backfill or the sync triggers \
                          missed them. Run `lockstep backfill`, check the up/down expressions, or pass --force",
                         m.version,
@@ -467,7 +471,7 @@ async fn run_online_step(
             match online::runner::contract(db, m, &compiled, &path, &run_ctx).await {
                 Ok(ms) => Ok(Some(ms)),
                 Err(f) => {
-                    report.fail(f.message());
+                    report.fail_as("migration_failed", f.message());
                     report.database.failed_migration = Some(f.entry);
                     Err(())
                 }
@@ -666,7 +670,7 @@ fn fill_plans(ctx: &Ctx, report: &mut Report, db: &DatabasePlan<'_>, config: &Co
     report.secrets.extend(config.secret_values.iter().cloned());
     // Unsafe patterns in what is about to run: a warning here, `lint` fails.
     let pending: Vec<Migration> = db.steps.iter().map(|s| s.migration.clone()).collect();
-    for finding in crate::plan::lint::lint(&pending, &ctx.migrations_display()) {
+    for finding in crate::plan::lint::lint(&pending, &ctx.migrations_display(), Some(ctx.target.dialect)) {
         report.warnings.push(finding.describe());
     }
     report.database.current = db.current.as_ref().map(|v| v.to_string());

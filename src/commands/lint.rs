@@ -9,7 +9,7 @@ use anyhow::Result;
 
 pub fn run(ctx: &Ctx) -> Result<Report> {
     let migrations = ctx.load_migrations()?;
-    let findings = lint::lint(&migrations, &ctx.migrations_display());
+    let findings = lint::lint(&migrations, &ctx.migrations_display(), None);
     let mut report = ctx.new_report();
     report
         .extra

@@ -63,16 +63,26 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
                         row.state
                     );
                 }
-                let (new_state, verb) = if matches!(resolution, Resolution::MarkApplied(_)) {
+                let applied = matches!(resolution, Resolution::MarkApplied(_));
+                let (new_state, verb) = if applied {
                     (state::APPLIED, "applied")
                 } else {
                     (state::ROLLED_BACK, "rolled back")
+                };
+                let new_state = if row.kind == "yaml" {
+                    yaml_resolution(&mut db, &row.version, applied).await?
+                } else {
+                    new_state
                 };
                 (
                     "resolve",
                     new_state,
                     row.checksum.clone(),
-                    format!("marked migration {version} as {verb}"),
+                    if row.kind == "yaml" {
+                        format!("marked migration {version} as {verb} ({new_state})")
+                    } else {
+                        format!("marked migration {version} as {verb}")
+                    },
                 )
             }
             Resolution::Adopt(_) => unreachable!("adopt is handled before the database is opened"),
@@ -129,6 +139,34 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
     db.close().await;
     result?;
     Ok(report)
+}
+
+/// The state that settles an interrupted YAML migration. It runs in parts
+/// and the log says which one stopped: marked applied, an expand becomes
+/// `expanded` (apply then backfills and contracts) and a contract
+/// `contracted`; marked rolled back, an expand becomes `rolled_back` and a
+/// contract `backfilled` (apply contracts again). Plain `applied` would
+/// skip the contract of an expand for good.
+async fn yaml_resolution(
+    db: &mut crate::db::connection::Database,
+    version: &str,
+    applied: bool,
+) -> Result<&'static str> {
+    use sqlx::Row;
+    let rows = db
+        .fetch_all_bound(
+            &history::select_last_action(db.dialect()),
+            &[history::Value::Text(version.to_owned())],
+        )
+        .await?;
+    let part: Option<String> = rows.first().map(|r| r.try_get(0)).transpose()?;
+    let contract = part.as_deref() == Some("contract");
+    Ok(match (contract, applied) {
+        (false, true) => state::EXPANDED,
+        (true, true) => state::CONTRACTED,
+        (false, false) => state::ROLLED_BACK,
+        (true, false) => state::BACKFILLED,
+    })
 }
 
 /// Accepts a config file as it stands: its sha256 and snapshot become the

@@ -189,7 +189,7 @@ async fn roll_back_locked(
                 });
             }
             Err((message, entry)) => {
-                report.fail(message);
+                report.fail_as("migration_failed", message);
                 report.database.failed_migration = Some(entry);
                 break;
             }

@@ -187,7 +187,7 @@ pub async fn verify(ctx: &Ctx) -> Result<Report> {
         );
     } else {
         let what: Vec<String> = report.drift.iter().map(|d| d.describe()).collect();
-        report.fail(format!("drift found: {}", what.join("; ")));
+        report.fail_as("drift", format!("drift found: {}", what.join("; ")));
     }
     Ok(report)
 }

@@ -52,13 +52,17 @@ fn advice(rule: &str) -> &'static str {
         .map_or("", |(_, a)| a)
 }
 
-/// Findings for every SQL migration (YAML ones are safe by construction).
-pub fn lint(migrations: &[Migration], dir: &str) -> Vec<Finding> {
+/// Findings for every SQL migration (YAML ones are safe by construction),
+/// as every dialect would run it, or only `only`.
+pub fn lint(migrations: &[Migration], dir: &str, only: Option<Dialect>) -> Vec<Finding> {
     let mut out = BTreeSet::new();
     for m in migrations.iter().filter(|m| m.online.is_none()) {
         let path = format!("{dir}/{}", m.path.display());
         let mut created_tables: BTreeSet<String> = BTreeSet::new();
         for dialect in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+            if only.is_some_and(|d| d != dialect) {
+                continue;
+            }
             let Some(script) = m.up.for_dialect(dialect) else {
                 continue;
             };

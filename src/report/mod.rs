@@ -206,8 +206,16 @@ impl Report {
 
     /// Marks the run failed with `msg`, keeping what was done before.
     pub fn fail(&mut self, msg: impl Into<String>) {
+        self.fail_as("error", msg);
+    }
+
+    /// Fails with a problem of `kind`, unless problems already say why.
+    pub fn fail_as(&mut self, kind: &str, msg: impl Into<String>) {
         self.failed = true;
         self.msg = msg.into();
+        if self.problems.is_empty() {
+            self.problems.push(Problem::new(kind, self.msg.clone()));
+        }
     }
 
     /// Fails with every problem found, so one run names them all.
