@@ -17,11 +17,20 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).expect("usage: backfill_bench URL LOCKSTEP ROWS...").clone();
+    let url = args
+        .get(1)
+        .expect("usage: backfill_bench URL LOCKSTEP ROWS...")
+        .clone();
     let lockstep = args.get(2).expect("the lockstep binary").clone();
-    let sizes: Vec<u64> = args[3..].iter().map(|s| s.parse().expect("row count")).collect();
+    let sizes: Vec<u64> = args[3..]
+        .iter()
+        .map(|s| s.parse().expect("row count"))
+        .collect();
     sqlx::any::install_default_drivers();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     println!("| rows | plain UPDATE | lockstep backfill | throughput ratio | longest batch | writer p99 alone | writer p99 during backfill | p99 ratio |");
     println!("|---|---|---|---|---|---|---|---|");
     for rows in sizes {
@@ -40,7 +49,9 @@ fn dialect(url: &str) -> &'static str {
 }
 
 async fn exec(conn: &mut AnyConnection, sql: &str) {
-    conn.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 async fn one(url: &str, lockstep: &str, rows: u64) {
@@ -49,7 +60,14 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
     if d == "sqlite" {
         exec(&mut conn, "PRAGMA busy_timeout = 60000").await;
     }
-    for t in ["bench", "lockstep_migrations", "lockstep_log", "lockstep_hosts", "lockstep_backfills", "lockstep_guard"] {
+    for t in [
+        "bench",
+        "lockstep_migrations",
+        "lockstep_log",
+        "lockstep_hosts",
+        "lockstep_backfills",
+        "lockstep_guard",
+    ] {
         exec(&mut conn, &format!("DROP TABLE IF EXISTS {t}")).await;
     }
     let (create, seed) = match d {
@@ -72,7 +90,11 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
     };
     exec(&mut conn, &create).await;
     if d == "mysql" {
-        exec(&mut conn, "SET SESSION max_recursive_iterations = 100000000").await;
+        exec(
+            &mut conn,
+            "SET SESSION max_recursive_iterations = 100000000",
+        )
+        .await;
     }
     exec(&mut conn, &seed).await;
     if d == "postgres" {
@@ -95,17 +117,33 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
         "operations:\n  - add_column:\n      table: bench\n      column: {name: doubled, type: BIGINT, nullable: false}\n      up: val * 2\n",
     )
     .unwrap();
-    let (dir_path, url_owned, lockstep_owned) = (dir.path().to_path_buf(), url.to_owned(), lockstep.to_owned());
+    let (dir_path, url_owned, lockstep_owned) = (
+        dir.path().to_path_buf(),
+        url.to_owned(),
+        lockstep.to_owned(),
+    );
     let run = move |extra: &[&str]| {
         let out = Command::new(&lockstep_owned)
             .args(["-C"])
             .arg(&dir_path)
-            .args(["--database", &url_owned, "--format", "json", "--host-id", "bench"])
+            .args([
+                "--database",
+                &url_owned,
+                "--format",
+                "json",
+                "--host-id",
+                "bench",
+            ])
             .args(extra)
             .output()
             .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        assert_eq!(json["failed"], false, "{}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            json["failed"],
+            false,
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         json
     };
     run(&["apply", "--phase", "expand", "--no-backfill"]);
@@ -126,8 +164,14 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
     stop.store(true, Ordering::Relaxed);
     let during = during.await.unwrap();
     let done = json["backfills"][0]["rows"].as_i64().unwrap_or(0);
-    let longest = json["backfills"][0]["longest_batch_ms"].as_u64().unwrap_or(0);
-    let remaining: i64 = conn.fetch_one("SELECT COUNT(*) FROM bench WHERE doubled IS NULL").await.unwrap().get(0);
+    let longest = json["backfills"][0]["longest_batch_ms"]
+        .as_u64()
+        .unwrap_or(0);
+    let remaining: i64 = conn
+        .fetch_one("SELECT COUNT(*) FROM bench WHERE doubled IS NULL")
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(remaining, 0, "the backfill left rows behind");
     let plain_rate = rows as f64 / plain.as_secs_f64();
     let rate = done as f64 / took.as_secs_f64();
@@ -163,7 +207,11 @@ async fn writer(url: &str, rows: u64, stop: Option<Arc<AtomicBool>>) -> Duration
         seed ^= seed << 17;
         let id = 1 + seed % rows;
         let t = Instant::now();
-        exec(&mut conn, &format!("UPDATE bench SET val = val + 1 WHERE id = {id}")).await;
+        exec(
+            &mut conn,
+            &format!("UPDATE bench SET val = val + 1 WHERE id = {id}"),
+        )
+        .await;
         latencies.push(t.elapsed());
         tokio::time::sleep(Duration::from_millis(1)).await;
     }

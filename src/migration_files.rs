@@ -46,8 +46,13 @@ pub fn load<T: Versioned>(
         if !entry.file_type().is_file() || !extensions.contains(&ext) {
             continue;
         }
-        let bytes = std::fs::read(path)
-            .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("cannot read the file: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            SourceError::new(
+                path.to_path_buf(),
+                None,
+                format!("cannot read the file: {e}"),
+            )
+        })?;
         let mut item = parse(path, ext, &bytes)?;
         item.set_relative_path(path.strip_prefix(dir).unwrap_or(path).to_path_buf());
         if let Some(existing) = found.get(item.version()) {

@@ -26,7 +26,10 @@ const OPTIONS: &[(&str, Kind)] = &[
     ("lock_timeout", Kind::Value("--lock-timeout")),
     ("host_id", Kind::Value("--host-id")),
     ("backup", Kind::CommandFlag("--backup")),
-    ("allow_out_of_order", Kind::CommandFlag("--allow-out-of-order")),
+    (
+        "allow_out_of_order",
+        Kind::CommandFlag("--allow-out-of-order"),
+    ),
     ("force", Kind::CommandFlag("--force")),
     ("no_backfill", Kind::CommandFlag("--no-backfill")),
     ("batch_size", Kind::CommandValue("--batch-size")),
@@ -108,7 +111,10 @@ fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
                 };
                 for item in items {
                     global.push((*flag).into());
-                    global.push(scalar(item).ok_or(format!("`{key}` must be a string or a list of strings"))?);
+                    global.push(
+                        scalar(item)
+                            .ok_or(format!("`{key}` must be a string or a list of strings"))?,
+                    );
                 }
             }
             Kind::CommandValue(flag) => {

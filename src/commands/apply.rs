@@ -47,7 +47,10 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
     let (preview, quiet) = preview(ctx, &loaded, args).await?;
     if quiet && !ctx.settings.check {
         // Nothing to write, this host already checked in: done, no lock.
-        return Ok(Report { check_mode: false, ..preview });
+        return Ok(Report {
+            check_mode: false,
+            ..preview
+        });
     }
     let settled_under_lock = preview
         .problems
@@ -111,8 +114,11 @@ async fn preview(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> Result<(Report
             .filter(|f| f.changes() && f.has_pending())
             .count();
         report.changed = !db.steps.is_empty() || changing > 0;
-        let versions: std::collections::BTreeSet<&str> =
-            db.steps.iter().map(|s| s.migration.version.as_str()).collect();
+        let versions: std::collections::BTreeSet<&str> = db
+            .steps
+            .iter()
+            .map(|s| s.migration.version.as_str())
+            .collect();
         report.msg = summary(versions.len(), changing, true);
     }
     let release = release(loaded, &db);
@@ -126,7 +132,13 @@ async fn preview(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> Result<(Report
 
 /// The release this host runs: the newest migration among its files.
 fn release(loaded: &Loaded, plan: &DatabasePlan<'_>) -> Option<Version> {
-    loaded.migrations.iter().map(|m| &m.version).max().or(plan.current.as_ref()).cloned()
+    loaded
+        .migrations
+        .iter()
+        .map(|m| &m.version)
+        .max()
+        .or(plan.current.as_ref())
+        .cloned()
 }
 
 fn db_options(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> PlanOptions {
@@ -254,8 +266,12 @@ async fn apply_locked(
             .filter(|f| f.changes() && f.has_pending())
             .count();
         report.changed = report.changed || changed_files > 0;
-        let migrations: std::collections::BTreeSet<&str> =
-            report.database.applied.iter().map(|a| a.version.as_str()).collect();
+        let migrations: std::collections::BTreeSet<&str> = report
+            .database
+            .applied
+            .iter()
+            .map(|a| a.version.as_str())
+            .collect();
         report.msg = summary(migrations.len(), changed_files, false);
     }
     Ok(())
@@ -670,7 +686,11 @@ fn fill_plans(ctx: &Ctx, report: &mut Report, db: &DatabasePlan<'_>, config: &Co
     report.secrets.extend(config.secret_values.iter().cloned());
     // Unsafe patterns in what is about to run: a warning here, `lint` fails.
     let pending: Vec<Migration> = db.steps.iter().map(|s| s.migration.clone()).collect();
-    for finding in crate::plan::lint::lint(&pending, &ctx.migrations_display(), Some(ctx.target.dialect)) {
+    for finding in crate::plan::lint::lint(
+        &pending,
+        &ctx.migrations_display(),
+        Some(ctx.target.dialect),
+    ) {
         report.warnings.push(finding.describe());
     }
     report.database.current = db.current.as_ref().map(|v| v.to_string());

@@ -106,7 +106,10 @@ pub async fn recorded_read_only(ctx: &Ctx) -> Result<(Vec<HistoryRow>, Option<St
                 history::HOSTS,
                 db.dialect().string_literal(&ctx.settings.host_id)
             );
-            db.fetch_strings(&sql).await.ok().and_then(|v| v.into_iter().next())
+            db.fetch_strings(&sql)
+                .await
+                .ok()
+                .and_then(|v| v.into_iter().next())
         };
         Ok((history, checked_in))
     }
@@ -183,8 +186,10 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .context("cannot decode lockstep_migrations")?;
     // A failure's statement and error are only read when there is one.
-    let failed = |r: &HistoryRow| r.state == crate::plan::database::state::FAILED
-        || r.state == crate::plan::database::state::RUNNING;
+    let failed = |r: &HistoryRow| {
+        r.state == crate::plan::database::state::FAILED
+            || r.state == crate::plan::database::state::RUNNING
+    };
     if !full && history.iter().any(failed) {
         return Box::pin(read_history_columns(db, true)).await;
     }

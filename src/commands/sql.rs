@@ -5,11 +5,11 @@
 use super::{connect_read_only, read_history, Ctx};
 use crate::db::dialect::Dialect;
 use crate::db::history;
+use crate::db::migration::Phase;
+use crate::db::online;
 use crate::db::runner::{Direction, StepSql};
 use crate::plan::database::{self as db_plan, PlanOptions};
 use crate::report::Report;
-use crate::db::migration::Phase;
-use crate::db::online;
 use anyhow::{anyhow, Result};
 
 pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
@@ -74,7 +74,8 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
         if let Some(online) = &m.online {
             let compiled = match connection.as_mut() {
                 Some(db) => super::apply::compile_live(db, m).await,
-                None => online::compile(online, m.version.as_str(), dialect, &Default::default()).map_err(|e| anyhow!("{e}")),
+                None => online::compile(online, m.version.as_str(), dialect, &Default::default())
+                    .map_err(|e| anyhow!("{e}")),
             }
             .map_err(|e| anyhow!("migration {} ({}): {e:#}", m.version, m.path.display()))?;
             let statements = online_part_sql(&compiled, step.part, dialect);
@@ -144,7 +145,10 @@ fn online_part_sql(c: &online::Compiled, part: Phase, dialect: Dialect) -> Vec<S
             out.extend(c.expand.iter().map(|d| d.sql.clone()));
             let g = online::dialects::for_dialect(dialect);
             for b in &c.backfills {
-                let key = b.key.as_deref().map_or("<integer primary key>".to_owned(), |k| g.q(k));
+                let key = b
+                    .key
+                    .as_deref()
+                    .map_or("<integer primary key>".to_owned(), |k| g.q(k));
                 out.push(format!(
                     "-- backfill, batch after batch, each in its own transaction:\n\
                      UPDATE {} SET {} = ({}) WHERE {k} > :last_key AND {k} <= :batch_upper_key AND {}",
@@ -157,7 +161,11 @@ fn online_part_sql(c: &online::Compiled, part: Phase, dialect: Dialect) -> Vec<S
             }
         }
         Phase::Contract => {
-            out.extend(c.checks.iter().map(|s| format!("-- sanity check (must be 0):\n{}", s.count_sql)));
+            out.extend(
+                c.checks
+                    .iter()
+                    .map(|s| format!("-- sanity check (must be 0):\n{}", s.count_sql)),
+            );
             out.extend(c.contract.iter().map(|d| d.sql.clone()));
         }
     }

@@ -154,7 +154,10 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
         .values()
         .filter(|r| r.state.starts_with("pending"))
         .count();
-    let applied = rows.values().filter(|r| state::is_applied(&r.state)).count();
+    let applied = rows
+        .values()
+        .filter(|r| state::is_applied(&r.state))
+        .count();
     report.msg = format!(
         "database: {applied} applied, {pending} pending; config: {config_pending} pending{}",
         if report.drift.is_empty() {
@@ -180,7 +183,10 @@ pub async fn verify(ctx: &Ctx) -> Result<Report> {
     config_status(ctx, &mut report)?;
     report.database.current = plan.current.as_ref().map(|v| v.to_string());
     if report.drift.is_empty() {
-        let applied = history.iter().filter(|r| state::is_applied(&r.state)).count();
+        let applied = history
+            .iter()
+            .filter(|r| state::is_applied(&r.state))
+            .count();
         report.msg = format!(
             "checksums match: {applied} applied migration{} verified",
             super::apply::plural(applied)

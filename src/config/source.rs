@@ -7,7 +7,10 @@ use crate::error::SourceError;
 use std::path::Path;
 
 pub fn load_dir(dir: &Path) -> Result<Vec<ConfigMigration>, SourceError> {
-    crate::migration_files::load(dir, &["yaml", "yml"], "config migration", |path, _, bytes| {
-        migration::parse(path, bytes)
-    })
+    crate::migration_files::load(
+        dir,
+        &["yaml", "yml"],
+        "config migration",
+        |path, _, bytes| migration::parse(path, bytes),
+    )
 }

@@ -190,11 +190,20 @@ impl Database {
     }
 
     pub async fn run(&mut self, b: &Bookkeeping) -> Result<u64, sqlx::Error> {
-        Ok(bind(sqlx::query(&b.sql), &b.values).execute(&mut self.conn).await?.rows_affected())
+        Ok(bind(sqlx::query(&b.sql), &b.values)
+            .execute(&mut self.conn)
+            .await?
+            .rows_affected())
     }
 
-    pub async fn fetch_all_bound(&mut self, sql: &str, values: &[Value]) -> Result<Vec<AnyRow>, sqlx::Error> {
-        bind(sqlx::query(sql), values).fetch_all(&mut self.conn).await
+    pub async fn fetch_all_bound(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        bind(sqlx::query(sql), values)
+            .fetch_all(&mut self.conn)
+            .await
     }
 
     pub async fn fetch_all(&mut self, sql: &str) -> Result<Vec<AnyRow>, sqlx::Error> {

@@ -14,13 +14,18 @@ const MARKER: &str = "lockstep:";
 /// Every migration under `dir`, ordered by version. A missing directory is
 /// an empty set: a project may have only config migrations.
 pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, SourceError> {
-    crate::migration_files::load(dir, &["sql", "yaml", "yml"], "migration", |path, ext, bytes| {
-        if ext == "sql" {
-            parse_sql(path, bytes)
-        } else {
-            parse_yaml(path, bytes)
-        }
-    })
+    crate::migration_files::load(
+        dir,
+        &["sql", "yaml", "yml"],
+        "migration",
+        |path, ext, bytes| {
+            if ext == "sql" {
+                parse_sql(path, bytes)
+            } else {
+                parse_yaml(path, bytes)
+            }
+        },
+    )
 }
 
 /// Splits `0004_add_email.sql` into its version and slug.
@@ -217,12 +222,14 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
                 lint_ignores.push((line_no, rule.to_owned()));
                 keep_line_numbers(&mut current);
             }
-            _ => return Err(err(
-                line_no,
-                format!(
+            _ => {
+                return Err(err(
+                    line_no,
+                    format!(
                     "unknown marker `-- lockstep:{name}`: expected up, down, phase or lint-ignore"
                 ),
-            )),
+                ))
+            }
         }
     }
     if let Some(block) = current.take() {

@@ -35,7 +35,9 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement> {
                 .split('\n')
                 .take_while(|l| {
                     let t = l.trim();
-                    t.is_empty() || t.starts_with("--") || (dialect == Dialect::Mysql && t.starts_with('#'))
+                    t.is_empty()
+                        || t.starts_with("--")
+                        || (dialect == Dialect::Mysql && t.starts_with('#'))
                 })
                 .count();
             out.push(Statement {

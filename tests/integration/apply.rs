@@ -7,11 +7,22 @@ dialects!(first_apply_then_nothing_to_do, |t: Test| {
     let first = t.run(&["apply"]);
     first.assert_ok();
     assert_eq!(first.json["changed"], true);
-    assert_eq!(first.distinct_versions("/database/applied"), SAMPLE_VERSIONS);
+    assert_eq!(
+        first.distinct_versions("/database/applied"),
+        SAMPLE_VERSIONS
+    );
     assert_eq!(first.json["database"]["current"], "0006");
     assert_eq!(first.json["msg"], "applied 6 database migrations");
-    let parts: Vec<&str> = first.json["database"]["applied"].as_array().unwrap().iter().map(|e| e["part"].as_str().unwrap()).collect();
-    assert_eq!(parts, ["expand", "expand", "expand", "expand", "expand", "expand", "contract"]);
+    let parts: Vec<&str> = first.json["database"]["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["part"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        parts,
+        ["expand", "expand", "expand", "expand", "expand", "expand", "contract"]
+    );
     for entry in first.json["database"]["applied"].as_array().unwrap() {
         assert!(entry["checksum"].as_str().unwrap().starts_with("sha256:"));
     }
@@ -67,7 +78,14 @@ dialects!(target_stops_at_a_version, |t: Test| {
         .collect();
     assert_eq!(
         states,
-        ["0001:applied", "0002:applied", "0003:pending", "0004:pending", "0005:pending", "0006:pending"]
+        [
+            "0001:applied",
+            "0002:applied",
+            "0003:pending",
+            "0004:pending",
+            "0005:pending",
+            "0006:pending"
+        ]
     );
 });
 

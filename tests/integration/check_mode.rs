@@ -22,7 +22,10 @@ dialects!(
         t.run(&["apply", "--target", "0003"]).assert_ok();
         let before = t.db().history();
         let out = t.run(&["apply", "--check"]);
-        assert_eq!(out.distinct_versions("/database/pending"), ["0004", "0005", "0006"]);
+        assert_eq!(
+            out.distinct_versions("/database/pending"),
+            ["0004", "0005", "0006"]
+        );
         assert_eq!(t.db().history(), before);
     }
 );

@@ -123,7 +123,10 @@ impl Db {
     pub fn count(&self, sql: &str) -> i64 {
         block_on(async {
             let mut c = self.connect().await;
-            let row = sqlx::query(sql).fetch_one(&mut c).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let row = sqlx::query(sql)
+                .fetch_one(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
             c.close().await.unwrap();
             row.try_get::<i64, _>(0).unwrap()
         })

@@ -75,18 +75,40 @@ fn every_rule_fires_on_its_fixture_and_not_on_the_safe_form() {
         let out = t.run(&["lint"]);
         out.assert_failed();
         let findings = out.json["findings"].as_array().unwrap();
-        let hit = findings.iter().find(|f| f["rule"] == *rule).unwrap_or_else(|| panic!("{rule} not reported: {}", out.stdout));
+        let hit = findings
+            .iter()
+            .find(|f| f["rule"] == *rule)
+            .unwrap_or_else(|| panic!("{rule} not reported: {}", out.stdout));
         assert_eq!(hit["path"], "migrations/0009_case.sql");
-        let expected_line = unsafe_sql.lines().position(|l| !l.starts_with("--")).unwrap() + 1;
+        let expected_line = unsafe_sql
+            .lines()
+            .position(|l| !l.starts_with("--"))
+            .unwrap()
+            + 1;
         assert_eq!(hit["line"], expected_line, "{rule}");
-        assert!(out.msg().contains(&format!("migrations/0009_case.sql:{expected_line}: [{rule}]")), "{}", out.msg());
+        assert!(
+            out.msg().contains(&format!(
+                "migrations/0009_case.sql:{expected_line}: [{rule}]"
+            )),
+            "{}",
+            out.msg()
+        );
         assert!(!hit["message"].as_str().unwrap().is_empty());
 
         let t = Test::new();
         t.migration("0009_case.sql", safe_sql);
         let out = t.run(&["lint"]);
-        let rules: Vec<&str> = out.json["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
-        assert!(!rules.contains(rule), "{rule} fired on the safe form: {}", out.stdout);
+        let rules: Vec<&str> = out.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert!(
+            !rules.contains(rule),
+            "{rule} fired on the safe form: {}",
+            out.stdout
+        );
     }
 }
 
@@ -99,10 +121,20 @@ fn lint_ignore_silences_one_finding() {
     );
     let out = t.run(&["lint"]);
     out.assert_failed();
-    let lines: Vec<i64> = out.json["findings"].as_array().unwrap().iter().map(|f| f["line"].as_i64().unwrap()).collect();
+    let lines: Vec<i64> = out.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_i64().unwrap())
+        .collect();
     assert_eq!(lines, [3]);
-    t.migration("0001_a.sql", "-- lockstep:lint-ignore rename\nALTER TABLE users RENAME COLUMN a TO b;\n");
-    t.run(&["lint"]).assert_failed().assert_msg_contains(&["0001_a.sql:1:", "needs a reason"]);
+    t.migration(
+        "0001_a.sql",
+        "-- lockstep:lint-ignore rename\nALTER TABLE users RENAME COLUMN a TO b;\n",
+    );
+    t.run(&["lint"])
+        .assert_failed()
+        .assert_msg_contains(&["0001_a.sql:1:", "needs a reason"]);
 }
 
 #[test]
@@ -111,8 +143,19 @@ fn sample_migrations_are_clean_and_apply_warns() {
     t.sample_migrations();
     let out = t.run(&["lint"]);
     out.assert_ok();
-    t.migration("0009_rename.sql", "ALTER TABLE users RENAME COLUMN name TO login;\n");
+    t.migration(
+        "0009_rename.sql",
+        "ALTER TABLE users RENAME COLUMN name TO login;\n",
+    );
     let out = t.run(&["apply"]);
     out.assert_ok();
-    assert!(out.json["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("[rename]")), "{}", out.stdout);
+    assert!(
+        out.json["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("[rename]")),
+        "{}",
+        out.stdout
+    );
 }

@@ -39,7 +39,10 @@ impl Runner {
         let (url, s2, st2) = (url.to_owned(), stop.clone(), stats.clone());
         let name = workload.name;
         let handle = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 sqlx::any::install_default_drivers();
                 let mut conn = match AnyConnection::connect(&url).await {
@@ -61,7 +64,9 @@ impl Runner {
                     seed ^= seed << 17;
                     let id = 1 + seed % max_id;
                     for template in &workload.statements {
-                        let sql = template.replace("{n}", &format!("{name}{n}")).replace("{id}", &id.to_string());
+                        let sql = template
+                            .replace("{n}", &format!("{name}{n}"))
+                            .replace("{id}", &id.to_string());
                         // SQLite writers take the write lock up front, as an
                         // application on SQLite must to avoid SQLITE_BUSY.
                         let result = if kind == Kind::Sqlite && !sql.starts_with("SELECT") {
@@ -85,13 +90,19 @@ impl Runner {
                             Err(e) => st2.errors.lock().unwrap().push(format!("{sql}: {e}")),
                         }
                     }
-                    st2.inserted.fetch_add(workload.inserts_per_round, Ordering::Relaxed);
+                    st2.inserted
+                        .fetch_add(workload.inserts_per_round, Ordering::Relaxed);
                     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                 }
                 let _ = conn.close().await;
             });
         });
-        Runner { stop, handle: Some(handle), stats, name }
+        Runner {
+            stop,
+            handle: Some(handle),
+            stats,
+            name,
+        }
     }
 
     /// Stops the thread; panics with the errors it saw, if any.
@@ -101,7 +112,13 @@ impl Runner {
             h.join().unwrap();
         }
         let errors = self.stats.errors.lock().unwrap();
-        assert!(errors.is_empty(), "{} saw {} errors, first: {}", self.name, errors.len(), errors[0]);
+        assert!(
+            errors.is_empty(),
+            "{} saw {} errors, first: {}",
+            self.name,
+            errors.len(),
+            errors[0]
+        );
         let ops = self.stats.ops.load(Ordering::Relaxed);
         assert!(ops > 0, "{} never ran", self.name);
         (ops, self.stats.inserted.load(Ordering::Relaxed))

@@ -14,7 +14,11 @@ fn setup_users(t: &Test, rows: u64) {
     let kind = t.db().kind;
     t.migration(
         "0001_users.sql",
-        &format!("-- lockstep:up\n{};\n{};\n", users_table(kind), seed_users(kind, rows)),
+        &format!(
+            "-- lockstep:up\n{};\n{};\n",
+            users_table(kind),
+            seed_users(kind, rows)
+        ),
     );
     t.run(&["apply"]).assert_ok();
     assert_eq!(t.db().count("SELECT COUNT(*) FROM users"), rows as i64);
@@ -36,13 +40,30 @@ dialects!(online_rename_under_load, |t: Test| {
     let kind = t.db().kind;
     setup_users(&t, ROWS);
     // Release 1 is live: it writes and reads only `mail`.
-    let old_writer = Runner::start(&t.db().url, kind, workload("old-writer", &[
-        "INSERT INTO users (name, mail) VALUES ('{n}', '{n}@old')",
-        "UPDATE users SET mail = 'upd-{n}@old' WHERE id = {id}",
-    ], 1), ROWS);
-    let old_reader = Runner::start(&t.db().url, kind, workload("old-reader", &["SELECT mail FROM users WHERE id = {id}"], 0), ROWS);
+    let old_writer = Runner::start(
+        &t.db().url,
+        kind,
+        workload(
+            "old-writer",
+            &[
+                "INSERT INTO users (name, mail) VALUES ('{n}', '{n}@old')",
+                "UPDATE users SET mail = 'upd-{n}@old' WHERE id = {id}",
+            ],
+            1,
+        ),
+        ROWS,
+    );
+    let old_reader = Runner::start(
+        &t.db().url,
+        kind,
+        workload("old-reader", &["SELECT mail FROM users WHERE id = {id}"], 0),
+        ROWS,
+    );
     pause();
-    t.migration("0002_rename_mail.yaml", "operations:\n  - rename_column: {table: users, from: mail, to: email}\n");
+    t.migration(
+        "0002_rename_mail.yaml",
+        "operations:\n  - rename_column: {table: users, from: mail, to: email}\n",
+    );
     let expand = t.run(&["apply", "--phase", "expand"]);
     expand.assert_ok();
     assert_eq!(expand.json["database"]["applied"][0]["part"], "expand");
@@ -50,12 +71,33 @@ dialects!(online_rename_under_load, |t: Test| {
     // Rows the old writer updated meanwhile were synced by the trigger.
     assert!(expand.json["backfills"][0]["rows"].as_i64().unwrap() > ROWS as i64 / 2);
     // Release 2 rolls out beside release 1: it uses only `email`.
-    let new_writer = Runner::start(&t.db().url, kind, workload("new-writer", &[
-        "INSERT INTO users (name, email) VALUES ('{n}', '{n}@new')",
-        "UPDATE users SET email = 'upd-{n}@new' WHERE id = {id}",
-    ], 1), ROWS);
-    let new_reader = Runner::start(&t.db().url, kind, workload("new-reader", &["SELECT email FROM users WHERE id = {id}"], 0), ROWS);
-    let disagree = format!("SELECT COUNT(*) FROM users WHERE {}", differs(kind, "mail", "email"));
+    let new_writer = Runner::start(
+        &t.db().url,
+        kind,
+        workload(
+            "new-writer",
+            &[
+                "INSERT INTO users (name, email) VALUES ('{n}', '{n}@new')",
+                "UPDATE users SET email = 'upd-{n}@new' WHERE id = {id}",
+            ],
+            1,
+        ),
+        ROWS,
+    );
+    let new_reader = Runner::start(
+        &t.db().url,
+        kind,
+        workload(
+            "new-reader",
+            &["SELECT email FROM users WHERE id = {id}"],
+            0,
+        ),
+        ROWS,
+    );
+    let disagree = format!(
+        "SELECT COUNT(*) FROM users WHERE {}",
+        differs(kind, "mail", "email")
+    );
     for _ in 0..4 {
         pause();
         let n = t.db().count(&disagree);
@@ -73,19 +115,47 @@ dialects!(online_rename_under_load, |t: Test| {
     pause();
     let (_, new_inserted) = new_writer.stop();
     new_reader.stop();
-    let columns = t.db().catalog("users").into_iter().filter(|c| !c.starts_with("index") && !c.starts_with("trigger") && !c.starts_with("function")).map(|c| c.split(' ').next().unwrap().to_owned()).collect::<Vec<_>>();
+    let columns = t
+        .db()
+        .catalog("users")
+        .into_iter()
+        .filter(|c| {
+            !c.starts_with("index") && !c.starts_with("trigger") && !c.starts_with("function")
+        })
+        .map(|c| c.split(' ').next().unwrap().to_owned())
+        .collect::<Vec<_>>();
     assert_eq!(columns, ["id", "name", "email"]);
-    assert_eq!(t.db().count("SELECT COUNT(*) FROM users"), (ROWS + old_inserted + new_inserted) as i64, "rows lost");
-    assert_eq!(t.db().count("SELECT COUNT(*) FROM users WHERE email IS NULL"), 0);
+    assert_eq!(
+        t.db().count("SELECT COUNT(*) FROM users"),
+        (ROWS + old_inserted + new_inserted) as i64,
+        "rows lost"
+    );
+    assert_eq!(
+        t.db()
+            .count("SELECT COUNT(*) FROM users WHERE email IS NULL"),
+        0
+    );
     assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
 });
 
 /// Per dialect: the integer type and casts for the price test.
 fn casts(kind: Kind) -> (&'static str, &'static str, &'static str) {
     match kind {
-        Kind::Postgres => ("BIGINT", "CAST(price AS BIGINT)", "CAST(price_num AS VARCHAR(20))"),
-        Kind::Mysql => ("BIGINT", "CAST(price AS SIGNED)", "CAST(price_num AS CHAR(20))"),
-        Kind::Sqlite => ("INTEGER", "CAST(price AS INTEGER)", "CAST(price_num AS TEXT)"),
+        Kind::Postgres => (
+            "BIGINT",
+            "CAST(price AS BIGINT)",
+            "CAST(price_num AS VARCHAR(20))",
+        ),
+        Kind::Mysql => (
+            "BIGINT",
+            "CAST(price AS SIGNED)",
+            "CAST(price_num AS CHAR(20))",
+        ),
+        Kind::Sqlite => (
+            "INTEGER",
+            "CAST(price AS INTEGER)",
+            "CAST(price_num AS TEXT)",
+        ),
     }
 }
 
@@ -98,16 +168,40 @@ dialects!(alter_column_type_change_under_load, |t: Test| {
         Kind::Sqlite => "CREATE TABLE items (id INTEGER PRIMARY KEY, price VARCHAR(20))",
     };
     let seed = seed_users(kind, rows)
-        .replace("INSERT INTO users (name, mail)", "INSERT INTO items (price)")
-        .replace("SELECT 'u' || g, 'u' || g || '@x'", "SELECT CAST(g AS VARCHAR(20))")
-        .replace("SELECT CONCAT('u', n), CONCAT('u', n, '@x')", "SELECT CAST(n AS CHAR(20))")
-        .replace("SELECT 'u' || n, 'u' || n || '@x'", "SELECT CAST(n AS TEXT)");
-    t.migration("0001_items.sql", &format!("-- lockstep:up\n{table};\n{seed};\n"));
+        .replace(
+            "INSERT INTO users (name, mail)",
+            "INSERT INTO items (price)",
+        )
+        .replace(
+            "SELECT 'u' || g, 'u' || g || '@x'",
+            "SELECT CAST(g AS VARCHAR(20))",
+        )
+        .replace(
+            "SELECT CONCAT('u', n), CONCAT('u', n, '@x')",
+            "SELECT CAST(n AS CHAR(20))",
+        )
+        .replace(
+            "SELECT 'u' || n, 'u' || n || '@x'",
+            "SELECT CAST(n AS TEXT)",
+        );
+    t.migration(
+        "0001_items.sql",
+        &format!("-- lockstep:up\n{table};\n{seed};\n"),
+    );
     t.run(&["apply"]).assert_ok();
-    let old = Runner::start(&t.db().url, kind, workload("old-writer", &[
-        "INSERT INTO items (price) VALUES ('42')",
-        "UPDATE items SET price = '7' WHERE id = {id}",
-    ], 1), rows);
+    let old = Runner::start(
+        &t.db().url,
+        kind,
+        workload(
+            "old-writer",
+            &[
+                "INSERT INTO items (price) VALUES ('42')",
+                "UPDATE items SET price = '7' WHERE id = {id}",
+            ],
+            1,
+        ),
+        rows,
+    );
     pause();
     let (ty, up, down) = casts(kind);
     t.migration(
@@ -115,29 +209,62 @@ dialects!(alter_column_type_change_under_load, |t: Test| {
         &format!("operations:\n  - alter_column:\n      table: items\n      column: price\n      to: price_num\n      type: {ty}\n      up: \"{up}\"\n      down: \"{down}\"\n"),
     );
     t.run(&["apply", "--phase", "expand"]).assert_ok();
-    let new = Runner::start(&t.db().url, kind, workload("new-writer", &[
-        "INSERT INTO items (price_num) VALUES (99)",
-        "UPDATE items SET price_num = 13 WHERE id = {id}",
-    ], 1), rows);
+    let new = Runner::start(
+        &t.db().url,
+        kind,
+        workload(
+            "new-writer",
+            &[
+                "INSERT INTO items (price_num) VALUES (99)",
+                "UPDATE items SET price_num = 13 WHERE id = {id}",
+            ],
+            1,
+        ),
+        rows,
+    );
     pause();
     pause();
-    let wrong = format!("SELECT COUNT(*) FROM items WHERE {}", differs(kind, "price_num", up));
+    let wrong = format!(
+        "SELECT COUNT(*) FROM items WHERE {}",
+        differs(kind, "price_num", up)
+    );
     assert_eq!(t.db().count(&wrong), 0);
     let (_, a) = old.stop();
     t.run(&["apply", "--phase", "contract"]).assert_ok();
     let (_, b) = new.stop();
-    assert_eq!(t.db().count("SELECT COUNT(*) FROM items"), (rows + a + b) as i64);
-    assert_eq!(t.db().count("SELECT COUNT(*) FROM items WHERE price_num IS NULL"), 0);
-    assert_eq!(t.db().count("SELECT COUNT(*) FROM items WHERE price_num = 13") > 0, true);
+    assert_eq!(
+        t.db().count("SELECT COUNT(*) FROM items"),
+        (rows + a + b) as i64
+    );
+    assert_eq!(
+        t.db()
+            .count("SELECT COUNT(*) FROM items WHERE price_num IS NULL"),
+        0
+    );
+    assert_eq!(
+        t.db()
+            .count("SELECT COUNT(*) FROM items WHERE price_num = 13")
+            > 0,
+        true
+    );
 });
 
 dialects!(add_not_null_column_with_backfill_under_load, |t: Test| {
     let kind = t.db().kind;
     setup_users(&t, ROWS);
-    let old = Runner::start(&t.db().url, kind, workload("old-writer", &[
-        "INSERT INTO users (name, mail) VALUES ('{n}', 'x')",
-        "UPDATE users SET name = 'renamed-{n}' WHERE id = {id}",
-    ], 1), ROWS);
+    let old = Runner::start(
+        &t.db().url,
+        kind,
+        workload(
+            "old-writer",
+            &[
+                "INSERT INTO users (name, mail) VALUES ('{n}', 'x')",
+                "UPDATE users SET name = 'renamed-{n}' WHERE id = {id}",
+            ],
+            1,
+        ),
+        ROWS,
+    );
     pause();
     t.migration(
         "0002_name_length.yaml",
@@ -148,21 +275,52 @@ dialects!(add_not_null_column_with_backfill_under_load, |t: Test| {
     let (_, inserted) = old.stop();
     let contract = t.run(&["apply", "--phase", "contract"]);
     contract.assert_ok();
-    assert_eq!(t.db().count("SELECT COUNT(*) FROM users WHERE name_len IS NULL"), 0);
-    assert_eq!(t.db().count(&format!("SELECT COUNT(*) FROM users WHERE {}", differs(kind, "name_len", "LENGTH(name)"))) <= (ROWS + inserted) as i64, true);
-    assert_eq!(t.db().count("SELECT COUNT(*) FROM users"), (ROWS + inserted) as i64);
+    assert_eq!(
+        t.db()
+            .count("SELECT COUNT(*) FROM users WHERE name_len IS NULL"),
+        0
+    );
+    assert_eq!(
+        t.db().count(&format!(
+            "SELECT COUNT(*) FROM users WHERE {}",
+            differs(kind, "name_len", "LENGTH(name)")
+        )) <= (ROWS + inserted) as i64,
+        true
+    );
+    assert_eq!(
+        t.db().count("SELECT COUNT(*) FROM users"),
+        (ROWS + inserted) as i64
+    );
     if kind != Kind::Sqlite {
         // The column is NOT NULL now.
-        assert!(t.db().catalog("users").iter().any(|c| c.starts_with("name_len ") && (c.ends_with(" NO") )), "{:?}", t.db().catalog("users"));
+        assert!(
+            t.db()
+                .catalog("users")
+                .iter()
+                .any(|c| c.starts_with("name_len ") && (c.ends_with(" NO"))),
+            "{:?}",
+            t.db().catalog("users")
+        );
     }
 });
 
 dialects!(killed_backfill_resumes_where_it_stopped, |t: Test| {
     let kind = t.db().kind;
     setup_users(&t, 20_000);
-    t.migration("0002_rename_mail.yaml", "operations:\n  - rename_column: {table: users, from: mail, to: email}\n");
+    t.migration(
+        "0002_rename_mail.yaml",
+        "operations:\n  - rename_column: {table: users, from: mail, to: email}\n",
+    );
     let mut child = t
-        .command(&["apply", "--phase", "expand", "--batch-size", "100", "--batch-sleep", "10"])
+        .command(&[
+            "apply",
+            "--phase",
+            "expand",
+            "--batch-size",
+            "100",
+            "--batch-sleep",
+            "10",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -174,14 +332,20 @@ dialects!(killed_backfill_resumes_where_it_stopped, |t: Test| {
         if tables.contains(&"lockstep_backfills".to_owned()) && t.db().count(progress) > 0 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the backfill never got going");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backfill never got going"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap();
     child.wait().unwrap();
     let done_before = t.db().count("SELECT batches FROM lockstep_backfills");
     let last_key = t.db().count("SELECT last_key FROM lockstep_backfills");
-    assert!(done_before >= 20 && done_before < 200, "{done_before} batches");
+    assert!(
+        done_before >= 20 && done_before < 200,
+        "{done_before} batches"
+    );
     assert_eq!(t.db().count("SELECT finished FROM lockstep_backfills"), 0);
     assert_eq!(t.db().history(), ["0001:applied", "0002:expanded"]);
 
@@ -196,7 +360,11 @@ dialects!(killed_backfill_resumes_where_it_stopped, |t: Test| {
     assert_eq!(t.db().history(), ["0001:applied", "0002:backfilled"]);
     let _ = kind;
     t.run(&["apply", "--phase", "contract"]).assert_ok();
-    assert_eq!(t.db().count("SELECT COUNT(*) FROM users WHERE email IS NULL"), 0);
+    assert_eq!(
+        t.db()
+            .count("SELECT COUNT(*) FROM users WHERE email IS NULL"),
+        0
+    );
 });
 
 dialects!(contract_waits_for_every_host, |t: Test| {
@@ -204,63 +372,102 @@ dialects!(contract_waits_for_every_host, |t: Test| {
     // Host b checked in with release 1 (only 0001 in its files).
     let b = t.run(&["--host-id", "b", "apply"]);
     b.assert_ok();
-    t.migration("0002_rename_mail.yaml", "operations:\n  - rename_column: {table: users, from: mail, to: email}\n");
+    t.migration(
+        "0002_rename_mail.yaml",
+        "operations:\n  - rename_column: {table: users, from: mail, to: email}\n",
+    );
     let a = t.run(&["--host-id", "a", "apply", "--phase", "expand"]);
     a.assert_ok();
     // Host c did the same as b, then was decommissioned.
     let refused = t.run(&["--host-id", "a", "apply", "--phase", "contract"]);
-    refused.assert_failed().assert_msg_contains(&["contract of migration 0002 refused", "b (at 0001)", "test-host (at 0001)", "hosts --retire"]);
+    refused.assert_failed().assert_msg_contains(&[
+        "contract of migration 0002 refused",
+        "b (at 0001)",
+        "test-host (at 0001)",
+        "hosts --retire",
+    ]);
     assert_eq!(t.db().history(), ["0001:applied", "0002:backfilled"]);
     // b upgrades; the test's default host is retired.
-    t.run(&["--host-id", "b", "apply", "--phase", "expand"]).assert_ok();
+    t.run(&["--host-id", "b", "apply", "--phase", "expand"])
+        .assert_ok();
     t.run(&["hosts", "--retire", "test-host"]).assert_ok();
     let ok = t.run(&["--host-id", "a", "apply", "--phase", "contract"]);
     ok.assert_ok();
     assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
 });
 
-dialects!(rollback_after_expand_restores_the_schema_under_load, |t: Test| {
-    let kind = t.db().kind;
-    setup_users(&t, ROWS / 10);
-    let before = t.db().catalog("users");
-    let old = Runner::start(&t.db().url, kind, workload("old-writer", &[
-        "INSERT INTO users (name, mail) VALUES ('{n}', '{n}@old')",
-        "UPDATE users SET mail = 'upd-{n}' WHERE id = {id}",
-        "SELECT mail FROM users WHERE id = {id}",
-    ], 1), ROWS / 10);
-    pause();
-    t.migration("0002_rename_mail.yaml", "operations:\n  - rename_column: {table: users, from: mail, to: email}\n  - create_index: {table: users, name: users_name_idx, columns: [name]}\n");
-    t.run(&["apply", "--phase", "expand"]).assert_ok();
-    assert_ne!(t.db().catalog("users"), before);
-    pause();
-    let out = t.run(&["rollback", "--to", "0001"]);
-    out.assert_ok();
-    assert_eq!(out.versions("/database/rolled_back"), ["0002"]);
-    pause();
-    let (_, inserted) = old.stop();
-    assert_eq!(t.db().catalog("users"), before);
-    assert_eq!(t.db().count("SELECT COUNT(*) FROM users"), (ROWS / 10 + inserted) as i64);
-    assert_eq!(t.db().history(), ["0001:applied", "0002:rolled_back"]);
-    // It can be applied again.
-    t.run(&["apply"]).assert_ok();
-    assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
-});
+dialects!(
+    rollback_after_expand_restores_the_schema_under_load,
+    |t: Test| {
+        let kind = t.db().kind;
+        setup_users(&t, ROWS / 10);
+        let before = t.db().catalog("users");
+        let old = Runner::start(
+            &t.db().url,
+            kind,
+            workload(
+                "old-writer",
+                &[
+                    "INSERT INTO users (name, mail) VALUES ('{n}', '{n}@old')",
+                    "UPDATE users SET mail = 'upd-{n}' WHERE id = {id}",
+                    "SELECT mail FROM users WHERE id = {id}",
+                ],
+                1,
+            ),
+            ROWS / 10,
+        );
+        pause();
+        t.migration("0002_rename_mail.yaml", "operations:\n  - rename_column: {table: users, from: mail, to: email}\n  - create_index: {table: users, name: users_name_idx, columns: [name]}\n");
+        t.run(&["apply", "--phase", "expand"]).assert_ok();
+        assert_ne!(t.db().catalog("users"), before);
+        pause();
+        let out = t.run(&["rollback", "--to", "0001"]);
+        out.assert_ok();
+        assert_eq!(out.versions("/database/rolled_back"), ["0002"]);
+        pause();
+        let (_, inserted) = old.stop();
+        assert_eq!(t.db().catalog("users"), before);
+        assert_eq!(
+            t.db().count("SELECT COUNT(*) FROM users"),
+            (ROWS / 10 + inserted) as i64
+        );
+        assert_eq!(t.db().history(), ["0001:applied", "0002:rolled_back"]);
+        // It can be applied again.
+        t.run(&["apply"]).assert_ok();
+        assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
+    }
+);
 
 #[test]
 fn contracted_migration_cannot_be_rolled_back() {
     let t = Test::with_db(Kind::Sqlite).unwrap();
     setup_users(&t, 10);
-    t.migration("0002_rename_mail.yaml", "operations:\n  - rename_column: {table: users, from: mail, to: email}\n");
+    t.migration(
+        "0002_rename_mail.yaml",
+        "operations:\n  - rename_column: {table: users, from: mail, to: email}\n",
+    );
     t.run(&["apply"]).assert_ok();
-    t.run(&["rollback", "--to", "0001"]).assert_failed().assert_msg_contains(&["0002", "is contracted"]);
+    t.run(&["rollback", "--to", "0001"])
+        .assert_failed()
+        .assert_msg_contains(&["0002", "is contracted"]);
 }
 
 #[test]
 fn table_without_a_usable_key_is_refused_before_anything_runs() {
     let t = Test::with_db(Kind::Sqlite).unwrap();
-    t.migration("0001_logs.sql", "CREATE TABLE logs (msg TEXT, at TEXT);\nINSERT INTO logs VALUES ('a', 'b');\n");
+    t.migration(
+        "0001_logs.sql",
+        "CREATE TABLE logs (msg TEXT, at TEXT);\nINSERT INTO logs VALUES ('a', 'b');\n",
+    );
     t.run(&["apply"]).assert_ok();
-    t.migration("0002_rename.yaml", "operations:\n  - rename_column: {table: logs, from: msg, to: message}\n");
-    t.run(&["apply"]).assert_failed().assert_msg_contains(&["0002", "logs.message", "has no primary key"]);
+    t.migration(
+        "0002_rename.yaml",
+        "operations:\n  - rename_column: {table: logs, from: msg, to: message}\n",
+    );
+    t.run(&["apply"]).assert_failed().assert_msg_contains(&[
+        "0002",
+        "logs.message",
+        "has no primary key",
+    ]);
     assert_eq!(t.db().history(), ["0001:applied"]);
 }

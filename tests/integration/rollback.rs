@@ -36,7 +36,8 @@ dialects!(rollback_runs_down_sections_in_reverse, |t: Test| {
     let again = t.run(&["apply"]);
     again.assert_ok();
     assert_eq!(
-        again.distinct_versions("/database/applied"), ["0003", "0004", "0005", "0006"]
+        again.distinct_versions("/database/applied"),
+        ["0003", "0004", "0005", "0006"]
     );
 });
 
