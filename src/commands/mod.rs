@@ -145,17 +145,24 @@ pub async fn read_history_brief(db: &mut Database) -> Result<Vec<HistoryRow>> {
 }
 
 async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<HistoryRow>> {
-    let tables = db
-        .fetch_strings(&db.dialect().existing_tables_query(history::TABLE_PREFIX))
-        .await
-        .context("cannot list the database's tables")?;
-    if !tables.iter().any(|t| t == history::MIGRATIONS) {
-        return Ok(Vec::new());
-    }
-    let rows = db
+    // Read first and ask whether the table exists only when that fails:
+    // one query instead of two on every run but the first.
+    let rows = match db
         .fetch_all(&history::select_history(db.dialect(), full))
         .await
-        .context("cannot read lockstep_migrations")?;
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            let tables = db
+                .fetch_strings(&db.dialect().existing_tables_query(history::TABLE_PREFIX))
+                .await
+                .context("cannot list the database's tables")?;
+            if !tables.iter().any(|t| t == history::MIGRATIONS) {
+                return Ok(Vec::new());
+            }
+            return Err(e).context("cannot read lockstep_migrations");
+        }
+    };
     let text = |r: &sqlx::any::AnyRow, i: usize| -> Result<String, sqlx::Error> {
         if full {
             r.try_get(i)
