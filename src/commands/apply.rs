@@ -542,6 +542,19 @@ fn write_config(
     backups: &mut BTreeMap<String, String>,
 ) -> Result<()> {
     let state_dir = &ctx.settings.state_dir;
+    /// One file of this phase, ready to write and to record.
+    struct Write<'p> {
+        file: &'p str,
+        path: &'p std::path::Path,
+        content: &'p str,
+        new_mode: u32,
+        record: FileRecord,
+        applied: Vec<AppliedConfigMigration>,
+        /// Bytes change (else only the state records the migrations).
+        replace: bool,
+        new_record: bool,
+    }
+    let mut writes = Vec::new();
     for f in &plan.files {
         let (migrations, content) = match phase {
             Phase::Expand => (&f.expand, &f.after_expand),
@@ -551,20 +564,26 @@ fn write_config(
             continue;
         }
         let on_disk = std::fs::read(&f.path).ok();
+        let replace = on_disk.as_deref() != Some(content.as_bytes());
+        if replace && backup && on_disk.is_some() && !backups.contains_key(&f.file) {
+            let path = crate::config::write::backup(&f.path)?;
+            backups.insert(f.file.clone(), path.display().to_string());
+        }
+        let record = FileRecord {
+            sha256: Checksum::of_bytes(content.as_bytes()).to_string(),
+            snapshot: edit::masked(&Document::parse(content), &f.secret_keys, edit::hash_secret)
+                .to_string(),
+            secret_keys: f.secret_keys.iter().cloned().collect(),
+            updated_at: runner::now(),
+            pending: None,
+        };
         let applied = applied_records(ctx, f, migrations);
-        let sha = Checksum::of_bytes(content.as_bytes()).to_string();
-        let secret_keys: Vec<String> = f.secret_keys.iter().cloned().collect();
-        let snapshot =
-            edit::masked(&Document::parse(content), &f.secret_keys, edit::hash_secret).to_string();
-        if on_disk.as_deref() != Some(content.as_bytes()) {
-            if backup && on_disk.is_some() && !backups.contains_key(&f.file) {
-                let path = crate::config::write::backup(&f.path)?;
-                backups.insert(f.file.clone(), path.display().to_string());
-            }
-            // Intent first, so a crash between the two writes is settled
-            // from the file's sha256 instead of looking like a hand edit.
-            let new_record = !state.files.contains_key(&f.file);
-            let record = state
+        let new_record = !state.files.contains_key(&f.file);
+        if replace {
+            // Intent first, so a crash between the two state writes is
+            // settled from each file's sha256 instead of looking like a
+            // hand edit.
+            let current = state
                 .files
                 .entry(f.file.clone())
                 .or_insert_with(|| FileRecord {
@@ -576,42 +595,63 @@ fn write_config(
                     updated_at: runner::now(),
                     pending: None,
                 });
-            record.pending = Some(PendingWrite {
-                sha256: sha.clone(),
-                snapshot: snapshot.clone(),
-                secret_keys: secret_keys.clone(),
+            current.pending = Some(PendingWrite {
+                sha256: record.sha256.clone(),
+                snapshot: record.snapshot.clone(),
+                secret_keys: record.secret_keys.clone(),
                 migrations: applied.clone(),
                 rolled_back: Vec::new(),
                 new_record,
             });
-            state.save(state_dir)?;
-            if let Err(e) = crate::config::write::replace(&f.path, content.as_bytes(), f.new_mode) {
-                if new_record {
-                    state.files.remove(&f.file);
-                } else if let Some(r) = state.files.get_mut(&f.file) {
-                    r.pending = None;
-                }
-                state.save(state_dir)?;
-                report.fail(format!("{}: {e:#}; the file is unchanged", f.file));
-                return Ok(());
+        }
+        writes.push(Write {
+            file: &f.file,
+            path: &f.path,
+            content,
+            new_mode: f.new_mode,
+            record,
+            applied,
+            replace,
+            new_record,
+        });
+    }
+    if writes.is_empty() {
+        return Ok(());
+    }
+    // One state write for every intent of the phase, one for every commit:
+    // a hundred files cost two state writes, not two hundred.
+    if writes.iter().any(|w| w.replace) {
+        state.save(state_dir)?;
+    }
+    let mut failure = None;
+    let mut landed = 0;
+    for w in &writes {
+        if w.replace {
+            if let Err(e) = crate::config::write::replace(w.path, w.content.as_bytes(), w.new_mode)
+            {
+                failure = Some(format!("{}: {e:#}; the file is unchanged", w.file));
+                break;
             }
         }
-        state.files.insert(
-            f.file.clone(),
-            FileRecord {
-                sha256: sha,
-                snapshot,
-                secret_keys,
-                updated_at: runner::now(),
-                pending: None,
-            },
-        );
-        for a in applied {
-            state.migrations.insert(a.version.clone(), a);
+        landed += 1;
+    }
+    for (i, w) in writes.into_iter().enumerate() {
+        if i < landed {
+            state.files.insert(w.file.to_owned(), w.record);
+            for a in w.applied {
+                state.migrations.insert(a.version.clone(), a);
+            }
+        } else if w.new_record {
+            state.files.remove(w.file);
+        } else if let Some(r) = state.files.get_mut(w.file) {
+            r.pending = None;
         }
-        state
-            .save(state_dir)
-            .context("cannot record the config state")?;
+    }
+    state
+        .save(state_dir)
+        .context("cannot record the config state")?;
+    if let Some(msg) = failure {
+        report.fail(msg);
     }
     Ok(())
 }
