@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub const FORMAT: u32 = 1;
@@ -52,6 +52,10 @@ pub struct PendingWrite {
     /// Versions a rollback removes once the write lands.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rolled_back: Vec<String>,
+    /// The file had no record before this write: when the write does not
+    /// land, the record goes too and the file stays unmanaged (or absent).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_record: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -150,12 +154,16 @@ impl StateLock {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&path)
             .with_context(|| format!("cannot open the lock file {}", path.display()))?;
         let started = std::time::Instant::now();
         loop {
             match FileExt::try_lock_exclusive(&file) {
-                Ok(true) => return Ok(StateLock(file)),
+                Ok(true) => {
+                    crate::config::write::remove_stale_temp_files(&State::path(state_dir));
+                    return Ok(StateLock(file));
+                }
                 Ok(false) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e).with_context(|| format!("cannot lock {}", path.display())),

@@ -51,6 +51,34 @@ pub fn replace(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Removes the temporary files a killed run left beside `path`
+/// (`.<name>.XXXXXX.lockstep-tmp`, made by [`replace`]). Only under the
+/// state lock, when no other lockstep can be writing one.
+pub fn remove_stale_temp_files(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let n = file_name.to_string_lossy();
+        if n.starts_with(&prefix)
+            && n.ends_with(".lockstep-tmp")
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Copies `path` to `<path>.<timestamp>~` beside it, as Ansible's
 /// `backup: yes` does; returns the backup's path.
 pub fn backup(path: &Path) -> Result<std::path::PathBuf> {

@@ -28,21 +28,13 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement> {
     let mut words = Words::default();
 
     let flush = |out: &mut Vec<Statement>, text: &str, first_line: usize| {
-        let trimmed = text.trim();
-        if !trimmed.is_empty() && !only_comments(trimmed, dialect) {
-            // The statement's own line: skip leading blank and comment lines.
-            let extra = text
-                .split('\n')
-                .take_while(|l| {
-                    let t = l.trim();
-                    t.is_empty()
-                        || t.starts_with("--")
-                        || (dialect == Dialect::Mysql && t.starts_with('#'))
-                })
-                .count();
+        // Only comments (a `/*` inside a `--` comment included) is no
+        // statement; a statement's line is that of its first code, after
+        // leading blank lines and comments.
+        if let Some(code) = first_code(text, dialect) {
             out.push(Statement {
-                sql: trimmed.to_owned(),
-                line: first_line + extra,
+                sql: text.trim().to_owned(),
+                line: first_line + text[..code].matches('\n').count(),
             });
         }
     };
@@ -157,11 +149,29 @@ impl Words {
     }
 }
 
-fn only_comments(text: &str, dialect: Dialect) -> bool {
-    text.lines().all(|l| {
-        let t = l.trim();
-        t.is_empty() || t.starts_with("--") || (dialect == Dialect::Mysql && t.starts_with('#'))
-    }) && !text.contains("/*")
+/// The byte offset of the first character that is neither whitespace nor
+/// inside a comment (`--`, MySQL `#`, `/* */`); `None` when there is none.
+fn first_code(text: &str, dialect: Dialect) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b if b.is_ascii_whitespace() => i += 1,
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_to_eol(bytes, i),
+            b'#' if dialect == Dialect::Mysql => i = skip_to_eol(bytes, i),
+            // MySQL runs `/*! … */` (and MariaDB `/*M! … */`): code.
+            b'/' if dialect == Dialect::Mysql
+                && (text[i..].starts_with("/*!") || text[i..].starts_with("/*M!")) =>
+            {
+                return Some(i)
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = find(bytes, i + 2, b"*/").map_or(bytes.len(), |p| p + 2)
+            }
+            _ => return Some(i),
+        }
+    }
+    None
 }
 
 fn at_line_start(bytes: &[u8], i: usize) -> bool {
@@ -236,6 +246,24 @@ fn dollar_tag(bytes: &[u8], i: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_alone_are_no_statement_and_lines_skip_them() {
+        // Found by fuzzing (fuzz target sql_markers): a `/*` inside a `--`
+        // comment made the trailing comment a statement, at a line past
+        // the end of the script.
+        let script = "CREATE TABLE a (id INT);\n-- the old /* layout */ is gone\n";
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            assert_eq!(split(script, d).len(), 1, "{d}");
+            let s = split("-- one\n/* two\n three */\n\nSELECT 1;\n", d);
+            assert_eq!((s.len(), s[0].line), (1, 5), "{d}");
+            assert!(split("-- x /* y\n/* z */\n", d).is_empty(), "{d}");
+        }
+        // MySQL's executable comments are statements.
+        let dump = "/*!40101 SET NAMES utf8mb4 */;\nCREATE TABLE a (id INT);\n";
+        assert_eq!(split(dump, Dialect::Mysql).len(), 2);
+        assert_eq!(split(dump, Dialect::Mysql)[0].line, 1);
+    }
 
     fn sqls(script: &str, d: Dialect) -> Vec<String> {
         split(script, d).into_iter().map(|s| s.sql).collect()

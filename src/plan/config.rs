@@ -197,7 +197,8 @@ pub fn plan<'a>(
             if actual.as_deref() == Some(r.sha256.as_str()) {
                 return None;
             }
-            let snapshot = edit::key_values(&Document::parse(&r.snapshot), &secret_keys);
+            // The snapshot holds secret values already hashed: compare as is.
+            let snapshot = edit::key_values(&Document::parse(&r.snapshot), &BTreeSet::new());
             let current = before.as_deref().map_or_else(BTreeMap::new, |t| {
                 edit::key_values(&Document::parse(t), &secret_keys)
             });

@@ -112,6 +112,20 @@ fn secret_values_appear_nowhere() {
             entry.display()
         );
     }
+    // A hand edit of another key is reported as just that key: the secret,
+    // kept only as a hash, does not look changed.
+    let edited = String::from_utf8(t.read("config/app.ini"))
+        .unwrap()
+        .replace("pool = 10", "pool = 12");
+    t.write("config/app.ini", &edited);
+    let out = t.run(&["--config-root", "config", "--var", &var, "apply"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json["drift"][0]["keys"]["changed"],
+        serde_json::json!(["db.pool"]),
+        "{}",
+        out.stdout
+    );
     let state_dir = std::fs::metadata(t.path().join(".lockstep")).unwrap();
     assert_eq!(state_dir.mode() & 0o777, 0o700);
     let state_file = std::fs::metadata(t.path().join(".lockstep/config-state.json")).unwrap();

@@ -2,6 +2,7 @@
 
 #[macro_use]
 mod databases;
+mod projects;
 mod test;
 
 mod apply;
@@ -13,14 +14,19 @@ mod config_bad_input;
 mod config_drift;
 mod config_files;
 mod config_lossless;
+mod crash;
 mod failure;
+mod faults_database;
+mod faults_filesystem;
 mod human_output;
 mod lint;
 mod load;
 mod man_and_completions;
 mod new;
 mod online;
+mod races;
 mod rollback;
+mod security;
 mod settings;
 mod sql;
 mod system_mode;

@@ -241,11 +241,10 @@ dialects!(alter_column_type_change_under_load, |t: Test| {
             .count("SELECT COUNT(*) FROM items WHERE price_num IS NULL"),
         0
     );
-    assert_eq!(
+    assert!(
         t.db()
             .count("SELECT COUNT(*) FROM items WHERE price_num = 13")
-            > 0,
-        true
+            > 0
     );
 });
 
@@ -280,12 +279,14 @@ dialects!(add_not_null_column_with_backfill_under_load, |t: Test| {
             .count("SELECT COUNT(*) FROM users WHERE name_len IS NULL"),
         0
     );
+    // Rows never renamed (seeded, or inserted by old code during expand)
+    // hold exactly up(row); renamed ones keep the value they were given.
     assert_eq!(
         t.db().count(&format!(
-            "SELECT COUNT(*) FROM users WHERE {}",
+            "SELECT COUNT(*) FROM users WHERE name NOT LIKE 'renamed-%' AND {}",
             differs(kind, "name_len", "LENGTH(name)")
-        )) <= (ROWS + inserted) as i64,
-        true
+        )),
+        0
     );
     assert_eq!(
         t.db().count("SELECT COUNT(*) FROM users"),
@@ -343,7 +344,7 @@ dialects!(killed_backfill_resumes_where_it_stopped, |t: Test| {
     let done_before = t.db().count("SELECT batches FROM lockstep_backfills");
     let last_key = t.db().count("SELECT last_key FROM lockstep_backfills");
     assert!(
-        done_before >= 20 && done_before < 200,
+        (20..200).contains(&done_before),
         "{done_before} batches"
     );
     assert_eq!(t.db().count("SELECT finished FROM lockstep_backfills"), 0);

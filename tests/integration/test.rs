@@ -84,7 +84,16 @@ pub const SAMPLE_VERSIONS: [&str; 6] = ["0001", "0002", "0003", "0004", "0005", 
 pub fn sample_history() -> Vec<String> {
     SAMPLE_VERSIONS
         .iter()
-        .map(|v| format!("{v}:{}", if *v == "0006" { "contracted" } else { "applied" }))
+        .map(|v| {
+            format!(
+                "{v}:{}",
+                if *v == "0006" {
+                    "contracted"
+                } else {
+                    "applied"
+                }
+            )
+        })
         .collect()
 }
 

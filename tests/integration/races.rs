@@ -1,0 +1,274 @@
+//! Races: eight `lockstep apply` processes started at once on one database,
+//! again and again. Sharing one state dir (one host, eight deploys), and as
+//! eight hosts with their own state dirs and config roots. Every migration
+//! and every config migration is applied by exactly one process, the files
+//! and history equal a single run's, and no process fails, except that with
+//! `--lock-timeout` below the run time the waiting ones fail cleanly.
+
+use crate::databases::Kind;
+use crate::projects::{EndState, Project, Shape};
+use crate::test::{output, sample_history, Output, Test};
+use std::collections::BTreeMap;
+
+const PROCESSES: usize = 8;
+/// Rounds per dialect, each on a fresh database; `LOCKSTEP_RACE_ROUNDS`.
+fn rounds() -> usize {
+    std::env::var("LOCKSTEP_RACE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
+
+/// Starts `n` copies of a command at once and collects their results.
+fn race(children: Vec<std::process::Child>) -> Vec<Output> {
+    children
+        .into_iter()
+        .map(|c| output(c.wait_with_output().unwrap()))
+        .collect()
+}
+
+/// Versions that each output applied, counted across outputs.
+fn applied_by(outputs: &[Output]) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let mut db: BTreeMap<String, usize> = BTreeMap::new();
+    let mut config: BTreeMap<String, usize> = BTreeMap::new();
+    for out in outputs {
+        for v in out.distinct_versions("/database/applied") {
+            *db.entry(v).or_default() += 1;
+        }
+        for f in out.json["config"]["files"].as_array().unwrap() {
+            if f["changed"] == true {
+                for v in f["applied"].as_array().unwrap() {
+                    *config.entry(v.as_str().unwrap().to_owned()).or_default() += 1;
+                }
+            }
+        }
+    }
+    (db, config)
+}
+
+/// Each finished migration logged once: an apply never ran one twice.
+fn assert_logged_once(p: &Project, context: &str) {
+    let rows = p.db().strings(match p.kind() {
+        Kind::Mysql => "SELECT CAST(CONCAT(version, ' ', action, ' ', state) AS CHAR(200)) FROM lockstep_log WHERE state IN ('applied', 'expanded', 'backfilled', 'contracted') ORDER BY id",
+        _ => "SELECT version || ' ' || action || ' ' || state FROM lockstep_log WHERE state IN ('applied', 'expanded', 'backfilled', 'contracted') ORDER BY id",
+    });
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &rows {
+        *seen.entry(r.as_str()).or_default() += 1;
+    }
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "{context}: logged twice: {rows:#?}"
+    );
+}
+
+fn reference(kind: Kind) -> Option<EndState> {
+    let p = Project::new(kind, Shape::Sample)?;
+    p.run(&["apply"]).assert_ok();
+    Some(p.end_state())
+}
+
+fn one_host_eight_deploys(kind: Kind) {
+    let Some(expected) = reference(kind) else {
+        return;
+    };
+    for round in 1..=rounds() {
+        let context = format!("{kind:?} round {round}");
+        let p = Project::new(kind, Shape::Sample).unwrap();
+        let outputs = race((0..PROCESSES).map(|_| p.spawn(&["apply"])).collect());
+        for out in &outputs {
+            assert_eq!(
+                out.code, 0,
+                "{context}: a racing apply failed:\n{}\n{}",
+                out.stdout, out.stderr
+            );
+            assert_eq!(
+                out.json["database"]["current"], "0006",
+                "{context}: {}",
+                out.stdout
+            );
+        }
+        let (db, config) = applied_by(&outputs);
+        assert_eq!(
+            db.keys().cloned().collect::<Vec<_>>(),
+            crate::test::SAMPLE_VERSIONS,
+            "{context}"
+        );
+        assert!(db.values().all(|&n| n == 1), "{context}: {db:?}");
+        assert_eq!(
+            config.keys().cloned().collect::<Vec<_>>(),
+            ["0001", "0002", "0003"],
+            "{context}"
+        );
+        assert!(config.values().all(|&n| n == 1), "{context}: {config:?}");
+        assert_eq!(p.db().history(), sample_history(), "{context}");
+        assert_logged_once(&p, &context);
+        if let Some(diff) = p.end_state().diff(&expected) {
+            panic!("{context}: the end state differs from a single run:\n{diff}");
+        }
+        p.assert_status_and_verify(&context);
+    }
+    eprintln!(
+        "RELIABILITY races {kind:?}: {} rounds of {PROCESSES} concurrent applies sharing a state dir",
+        rounds()
+    );
+}
+
+/// Eight hosts (own state dir, own config root) on one database.
+fn eight_hosts(kind: Kind) {
+    let Some(expected) = reference(kind) else {
+        return;
+    };
+    let expected_file = expected.config_files["app.ini"].clone();
+    for round in 1..=rounds() {
+        let context = format!("{kind:?} hosts round {round}");
+        let p = Project::new(kind, Shape::Sample).unwrap();
+        let children = (0..PROCESSES)
+            .map(|i| {
+                let root = format!("host{i}/etc");
+                std::fs::create_dir_all(p.t.path().join(&root)).unwrap();
+                let host = format!("host{i}");
+                let state = format!("host{i}/state");
+                let mut args: Vec<String> = p.args(&["apply"]);
+                args[1] = root;
+                let mut all = vec![
+                    "--host-id".to_owned(),
+                    host,
+                    "--state-dir".to_owned(),
+                    state,
+                ];
+                all.extend(args);
+                let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+                p.t.command(&refs)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outputs = race(children);
+        for out in &outputs {
+            assert_eq!(
+                out.code, 0,
+                "{context}: a racing apply failed:\n{}\n{}",
+                out.stdout, out.stderr
+            );
+        }
+        let (db, config) = applied_by(&outputs);
+        assert!(db.values().all(|&n| n == 1), "{context}: {db:?}");
+        assert_eq!(
+            db.len(),
+            crate::test::SAMPLE_VERSIONS.len(),
+            "{context}: {db:?}"
+        );
+        // Each host writes its own file once: 3 config migrations each.
+        assert!(
+            config.values().all(|&n| n == PROCESSES),
+            "{context}: {config:?}"
+        );
+        assert_eq!(p.db().history(), sample_history(), "{context}");
+        assert_logged_once(&p, &context);
+        for i in 0..PROCESSES {
+            let file =
+                std::fs::read_to_string(p.t.path().join(format!("host{i}/etc/app.ini"))).unwrap();
+            assert_eq!(file, expected_file, "{context}: host{i}");
+        }
+        let hosts = p.run(&["hosts"]);
+        assert_eq!(
+            hosts.json["hosts"].as_array().unwrap().len(),
+            PROCESSES,
+            "{}",
+            hosts.stdout
+        );
+    }
+}
+
+/// A migration that holds the lock for about three seconds.
+fn slow(t: &Test) {
+    t.migration(
+        "0001_slow.sql",
+        "-- lockstep:up\nCREATE TABLE slow (id INT);\n\
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT COUNT(*) FROM c;\n\
+         -- lockstep:up dialect=postgres\nCREATE TABLE slow (id INT);\nSELECT pg_sleep(3);\n\
+         -- lockstep:up dialect=mysql\nCREATE TABLE slow (id INT);\nDO SLEEP(3);\n",
+    );
+    t.write("config/app.ini", "[a]\nx = 1\n");
+    t.write(
+        "config-migrations/0001_x.yaml",
+        "file: app.ini\noperations:\n  - set: {section: a, key: x, value: 2}\n",
+    );
+}
+
+fn lock_timeout_below_the_run_time(kind: Kind) {
+    let Some(t) = Test::with_db(kind) else {
+        return;
+    };
+    slow(&t);
+    let outputs = race(
+        (0..PROCESSES)
+            .map(|_| {
+                t.command(&["--config-root", "config", "--lock-timeout", "1", "apply"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect(),
+    );
+    let (ok, failed): (Vec<&Output>, Vec<&Output>) = outputs.iter().partition(|o| o.code == 0);
+    assert_eq!(
+        ok.len(),
+        1,
+        "{kind:?}: exactly the lock holder succeeds: {outputs:#?}"
+    );
+    for out in &failed {
+        out.assert_failed().assert_msg_contains(&[
+            "timed out after 1s",
+            "lock",
+            "another lockstep",
+            "--lock-timeout",
+        ]);
+        assert_eq!(out.json["changed"], false, "{}", out.stdout);
+        assert!(
+            out.stderr.is_empty() || !out.stderr.contains("panicked"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(t.db().history(), ["0001:applied"]);
+    assert_eq!(
+        String::from_utf8(t.read("config/app.ini")).unwrap(),
+        "[a]\nx = 2\n"
+    );
+    let again = t.run(&["--config-root", "config", "apply"]);
+    again.assert_ok();
+    assert_eq!(again.json["changed"], false);
+}
+
+/// One test per database for each scenario (each makes its own projects).
+macro_rules! per_dialect {
+    ($name:ident, $f:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn sqlite() {
+                $f(Kind::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                $f(Kind::Postgres)
+            }
+            #[test]
+            fn mysql() {
+                $f(Kind::Mysql)
+            }
+        }
+    };
+}
+
+per_dialect!(eight_applies_share_one_state_dir, one_host_eight_deploys);
+per_dialect!(eight_hosts_share_one_database, eight_hosts);
+per_dialect!(
+    lock_timeout_fails_the_waiting_applies_cleanly,
+    lock_timeout_below_the_run_time
+);
