@@ -140,6 +140,24 @@ fn error_unreachable_database() {
 }
 
 #[test]
+fn error_lock_timeout() {
+    use fs4::fs_std::FileExt;
+    let t = project();
+    // Another lockstep holds the SQLite database's lock file.
+    let db = t.path().join("app.db");
+    let lock = std::fs::File::create(t.path().join("app.db.lockstep-lock")).unwrap();
+    lock.lock_exclusive().unwrap();
+    let url = format!("sqlite:{}", db.display());
+    redacted(&t, || {
+        insta::assert_snapshot!(
+            "error_lock_timeout",
+            human(&t, &["--database", &url, "--lock-timeout", "1", "apply"])
+        )
+    });
+    FileExt::unlock(&lock).unwrap();
+}
+
+#[test]
 fn error_malformed_marker() {
     let t = project();
     t.migration(
