@@ -343,10 +343,7 @@ dialects!(killed_backfill_resumes_where_it_stopped, |t: Test| {
     child.wait().unwrap();
     let done_before = t.db().count("SELECT batches FROM lockstep_backfills");
     let last_key = t.db().count("SELECT last_key FROM lockstep_backfills");
-    assert!(
-        (20..200).contains(&done_before),
-        "{done_before} batches"
-    );
+    assert!((20..200).contains(&done_before), "{done_before} batches");
     assert_eq!(t.db().count("SELECT finished FROM lockstep_backfills"), 0);
     assert_eq!(t.db().history(), ["0001:applied", "0002:expanded"]);
 
