@@ -160,7 +160,13 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
             if !tables.iter().any(|t| t == history::MIGRATIONS) {
                 return Ok(Vec::new());
             }
-            return Err(e).context("cannot read lockstep_migrations");
+            // Another lockstep's first run may have created the table
+            // between the two queries (races::eight_applies_share_one_state_dir
+            // found it): read again before calling it an error.
+            db.fetch_all(&history::select_history(db.dialect(), full))
+                .await
+                .map_err(|_| e)
+                .context("cannot read lockstep_migrations")?
         }
     };
     let text = |r: &sqlx::any::AnyRow, i: usize| -> Result<String, sqlx::Error> {

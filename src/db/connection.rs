@@ -174,7 +174,12 @@ impl Database {
                 // A database lockstep creates gets write-ahead logging, as
                 // `sqlx database create` does: readers never block the
                 // migration, and a commit costs one fsync, not three.
-                db.execute("PRAGMA journal_mode = WAL").await?;
+                // Best effort: another lockstep creating the same file at
+                // this moment may hold a lock that makes the switch fail;
+                // the migration works in either journal mode.
+                if let Err(e) = db.execute("PRAGMA journal_mode = WAL").await {
+                    tracing::debug!("could not switch the new SQLite database to WAL: {e}");
+                }
             }
         }
         Ok(db)
