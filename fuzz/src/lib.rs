@@ -25,13 +25,26 @@ pub fn ini_round_trip(data: &[u8]) {
     assert_eq!(Document::parse(&doc.to_string()), doc);
     let lines = text.split_inclusive('\n').count().max(1);
     for e in doc.entries() {
-        assert!(e.line >= 1 && e.line <= lines, "entry {e:?} outside 1..={lines}");
+        assert!(
+            e.line >= 1 && e.line <= lines,
+            "entry {e:?} outside 1..={lines}"
+        );
     }
 }
 
 const SECTIONS: &[&str] = &["a", "A", "b", "Service", "x y"];
 const KEYS: &[&str] = &["k", "K", "x", "ExecStart", "port", "a.b"];
-const VALUES: &[&str] = &["1", "v", "\"q\"", "'s'", "", "a b", "http://h:1/p", "x=y", ";c"];
+const VALUES: &[&str] = &[
+    "1",
+    "v",
+    "\"q\"",
+    "'s'",
+    "",
+    "a b",
+    "http://h:1/p",
+    "x=y",
+    ";c",
+];
 
 /// A name from a small vocabulary (so operations hit what the text holds),
 /// or any short string.
@@ -106,17 +119,19 @@ impl Op {
         let s = |n: &Option<Name>| n.as_ref().map(|n| n.get(SECTIONS));
         match self {
             Op::Set(sec, k, v, o) => (Resolved::Set(s(sec), k.get(KEYS), v.get(VALUES)), o.get()),
-            Op::SetDefault(sec, k, v, o) => {
-                (Resolved::SetDefault(s(sec), k.get(KEYS), v.get(VALUES)), o.get())
-            }
+            Op::SetDefault(sec, k, v, o) => (
+                Resolved::SetDefault(s(sec), k.get(KEYS), v.get(VALUES)),
+                o.get(),
+            ),
             Op::Delete(sec, k, o) => (Resolved::Delete(s(sec), k.get(KEYS)), o.get()),
             Op::Rename(sec, k, ts, tk, o) => (
                 Resolved::Rename(s(sec), k.get(KEYS), s(ts), tk.get(KEYS)),
                 o.get(),
             ),
-            Op::RenameSection(f, t, o) => {
-                (Resolved::RenameSection(f.get(SECTIONS), t.get(SECTIONS)), o.get())
-            }
+            Op::RenameSection(f, t, o) => (
+                Resolved::RenameSection(f.get(SECTIONS), t.get(SECTIONS)),
+                o.get(),
+            ),
             Op::DeleteSection(sec, o) => (Resolved::DeleteSection(sec.get(SECTIONS)), o.get()),
         }
     }
@@ -234,7 +249,11 @@ pub fn ini_edit(input: &EditInput) {
             Ok(true) => assert_ne!(after, text, "{op:?} reported a change that changed nothing"),
         }
         assert_eq!(after.starts_with('\u{feff}'), text.starts_with('\u{feff}'));
-        assert_eq!(Document::parse(&after), doc, "{op:?}: the result reads back differently");
+        assert_eq!(
+            Document::parse(&after),
+            doc,
+            "{op:?}: the result reads back differently"
+        );
         let old = raw_lines(&text);
         let new = raw_lines(&after);
         let regions = match &op {
@@ -325,8 +344,15 @@ fn check_split(script: &str, dialect: Dialect) {
     let lines = script.split_inclusive('\n').count().max(1);
     let mut last = 1;
     for s in lockstep::db::statements::split(script, dialect) {
-        assert!(!s.sql.trim().is_empty(), "an empty statement from {script:?}");
-        assert!(s.line >= last && s.line <= lines, "statement at line {} (last {last}, {lines} lines)", s.line);
+        assert!(
+            !s.sql.trim().is_empty(),
+            "an empty statement from {script:?}"
+        );
+        assert!(
+            s.line >= last && s.line <= lines,
+            "statement at line {} (last {last}, {lines} lines)",
+            s.line
+        );
         last = s.line;
     }
 }
@@ -337,12 +363,18 @@ pub fn sql_markers(data: &[u8]) {
         Err(e) => check_error(&e, path, data),
         Ok(m) => {
             // The parser reads a lone CR as a line break (old Mac files).
-            let text = String::from_utf8_lossy(data).replace("\r\n", "\n").replace('\r', "\n");
+            let text = String::from_utf8_lossy(data)
+                .replace("\r\n", "\n")
+                .replace('\r', "\n");
             let lines = text.split_inclusive('\n').count() + 1;
             for scripts in [&m.up, &m.down] {
                 for d in DIALECTS {
                     if let Some(script) = scripts.for_dialect(d) {
-                        assert!(script.line >= 1 && script.line <= lines, "script at line {}", script.line);
+                        assert!(
+                            script.line >= 1 && script.line <= lines,
+                            "script at line {}",
+                            script.line
+                        );
                         check_split(&script.sql, d);
                     }
                 }
