@@ -200,24 +200,40 @@ fn is_subsequence(part: &[&str], whole: &[&str]) -> bool {
 }
 
 /// Lines between a header of section `name` and the next header, plus the
-/// blank lines before a removed section that reaches the end.
+/// blank lines before a removed section that reaches the end: a superset of
+/// what `delete_section` may remove.
 fn section_regions(lines: &[&str], name: &str, ci: bool) -> Vec<bool> {
+    const WS: &[char] = &[' ', '\t', '\r', '\x0b', '\x0c'];
+    // The editor's rule: the closing `]` is the first one followed only by
+    // whitespace (`line::is_ws`) or a comment; `[a]t` is no header.
     let header_name = |l: &str| -> Option<String> {
-        let t = l.trim_start();
-        let inner = t.strip_prefix('[')?;
-        let close = inner.find(']')?;
-        Some(inner[..close].trim().to_string())
+        let inner = l
+            .trim_end_matches('\n')
+            .trim_start_matches(WS)
+            .strip_prefix('[')?;
+        inner.match_indices(']').find_map(|(close, _)| {
+            let rest = inner[close + 1..].trim_start_matches(WS);
+            (rest.is_empty() || rest.starts_with([';', '#']))
+                .then(|| inner[..close].trim_matches(WS).to_string())
+        })
+    };
+    let same = |h: &str| {
+        if ci {
+            h.to_lowercase() == name.to_lowercase()
+        } else {
+            h == name
+        }
     };
     let mut inside = false;
     let mut regions: Vec<bool> = lines
         .iter()
         .map(|l| {
             if let Some(h) = header_name(l) {
-                inside = if ci {
-                    h.to_lowercase() == name.to_lowercase()
-                } else {
-                    h == name
-                };
+                // An indented `[b]` is a header, or continues a value: it may
+                // start the section's region but never ends it.
+                if !l.starts_with(WS) || same(&h) {
+                    inside = same(&h);
+                }
             }
             inside
         })

@@ -151,12 +151,16 @@ impl Words {
 
 /// The byte offset of the first character that is neither whitespace nor
 /// inside a comment (`--`, MySQL `#`, `/* */`); `None` when there is none.
+/// Whitespace is what `str::trim` removes (a lone VT or NBSP included), so
+/// a statement is never empty once trimmed.
 fn first_code(text: &str, dialect: Dialect) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b if b.is_ascii_whitespace() => i += 1,
+            _ if text[i..].starts_with(char::is_whitespace) => {
+                i += text[i..].chars().next().map_or(1, char::len_utf8)
+            }
             b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_to_eol(bytes, i),
             b'#' if dialect == Dialect::Mysql => i = skip_to_eol(bytes, i),
             // MySQL runs `/*! … */` (and MariaDB `/*M! … */`): code.
@@ -258,6 +262,9 @@ mod tests {
             let s = split("-- one\n/* two\n three */\n\nSELECT 1;\n", d);
             assert_eq!((s.len(), s[0].line), (1, 5), "{d}");
             assert!(split("-- x /* y\n/* z */\n", d).is_empty(), "{d}");
+            // Whitespace that `trim` removes is no statement either.
+            assert!(split("\u{b}", d).is_empty(), "{d}");
+            assert!(split("\u{a0};\u{2028}", d).is_empty(), "{d}");
         }
         // MySQL's executable comments are statements.
         let dump = "/*!40101 SET NAMES utf8mb4 */;\nCREATE TABLE a (id INT);\n";
