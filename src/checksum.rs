@@ -16,7 +16,18 @@ pub struct Checksum(String);
 impl Checksum {
     /// Checksum of raw bytes, nothing normalised.
     pub fn of_bytes(bytes: &[u8]) -> Self {
-        Checksum(format!("{PREFIX}{}", hex::encode(Sha256::digest(bytes))))
+        Checksum::of_digest(&Sha256::digest(bytes))
+    }
+
+    /// `sha256:` and the digest in lowercase hex, written in one allocation
+    /// (a no-op run checksums every migration file).
+    fn of_digest(digest: &[u8]) -> Self {
+        let mut hex = [0u8; 64];
+        hex::encode_to_slice(digest, &mut hex).expect("a SHA-256 digest is 32 bytes");
+        let mut text = String::with_capacity(PREFIX.len() + hex.len());
+        text.push_str(PREFIX);
+        text.push_str(std::str::from_utf8(&hex).expect("hex is ASCII"));
+        Checksum(text)
     }
 
     /// Checksum of a migration file: UTF-8 BOM removed, CRLF and lone CR
@@ -41,7 +52,7 @@ impl Checksum {
             i += 1;
         }
         hasher.update(&bytes[start..]);
-        Checksum(format!("{PREFIX}{}", hex::encode(hasher.finalize())))
+        Checksum::of_digest(&hasher.finalize())
     }
 
     /// Parses a stored checksum; `None` when it is not of the `sha256:` form.

@@ -31,20 +31,48 @@ struct Loaded {
 }
 
 pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
-    let loaded = Loaded {
-        migrations: ctx.load_migrations()?,
-        config_migrations: ctx.load_config_migrations()?,
-        target: args
-            .target
-            .as_deref()
-            .map(|t| {
-                Version::parse(t).ok_or_else(|| anyhow!("--target {t}: expected a version number"))
-            })
-            .transpose()?,
+    let target = args
+        .target
+        .as_deref()
+        .map(|t| {
+            Version::parse(t).ok_or_else(|| anyhow!("--target {t}: expected a version number"))
+        })
+        .transpose()?;
+    // Reading the files and reading the database wait on different things
+    // (the file system, the database's own thread): overlap them. A file
+    // error wins and is reported at once, without waiting for the database.
+    let (migrations, config_migrations) = (
+        ctx.settings.migrations.clone(),
+        ctx.settings.config_migrations.clone(),
+    );
+    let mut files = tokio::task::spawn_blocking(move || -> Result<_> {
+        Ok((
+            crate::db::source::load_dir(&migrations)?,
+            crate::config::source::load_dir(&config_migrations)?,
+        ))
+    });
+    let recorded = super::recorded_read_only(ctx);
+    tokio::pin!(recorded);
+    let mut read = None;
+    let files = loop {
+        tokio::select! {
+            biased;
+            files = &mut files => break files.context("the thread reading the migrations failed")??,
+            r = &mut recorded, if read.is_none() => read = Some(r),
+        }
     };
+    let loaded = Loaded {
+        migrations: files.0,
+        config_migrations: files.1,
+        target,
+    };
+    let recorded = match read {
+        Some(r) => r,
+        None => recorded.await,
+    }?;
     // Plan once without locks: bad input and refused drift fail here with
     // nothing written, not even a lock file or lockstep's own tables.
-    let (preview, quiet) = preview(ctx, &loaded, args).await?;
+    let (preview, quiet) = preview(ctx, &loaded, args, recorded)?;
     if quiet && !ctx.settings.check {
         // Nothing to write, this host already checked in: done, no lock.
         return Ok(Report {
@@ -72,9 +100,13 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
 /// What apply would do, read without locks: the whole result in check mode.
 /// Also says whether a real run would write nothing at all, not even a
 /// check-in, so it can end here without taking a lock.
-async fn preview(ctx: &Ctx, loaded: &Loaded, args: &ApplyArgs) -> Result<(Report, bool)> {
+fn preview(
+    ctx: &Ctx,
+    loaded: &Loaded,
+    args: &ApplyArgs,
+    (history, checked_in): (Vec<history::HistoryRow>, Option<String>),
+) -> Result<(Report, bool)> {
     let mut report = ctx.new_report();
-    let (history, checked_in) = super::recorded_read_only(ctx).await?;
     let mut state = State::load(&ctx.settings.state_dir)?;
     let intents = settle_pending_writes(ctx, &mut state);
     let db = db_plan::plan(

@@ -145,12 +145,15 @@ pub async fn read_history_brief(db: &mut Database) -> Result<Vec<HistoryRow>> {
 }
 
 async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<HistoryRow>> {
+    let sqlite = db.dialect() == crate::db::dialect::Dialect::Sqlite;
+    let select = if sqlite {
+        history::select_history_json(full)
+    } else {
+        history::select_history(db.dialect(), full)
+    };
     // Read first and ask whether the table exists only when that fails:
     // one query instead of two on every run but the first.
-    let rows = match db
-        .fetch_all(&history::select_history(db.dialect(), full))
-        .await
-    {
+    let rows = match db.fetch_all(&select).await {
         Ok(rows) => rows,
         Err(e) => {
             let tables = db
@@ -163,12 +166,34 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
             // Another lockstep's first run may have created the table
             // between the two queries (races::eight_applies_share_one_state_dir
             // found it): read again before calling it an error.
-            db.fetch_all(&history::select_history(db.dialect(), full))
+            db.fetch_all(&select)
                 .await
                 .map_err(|_| e)
                 .context("cannot read lockstep_migrations")?
         }
     };
+    let history = if sqlite {
+        let json: String = match rows.first() {
+            Some(row) => row.try_get(0).context("cannot read lockstep_migrations")?,
+            None => "[]".to_owned(),
+        };
+        history::decode_history_json(&json, full).context("cannot decode lockstep_migrations")?
+    } else {
+        decode_rows(&rows, full).context("cannot decode lockstep_migrations")?
+    };
+    // A failure's statement and error are only read when there is one.
+    let failed = |r: &HistoryRow| {
+        r.state == crate::plan::database::state::FAILED
+            || r.state == crate::plan::database::state::RUNNING
+    };
+    if !full && history.iter().any(failed) {
+        return Box::pin(read_history_columns(db, true)).await;
+    }
+    Ok(history)
+}
+
+/// History rows as the server drivers return them, one per migration.
+fn decode_rows(rows: &[sqlx::any::AnyRow], full: bool) -> Result<Vec<HistoryRow>, sqlx::Error> {
     let text = |r: &sqlx::any::AnyRow, i: usize| -> Result<String, sqlx::Error> {
         if full {
             r.try_get(i)
@@ -176,8 +201,7 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
             Ok(String::new())
         }
     };
-    let history = rows
-        .iter()
+    rows.iter()
         .map(|r| {
             Ok(HistoryRow {
                 version: r.try_get(0)?,
@@ -196,15 +220,87 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
                 lockstep_version: text(r, 13)?,
             })
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .context("cannot decode lockstep_migrations")?;
-    // A failure's statement and error are only read when there is one.
-    let failed = |r: &HistoryRow| {
-        r.state == crate::plan::database::state::FAILED
-            || r.state == crate::plan::database::state::RUNNING
-    };
-    if !full && history.iter().any(failed) {
-        return Box::pin(read_history_columns(db, true)).await;
+        .collect()
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::db::dialect::Dialect;
+
+    fn row(version: &str, state: &str, failure: Option<(&str, &str)>) -> HistoryRow {
+        HistoryRow {
+            version: version.to_owned(),
+            slug: "add \"quoted\" ünïcode, slug".to_owned(),
+            kind: "sql".to_owned(),
+            phase: "expand".to_owned(),
+            state: state.to_owned(),
+            checksum: format!("sha256:{}", "ab".repeat(32)),
+            dialect: "sqlite".to_owned(),
+            applied_at: "2026-11-22T05:00:00Z".to_owned(),
+            updated_at: "2026-11-22T05:00:01Z".to_owned(),
+            duration_ms: 1234,
+            host: "web-1".to_owned(),
+            lockstep_version: "0.1.0".to_owned(),
+            failed_statement: failure.map(|f| f.0.to_owned()),
+            error: failure.map(|f| f.1.to_owned()),
+        }
     }
-    Ok(history)
+
+    /// SQLite's history is read as one JSON row: it must read exactly what
+    /// the row-per-migration path reads, NULLs and odd text included.
+    #[test]
+    fn sqlite_history_reads_the_same_as_one_json_row_or_as_rows() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite:{}", dir.path().join("h.db").display());
+            let target = Target::parse(&url).unwrap();
+            let mut db = Database::connect(&target, false, CONNECT_TIMEOUT)
+                .await
+                .unwrap();
+            assert!(
+                read_history(&mut db).await.unwrap().is_empty(),
+                "no table yet"
+            );
+            for ddl in history::create_tables(Dialect::Sqlite) {
+                db.execute(&ddl).await.unwrap();
+            }
+            assert!(
+                read_history(&mut db).await.unwrap().is_empty(),
+                "no rows yet"
+            );
+            let written = [
+                row("0001", "applied", None),
+                row(
+                    "0002",
+                    "failed",
+                    Some(("UPDATE t SET a = 'x';", "no such table: t\nline 2")),
+                ),
+            ];
+            for r in &written {
+                db.run(&history::insert_row(Dialect::Sqlite, r))
+                    .await
+                    .unwrap();
+            }
+            let as_rows = db
+                .fetch_all(&history::select_history(Dialect::Sqlite, true))
+                .await
+                .unwrap();
+            let as_rows = decode_rows(&as_rows, true).unwrap();
+            let as_json = read_history(&mut db).await.unwrap();
+            assert_eq!(as_json, as_rows);
+            assert_eq!(as_json.len(), 2);
+            assert_eq!(as_json[1].slug, written[1].slug);
+            assert_eq!(as_json[1].error, written[1].error);
+            assert_eq!(as_json[0].failed_statement, None);
+            assert_eq!(as_json[0].duration_ms, 1234);
+            // The brief read falls back to the full one when a row failed.
+            assert_eq!(read_history_brief(&mut db).await.unwrap(), as_rows);
+            db.close().await;
+        });
+    }
 }
