@@ -59,6 +59,12 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
     let mut conn = AnyConnection::connect(url).await.unwrap();
     if d == "sqlite" {
         exec(&mut conn, "PRAGMA busy_timeout = 60000").await;
+        // WAL, as lockstep gives a database it creates and as an
+        // application that writes while others read runs SQLite;
+        // BACKFILL_BENCH_SQLITE_JOURNAL=delete measures a rollback journal.
+        let mode =
+            std::env::var("BACKFILL_BENCH_SQLITE_JOURNAL").unwrap_or_else(|_| "wal".to_owned());
+        exec(&mut conn, &format!("PRAGMA journal_mode = {mode}")).await;
     }
     for t in [
         "bench",
@@ -105,6 +111,17 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
     let started = Instant::now();
     exec(&mut conn, "UPDATE bench SET copy = val").await;
     let plain = started.elapsed();
+    // Settle what that UPDATE left behind (dead rows, dirty pages, a long
+    // WAL) so that background cleanup does not land in one of the writer's
+    // two measurements and not the other.
+    match d {
+        "postgres" => {
+            exec(&mut conn, "VACUUM bench").await;
+            exec(&mut conn, "CHECKPOINT").await;
+        }
+        "sqlite" => exec(&mut conn, "PRAGMA wal_checkpoint(TRUNCATE)").await,
+        _ => {}
+    }
 
     // (2) The writer alone.
     let alone = writer(url, rows, None).await;
@@ -187,7 +204,7 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
     let _ = conn.close().await;
 }
 
-/// Updates random single rows (for 2 s, or until `stop`), returns the p99.
+/// Updates random single rows (for 4 s, or until `stop`), returns the p99.
 async fn writer(url: &str, rows: u64, stop: Option<Arc<AtomicBool>>) -> Duration {
     let mut conn = AnyConnection::connect(url).await.unwrap();
     if dialect(url) == "sqlite" {
@@ -199,7 +216,7 @@ async fn writer(url: &str, rows: u64, stop: Option<Arc<AtomicBool>>) -> Duration
     loop {
         match &stop {
             Some(s) if s.load(Ordering::Relaxed) => break,
-            None if started.elapsed() > Duration::from_secs(2) => break,
+            None if started.elapsed() > Duration::from_secs(4) => break,
             _ => {}
         }
         seed ^= seed << 13;

@@ -170,7 +170,8 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct BatchArgs {
-    /// Rows per backfill batch (each its own short transaction)
+    /// Rows per backfill batch (each its own short transaction); fewer
+    /// while batches take longer than 50 ms
     #[arg(long, default_value_t = 1000, value_name = "ROWS")]
     pub batch_size: i64,
     /// Pause between backfill batches, to leave room for the application

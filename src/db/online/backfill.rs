@@ -3,7 +3,11 @@
 //! start), rewrites only rows that still need it in its own short
 //! transaction with the sync triggers set aside, and records its progress
 //! in `lockstep_backfills` in the same transaction, so a killed backfill
-//! resumes after the last committed batch.
+//! resumes after the last committed batch. Batches shrink while they run
+//! over a time budget, and on a database with one writer at a time they
+//! leave it to the application for a moment after each one. What each
+//! dialect does for this lives in `dialects` (`batch_begin`,
+//! `backfill_session`, `batch_yield`).
 
 use super::compile::Backfill;
 use super::dialects::for_dialect;
@@ -31,6 +35,9 @@ pub struct Progress {
     pub resumed_after: Option<i64>,
     pub last_key: Option<i64>,
     pub longest_batch_ms: u64,
+    /// The fewest rows a batch was given after batches ran over the time
+    /// budget; `--batch-size` when none did.
+    pub smallest_batch: Option<i64>,
     pub finished: bool,
 }
 
@@ -104,93 +111,34 @@ pub async fn run(
         }
     }
 
-    let t = g.q(&b.table);
-    let k = g.q(key);
-    let c = g.q(&b.column);
-    let upper_sql = format!(
-        "SELECT {} FROM (SELECT {k} FROM {t} WHERE {k} > {} ORDER BY {k} LIMIT {}) batch",
-        d.as_bigint(&format!("MAX({k})")),
-        ph(1),
-        opts.batch_size.max(1)
-    );
-    let update_sql = format!(
-        "UPDATE {t} SET {c} = ({}) WHERE {k} > {} AND {k} <= {} AND {}",
-        b.expr,
-        ph(1),
-        ph(2),
-        b.pending
-    );
-    loop {
-        let after = progress.last_key.unwrap_or(i64::MIN);
-        let upper: Option<i64> = db
-            .fetch_all_bound(&upper_sql, &[Value::Int(after)])
+    let probe = match g.backfill_probe() {
+        Some(sql) => db
+            .fetch_strings(sql)
             .await
-            .with_context(|| format!("cannot find the next batch of {}", b.table))?
-            .first()
-            .map(|r| r.try_get::<Option<i64>, _>(0))
-            .transpose()?
-            .flatten();
-        let Some(upper) = upper else { break };
-        let started = Instant::now();
-        db.begin().await?;
-        let result = async {
-            for s in g.guard_on() {
-                db.execute(&s).await?;
-            }
-            let rows = db.run(&Bookkeeping { sql: update_sql.clone(), values: vec![Value::Int(after), Value::Int(upper)] }).await?;
-            for s in g.guard_off() {
-                db.execute(&s).await?;
-            }
-            db.run(&Bookkeeping {
-                sql: format!(
-                    "UPDATE {BACKFILLS} SET last_key = {}, rows_done = rows_done + {}, batches = batches + 1, updated_at = {} \
-                     WHERE version = {} AND table_name = {} AND column_name = {}",
-                    ph(1),
-                    ph(2),
-                    ph(3),
-                    ph(4),
-                    ph(5),
-                    ph(6)
-                ),
-                values: vec![
-                    Value::Int(upper),
-                    Value::Int(rows as i64),
-                    Value::Text(crate::db::runner::now()),
-                    ids[0].clone(),
-                    ids[1].clone(),
-                    ids[2].clone(),
-                ],
-            })
-            .await?;
-            Ok::<u64, sqlx::Error>(rows)
-        }
-        .await;
-        let rows = match result {
-            Ok(rows) => rows,
-            Err(e) => {
-                db.rollback().await;
-                for s in g.guard_off() {
-                    let _ = db.execute(&s).await;
-                }
-                return Err(anyhow!(
-                    "backfill of {}.{} failed in the batch after key {after}: {}; run `lockstep backfill` to resume",
-                    b.table,
-                    b.column,
-                    scrub(&e.to_string(), &db.target)
-                ));
-            }
-        };
-        db.commit().await?;
-        let ms = started.elapsed().as_millis() as u64;
-        progress.longest_batch_ms = progress.longest_batch_ms.max(ms);
-        progress.rows += rows as i64;
-        progress.batches += 1;
-        progress.last_key = Some(upper);
-        on_batch(&progress);
-        if !opts.batch_sleep.is_zero() {
-            tokio::time::sleep(opts.batch_sleep).await;
+            .with_context(|| format!("cannot read the session settings ({sql})"))?
+            .into_iter()
+            .next(),
+        None => None,
+    };
+    let session = g.backfill_session(probe.as_deref());
+    let mut result = Ok(());
+    for s in &session.on {
+        if let Err(e) = db.execute(s).await {
+            result = Err(anyhow!(
+                "cannot prepare the backfill session ({s}): {}",
+                scrub(&e.to_string(), &db.target)
+            ));
+            break;
         }
     }
+    if result.is_ok() {
+        result = batches(db, b, key, &ids, opts, &mut progress, &mut on_batch).await;
+    }
+    // Whatever happened, the connection goes on to other migrations.
+    for s in &session.off {
+        let _ = db.execute(s).await;
+    }
+    result?;
     db.run(&Bookkeeping {
         sql: format!(
             "UPDATE {BACKFILLS} SET finished = 1, updated_at = {} WHERE version = {} AND table_name = {} AND column_name = {}",
@@ -204,6 +152,133 @@ pub async fn run(
     .await?;
     progress.finished = true;
     Ok(progress)
+}
+
+/// Rows per batch: shrinks while batches take longer than this, so the
+/// longest one stays short under load, and grows back to `--batch-size`
+/// once they are well under it.
+const BATCH_BUDGET: Duration = Duration::from_millis(50);
+const SMALLEST_BATCH: i64 = 10;
+
+/// Runs the batches after `progress.last_key` until none is left.
+async fn batches(
+    db: &mut Database,
+    b: &Backfill,
+    key: &str,
+    ids: &[Value; 3],
+    opts: &BackfillOptions,
+    progress: &mut Progress,
+    on_batch: &mut impl FnMut(&Progress),
+) -> Result<()> {
+    let d = db.dialect();
+    let g = for_dialect(d);
+    let ph = |n| d.placeholder(n);
+    let t = g.q(&b.table);
+    let k = g.q(key);
+    let c = g.q(&b.column);
+    let upper_sql = format!(
+        "SELECT {} FROM (SELECT {k} FROM {t} WHERE {k} > {} ORDER BY {k} LIMIT {}) batch",
+        d.as_bigint(&format!("MAX({k})")),
+        ph(1),
+        ph(2)
+    );
+    let update_sql = format!(
+        "UPDATE {t} SET {c} = ({}) WHERE {k} > {} AND {k} <= {} AND {}",
+        b.expr,
+        ph(1),
+        ph(2),
+        b.pending
+    );
+    let progress_sql = format!(
+        "UPDATE {BACKFILLS} SET last_key = {}, rows_done = rows_done + {}, batches = batches + 1, updated_at = {} \
+         WHERE version = {} AND table_name = {} AND column_name = {}",
+        ph(1),
+        ph(2),
+        ph(3),
+        ph(4),
+        ph(5),
+        ph(6)
+    );
+    let begin = g.batch_begin();
+    let commit = g.batch_commit();
+    let largest = opts.batch_size.max(1);
+    let mut size = largest;
+    let (mut in_batches, mut paused) = (Duration::ZERO, Duration::ZERO);
+    loop {
+        let after = progress.last_key.unwrap_or(i64::MIN);
+        let upper: Option<i64> = db
+            .fetch_all_bound(&upper_sql, &[Value::Int(after), Value::Int(size)])
+            .await
+            .with_context(|| format!("cannot find the next batch of {}", b.table))?
+            .first()
+            .map(|r| r.try_get::<Option<i64>, _>(0))
+            .transpose()?
+            .flatten();
+        let Some(upper) = upper else { break };
+        let started = Instant::now();
+        let result = async {
+            db.execute(&begin).await?;
+            let rows = db
+                .run(&Bookkeeping {
+                    sql: update_sql.clone(),
+                    values: vec![Value::Int(after), Value::Int(upper)],
+                })
+                .await?;
+            db.run(&Bookkeeping {
+                sql: progress_sql.clone(),
+                values: vec![
+                    Value::Int(upper),
+                    Value::Int(rows as i64),
+                    Value::Text(crate::db::runner::now()),
+                    ids[0].clone(),
+                    ids[1].clone(),
+                    ids[2].clone(),
+                ],
+            })
+            .await?;
+            db.execute(&commit).await?;
+            Ok::<u64, sqlx::Error>(rows)
+        }
+        .await;
+        let rows = match result {
+            Ok(rows) => rows,
+            Err(e) => {
+                db.rollback().await;
+                return Err(anyhow!(
+                    "backfill of {}.{} failed in the batch after key {after}: {}; run `lockstep backfill` to resume",
+                    b.table,
+                    b.column,
+                    scrub(&e.to_string(), &db.target)
+                ));
+            }
+        };
+        let took = started.elapsed();
+        in_batches += took;
+        progress.longest_batch_ms = progress.longest_batch_ms.max(took.as_millis() as u64);
+        progress.rows += rows as i64;
+        progress.batches += 1;
+        progress.last_key = Some(upper);
+        progress.smallest_batch = Some(progress.smallest_batch.map_or(size, |s| s.min(size)));
+        on_batch(progress);
+        if took > BATCH_BUDGET {
+            size = (size / 2).max(SMALLEST_BATCH.min(largest));
+        } else if took < BATCH_BUDGET / 4 {
+            size = (size * 2).min(largest);
+        }
+        let pause = g.batch_yield(took) + opts.batch_sleep;
+        if !pause.is_zero() {
+            let t = Instant::now();
+            tokio::time::sleep(pause).await;
+            paused += t.elapsed();
+        }
+    }
+    tracing::debug!(
+        "backfill of {}.{}: {} batches, {in_batches:?} in their transactions, {paused:?} paused",
+        b.table,
+        b.column,
+        progress.batches
+    );
+    Ok(())
 }
 
 /// Forgets a migration's backfill progress (after a rollback).

@@ -56,6 +56,14 @@ pub struct SyncTriggers {
     pub columns: Vec<ColumnInfo>,
 }
 
+/// Session state of a backfill's connection: `on` before the first batch,
+/// `off` after the last.
+#[derive(Debug, Clone, Default)]
+pub struct BackfillSession {
+    pub on: Vec<String>,
+    pub off: Vec<String>,
+}
+
 /// What adding a constraint online takes, per phase.
 #[derive(Debug, Clone, Default)]
 pub struct ConstraintSql {
@@ -156,12 +164,36 @@ pub trait OnlineSql: std::marker::Sync + Send {
         Vec::new()
     }
 
-    /// Run inside each batch's transaction so the sync triggers stand aside
-    /// for the backfill's own writes.
-    fn guard_on(&self) -> Vec<String>;
+    /// A query asked once before the batches, whose one text answer
+    /// `backfill_session` is given (SQLite: journal mode and synchronous).
+    fn backfill_probe(&self) -> Option<&'static str> {
+        None
+    }
 
-    /// Run after each batch's transaction (or inside it, where transactional).
-    fn guard_off(&self) -> Vec<String>;
+    /// Session settings for the batches, given the probe's answer: what to
+    /// run before the first batch and what to run after the last one (or a
+    /// failure), so the connection leaves the backfill as it came in.
+    fn backfill_session(&self, _probe: Option<&str>) -> BackfillSession {
+        BackfillSession::default()
+    }
+
+    /// Opens a batch's transaction and sets the sync triggers aside for
+    /// the backfill's own writes (unless the session does): one string, so
+    /// one round trip.
+    fn batch_begin(&self) -> String;
+
+    /// Puts the triggers back and commits a batch's transaction.
+    fn batch_commit(&self) -> String {
+        "COMMIT".to_owned()
+    }
+
+    /// How long to leave the database to the application after a batch that
+    /// took `batch`, on top of `--batch-sleep`: where a batch locks out every
+    /// other writer, a writer that found it locked must get in before the
+    /// next batch, or it waits for many.
+    fn batch_yield(&self, _batch: std::time::Duration) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 
     /// Session settings that make DDL give up instead of queueing behind a
     /// long transaction (and blocking the application behind it).

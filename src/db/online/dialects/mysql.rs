@@ -3,7 +3,7 @@
 //! session variable that sets the triggers aside for backfill batches, and
 //! a short `lock_wait_timeout` on DDL.
 
-use super::{column_list, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
+use super::{column_list, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
 use crate::db::dialect::Dialect;
 use crate::db::online::operation::AddConstraint;
 
@@ -169,12 +169,17 @@ impl OnlineSql for Mysql {
         format!("NOT (({a}) <=> ({b}))")
     }
 
-    fn guard_on(&self) -> Vec<String> {
-        vec!["SET @lockstep_backfill = 1".to_owned()]
+    fn backfill_session(&self, _probe: Option<&str>) -> BackfillSession {
+        // A session variable, set once: between batches the connection
+        // runs nothing but the batches and their progress rows.
+        BackfillSession {
+            on: vec!["SET @lockstep_backfill = 1".to_owned()],
+            off: vec!["SET @lockstep_backfill = NULL".to_owned()],
+        }
     }
 
-    fn guard_off(&self) -> Vec<String> {
-        vec!["SET @lockstep_backfill = NULL".to_owned()]
+    fn batch_begin(&self) -> String {
+        "BEGIN".to_owned()
     }
 
     fn ddl_lock_timeout(&self) -> Option<String> {

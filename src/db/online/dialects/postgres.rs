@@ -163,13 +163,14 @@ impl OnlineSql for Postgres {
         format!("({a}) IS DISTINCT FROM ({b})")
     }
 
-    fn guard_on(&self) -> Vec<String> {
-        vec!["SET LOCAL lockstep.backfill = 'on'".to_owned()]
-    }
-
-    fn guard_off(&self) -> Vec<String> {
-        // SET LOCAL ends with the transaction.
-        Vec::new()
+    fn batch_begin(&self) -> String {
+        // Both settings end with the transaction. Not waiting for its
+        // commit to reach the disk, a batch is not held up by a WAL flush;
+        // a server crash can lose only the last batches together with their
+        // progress row (the WAL is replayed in order), which the resumed
+        // backfill then redoes.
+        "BEGIN; SELECT set_config('lockstep.backfill', 'on', true), set_config('synchronous_commit', 'off', true)"
+            .to_owned()
     }
 
     fn ddl_lock_timeout(&self) -> Option<String> {

@@ -3,9 +3,10 @@
 //! batch (SQLite has one writer at a time, so only the batch sees it), and
 //! plain DDL: SQLite locks the whole database for a write anyway.
 
-use super::{column_list, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
+use super::{column_list, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
 use crate::db::dialect::Dialect;
 use crate::db::online::operation::AddConstraint;
+use std::time::Duration;
 
 pub struct Sqlite;
 
@@ -114,11 +115,65 @@ impl OnlineSql for Sqlite {
         ))]
     }
 
-    fn guard_on(&self) -> Vec<String> {
-        vec![format!("INSERT INTO {GUARD} (active) VALUES (1)")]
+    fn backfill_probe(&self) -> Option<&'static str> {
+        Some("SELECT journal_mode || ' ' || synchronous FROM pragma_journal_mode, pragma_synchronous")
     }
 
-    fn guard_off(&self) -> Vec<String> {
-        vec![format!("DELETE FROM {GUARD}")]
+    fn backfill_session(&self, probe: Option<&str>) -> BackfillSession {
+        // In WAL mode a commit at synchronous = NORMAL writes the WAL but
+        // does not sync it: the database stays consistent on power loss and
+        // loses at most the last batches, each with its progress row, which
+        // the resumed backfill redoes. In the other journal modes NORMAL
+        // could corrupt the database, so they keep their setting.
+        let mut words = probe.unwrap_or_default().split_whitespace();
+        match (
+            words.next(),
+            words.next().and_then(|s| s.parse::<u8>().ok()),
+        ) {
+            (Some(mode), Some(level)) if mode.eq_ignore_ascii_case("wal") && level > 1 => {
+                BackfillSession {
+                    on: vec!["PRAGMA synchronous = NORMAL".to_owned()],
+                    off: vec![format!("PRAGMA synchronous = {level}")],
+                }
+            }
+            _ => BackfillSession::default(),
+        }
+    }
+
+    fn batch_yield(&self, batch: Duration) -> Duration {
+        // One writer at a time: a writer that found a batch holding the
+        // lock sleeps in SQLite's busy handler (1, 2, 5, 10, ... ms) and
+        // would find the next batch holding it again. Leaving the lock
+        // free for at least its first retry lets it in after one batch.
+        batch.max(Duration::from_millis(1))
+    }
+
+    fn batch_begin(&self) -> String {
+        // IMMEDIATE: take the write lock now rather than fail to upgrade a
+        // read lock halfway through the batch.
+        format!("BEGIN IMMEDIATE; INSERT INTO {GUARD} (active) VALUES (1)")
+    }
+
+    fn batch_commit(&self) -> String {
+        format!("DELETE FROM {GUARD}; COMMIT")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backfill_skips_the_sync_only_in_wal_mode_and_restores_it() {
+        let wal = Sqlite.backfill_session(Some("wal 2"));
+        assert_eq!(wal.on, ["PRAGMA synchronous = NORMAL"]);
+        assert_eq!(wal.off, ["PRAGMA synchronous = 2"]);
+        let extra = Sqlite.backfill_session(Some("WAL 3"));
+        assert_eq!(extra.off, ["PRAGMA synchronous = 3"]);
+        for kept in ["delete 2", "truncate 2", "wal 1", "wal 0", "memory 2", ""] {
+            let s = Sqlite.backfill_session(Some(kept));
+            assert!(s.on.is_empty() && s.off.is_empty(), "{kept}");
+        }
+        assert!(Sqlite.backfill_session(None).on.is_empty());
     }
 }
