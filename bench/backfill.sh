@@ -4,6 +4,8 @@
 # SQLite, at growing table sizes (throughput must not fall as the table
 # grows). Needs the local servers (see README).
 # Usage: bench/backfill.sh [sizes...]   (default 10000 100000 1000000)
+# SQLite runs in WAL mode; BACKFILL_BENCH_SQLITE_JOURNAL=delete for a
+# rollback journal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-10000 100000 1000000}")

@@ -4,10 +4,13 @@
 //! binary this drives.
 //!
 //! For each table size: (1) one `UPDATE t SET copy = val` of every row,
-//! timed; (2) a writer updating single random rows for a few seconds, its
-//! p99 latency alone; (3) the same writer while `lockstep backfill` fills a
-//! new column (expand with `--no-backfill`, then `backfill`): lockstep's
-//! rows/s, its longest batch, and the writer's p99 during it.
+//! timed, then what it left behind settled (VACUUM and CHECKPOINT on
+//! PostgreSQL, a WAL checkpoint on SQLite); (2) a writer updating single
+//! random rows for 4 s, its p99 latency alone; (3) the same writer while
+//! `lockstep backfill` fills a new column (expand with `--no-backfill`, then
+//! `backfill`): lockstep's rows/s, its longest batch, and the writer's p99
+//! during it. SQLite runs in WAL mode unless BACKFILL_BENCH_SQLITE_JOURNAL
+//! names another journal mode.
 
 use sqlx::{AnyConnection, Connection, Executor, Row};
 use std::process::Command;
@@ -172,7 +175,14 @@ async fn one(url: &str, lockstep: &str, rows: u64) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
     // The backfill runs on its own thread; the writer keeps this one.
-    let backfill = std::thread::spawn(move || run(&["backfill"]));
+    // BACKFILL_BENCH_ARGS: extra `lockstep backfill` options to measure,
+    // e.g. "--batch-size 10000" or "--batch-sleep 2".
+    let extra = std::env::var("BACKFILL_BENCH_ARGS").unwrap_or_default();
+    let backfill = std::thread::spawn(move || {
+        let mut args = vec!["backfill"];
+        args.extend(extra.split_whitespace());
+        run(&args)
+    });
     while !backfill.is_finished() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

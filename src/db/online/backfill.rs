@@ -132,7 +132,13 @@ pub async fn run(
         }
     }
     if result.is_ok() {
-        result = batches(db, b, key, &ids, opts, &mut progress, &mut on_batch).await;
+        let walk = Walk {
+            b,
+            key,
+            ids: &ids,
+            between: &session.between,
+        };
+        result = batches(db, &walk, opts, &mut progress, &mut on_batch).await;
     }
     // Whatever happened, the connection goes on to other migrations.
     for s in &session.off {
@@ -160,16 +166,30 @@ pub async fn run(
 const BATCH_BUDGET: Duration = Duration::from_millis(50);
 const SMALLEST_BATCH: i64 = 10;
 
+/// One backfill's batches: what each of them needs.
+struct Walk<'a> {
+    b: &'a Backfill,
+    key: &'a str,
+    /// version, table and column: the progress row's key.
+    ids: &'a [Value; 3],
+    /// The session's statements between batches.
+    between: &'a [String],
+}
+
 /// Runs the batches after `progress.last_key` until none is left.
 async fn batches(
     db: &mut Database,
-    b: &Backfill,
-    key: &str,
-    ids: &[Value; 3],
+    walk: &Walk<'_>,
     opts: &BackfillOptions,
     progress: &mut Progress,
     on_batch: &mut impl FnMut(&Progress),
 ) -> Result<()> {
+    let &Walk {
+        b,
+        key,
+        ids,
+        between,
+    } = walk;
     let d = db.dialect();
     let g = for_dialect(d);
     let ph = |n| d.placeholder(n);
@@ -265,12 +285,17 @@ async fn batches(
         } else if took < BATCH_BUDGET / 4 {
             size = (size * 2).min(largest);
         }
-        let pause = g.batch_yield(took) + opts.batch_sleep;
-        if !pause.is_zero() {
-            let t = Instant::now();
-            tokio::time::sleep(pause).await;
-            paused += t.elapsed();
+        let t = Instant::now();
+        for s in between {
+            db.execute(s)
+                .await
+                .with_context(|| format!("cannot run `{s}` after a batch of {}", b.table))?;
         }
+        let pause = (g.batch_yield(took) + opts.batch_sleep).saturating_sub(t.elapsed());
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+        paused += t.elapsed();
     }
     tracing::debug!(
         "backfill of {}.{}: {} batches, {in_batches:?} in their transactions, {paused:?} paused",

@@ -57,11 +57,14 @@ pub struct SyncTriggers {
 }
 
 /// Session state of a backfill's connection: `on` before the first batch,
-/// `off` after the last.
+/// `between` after each, `off` after the last.
 #[derive(Debug, Clone, Default)]
 pub struct BackfillSession {
     pub on: Vec<String>,
     pub off: Vec<String>,
+    /// Run after each batch's commit, outside any transaction; its time
+    /// counts towards the batch's yield.
+    pub between: Vec<String>,
 }
 
 /// What adding a constraint online takes, per phase.

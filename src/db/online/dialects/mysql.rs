@@ -175,6 +175,7 @@ impl OnlineSql for Mysql {
         BackfillSession {
             on: vec!["SET @lockstep_backfill = 1".to_owned()],
             off: vec!["SET @lockstep_backfill = NULL".to_owned()],
+            between: Vec::new(),
         }
     }
 

@@ -134,6 +134,11 @@ impl OnlineSql for Sqlite {
                 BackfillSession {
                     on: vec!["PRAGMA synchronous = NORMAL".to_owned()],
                     off: vec![format!("PRAGMA synchronous = {level}")],
+                    // Copy the batch back from the WAL while the lock is
+                    // left to the application: otherwise the commit that
+                    // crosses the auto-checkpoint size, often the
+                    // application's, pays for all the batches' pages.
+                    between: vec!["PRAGMA wal_checkpoint(PASSIVE)".to_owned()],
                 }
             }
             _ => BackfillSession::default(),
