@@ -194,30 +194,30 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
 
 /// History rows as the server drivers return them, one per migration.
 fn decode_rows(rows: &[sqlx::any::AnyRow], full: bool) -> Result<Vec<HistoryRow>, sqlx::Error> {
-    let text = |r: &sqlx::any::AnyRow, i: usize| -> Result<String, sqlx::Error> {
-        if full {
-            r.try_get(i)
-        } else {
-            Ok(String::new())
-        }
-    };
     rows.iter()
         .map(|r| {
-            Ok(HistoryRow {
+            let brief = HistoryRow {
                 version: r.try_get(0)?,
                 slug: r.try_get(1)?,
                 phase: r.try_get(2)?,
                 state: r.try_get(3)?,
                 checksum: r.try_get(4)?,
-                kind: text(r, 5)?,
-                failed_statement: if full { r.try_get(6)? } else { None },
-                error: if full { r.try_get(7)? } else { None },
-                dialect: text(r, 8)?,
-                applied_at: text(r, 9)?,
-                updated_at: text(r, 10)?,
-                duration_ms: if full { r.try_get(11)? } else { 0 },
-                host: text(r, 12)?,
-                lockstep_version: text(r, 13)?,
+                ..HistoryRow::default()
+            };
+            if !full {
+                return Ok(brief);
+            }
+            Ok(HistoryRow {
+                kind: r.try_get(5)?,
+                failed_statement: r.try_get(6)?,
+                error: r.try_get(7)?,
+                dialect: r.try_get(8)?,
+                applied_at: r.try_get(9)?,
+                updated_at: r.try_get(10)?,
+                duration_ms: r.try_get(11)?,
+                host: r.try_get(12)?,
+                lockstep_version: r.try_get(13)?,
+                ..brief
             })
         })
         .collect()

@@ -96,7 +96,7 @@ pub fn create_tables(d: Dialect) -> Vec<String> {
 }
 
 /// One row of `lockstep_migrations`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryRow {
     pub version: String,
     pub slug: String,
@@ -118,16 +118,7 @@ pub struct HistoryRow {
 /// the ones planning needs, which a no-op run of a thousand migrations
 /// reads noticeably faster.
 pub fn select_history(d: Dialect, full: bool) -> String {
-    if full {
-        format!(
-            "SELECT version, slug, phase, state, checksum, kind, {}, {}, dialect, applied_at, updated_at, \
-             duration_ms, host, lockstep_version FROM {MIGRATIONS}",
-            d.text_expr("failed_statement"),
-            d.text_expr("error")
-        )
-    } else {
-        format!("SELECT version, slug, phase, state, checksum FROM {MIGRATIONS}")
-    }
+    format!("SELECT {} FROM {MIGRATIONS}", history_columns(d, full))
 }
 
 /// On SQLite, the columns of [`select_history`] in one row: a JSON array
@@ -135,13 +126,24 @@ pub fn select_history(d: Dialect, full: bool) -> String {
 /// its worker thread, and for a thousand migrations that hand-over was
 /// most of a no-op run's database time.
 pub fn select_history_json(full: bool) -> String {
-    let columns = if full {
-        "version, slug, phase, state, checksum, kind, failed_statement, error, dialect, \
-         applied_at, updated_at, duration_ms, host, lockstep_version"
+    format!(
+        "SELECT json_group_array(json_array({})) FROM {MIGRATIONS}",
+        history_columns(Dialect::Sqlite, full)
+    )
+}
+
+/// The column list both reads share, in [`HistoryRow`] decoding order.
+fn history_columns(d: Dialect, full: bool) -> String {
+    if full {
+        format!(
+            "version, slug, phase, state, checksum, kind, {}, {}, dialect, applied_at, updated_at, \
+             duration_ms, host, lockstep_version",
+            d.text_expr("failed_statement"),
+            d.text_expr("error")
+        )
     } else {
-        "version, slug, phase, state, checksum"
-    };
-    format!("SELECT json_group_array(json_array({columns})) FROM {MIGRATIONS}")
+        "version, slug, phase, state, checksum".to_owned()
+    }
 }
 
 /// Decodes what [`select_history_json`] reads.
@@ -193,15 +195,7 @@ pub fn decode_history_json(json: &str, full: bool) -> serde_json::Result<Vec<His
                 phase,
                 state,
                 checksum,
-                kind: String::new(),
-                failed_statement: None,
-                error: None,
-                dialect: String::new(),
-                applied_at: String::new(),
-                updated_at: String::new(),
-                duration_ms: 0,
-                host: String::new(),
-                lockstep_version: String::new(),
+                ..HistoryRow::default()
             })
             .collect())
     }
