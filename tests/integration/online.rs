@@ -365,6 +365,60 @@ dialects!(killed_backfill_resumes_where_it_stopped, |t: Test| {
     );
 });
 
+dialects!(
+    backfill_covers_sparse_negative_and_extreme_keys,
+    |t: Test| {
+        // Keys with growing gaps, negative ones, and both ends of BIGINT: each
+        // batch's key range is cut into several UPDATE statements on a server,
+        // and no row may fall between two of them.
+        let mut keys: Vec<i64> = (0..1_000i64).map(|i| i * i - 250_000).collect();
+        keys.extend([i64::MIN + 1, i64::MAX, i64::MAX - 1, -1, 0]);
+        keys.sort();
+        keys.dedup();
+        let inserts: Vec<String> = keys
+            .chunks(200)
+            .map(|chunk| {
+                let rows: Vec<String> = chunk
+                    .iter()
+                    .map(|k| format!("({k}, {})", k % 1000))
+                    .collect();
+                format!("INSERT INTO points (id, val) VALUES {};\n", rows.join(", "))
+            })
+            .collect();
+        t.migration(
+            "0001_points.sql",
+            &format!(
+            "-- lockstep:up\nCREATE TABLE points (id BIGINT PRIMARY KEY, val BIGINT NOT NULL);\n{}",
+            inserts.concat()
+        ),
+        );
+        t.run(&["apply"]).assert_ok();
+        t.migration(
+        "0002_doubled.yaml",
+        "operations:\n  - add_column:\n      table: points\n      column: {name: doubled, type: BIGINT, nullable: false}\n      up: val * 2\n",
+    );
+        let out = t.run(&["apply", "--phase", "expand", "--batch-size", "250"]);
+        out.assert_ok();
+        let b = &out.json["backfills"][0];
+        let n = keys.len() as i64;
+        assert_eq!(b["rows"].as_i64().unwrap(), n, "{}", out.stdout);
+        assert_eq!(
+            b["batches"].as_i64().unwrap(),
+            (n + 249) / 250,
+            "{}",
+            out.stdout
+        );
+        assert_eq!(b["last_key"].as_i64().unwrap(), i64::MAX, "{}", out.stdout);
+        assert_eq!(
+            t.db()
+                .count("SELECT COUNT(*) FROM points WHERE doubled IS NULL OR doubled <> val * 2"),
+            0
+        );
+        t.run(&["apply", "--phase", "contract"]).assert_ok();
+        assert_eq!(t.db().count("SELECT COUNT(*) FROM points"), n);
+    }
+);
+
 dialects!(contract_waits_for_every_host, |t: Test| {
     setup_users(&t, 100);
     // Host b checked in with release 1 (only 0001 in its files).

@@ -1,13 +1,13 @@
 //! Runs a backfill in keyset batches by integer primary key: each batch
-//! finds its upper key with an index range scan (never OFFSET from the
-//! start), rewrites only rows that still need it in its own short
-//! transaction with the sync triggers set aside, and records its progress
-//! in `lockstep_backfills` in the same transaction, so a killed backfill
-//! resumes after the last committed batch. Batches shrink while they run
-//! over a time budget, and on a database with one writer at a time they
-//! leave it to the application for a moment after each one. What each
-//! dialect does for this lives in `dialects` (`batch_begin`,
-//! `backfill_session`, `batch_yield`).
+//! finds its key range with an index range scan (never OFFSET from the start),
+//! rewrites only rows that still need it in its own short transaction, in
+//! short statements on a server, with the sync triggers set aside, and
+//! records its progress in `lockstep_backfills` in the same transaction, so
+//! a killed backfill resumes after the last committed batch. Batches shrink
+//! while they run over a time budget, and on a database with one writer at
+//! a time they leave it to the application for a moment after each one.
+//! What each dialect does for this lives in `dialects` (`batch_begin`,
+//! `statement_rows`, `backfill_session`, `batch_yield`).
 
 use super::compile::Backfill;
 use super::dialects::for_dialect;
@@ -196,8 +196,11 @@ async fn batches(
     let t = g.q(&b.table);
     let k = g.q(key);
     let c = g.q(&b.column);
-    let upper_sql = format!(
-        "SELECT {} FROM (SELECT {k} FROM {t} WHERE {k} > {} ORDER BY {k} LIMIT {}) batch",
+    // The next batch's first and last key, one index range scan from the
+    // last key done.
+    let range_sql = format!(
+        "SELECT {}, {} FROM (SELECT {k} FROM {t} WHERE {k} > {} ORDER BY {k} LIMIT {}) batch",
+        d.as_bigint(&format!("MIN({k})")),
         d.as_bigint(&format!("MAX({k})")),
         ph(1),
         ph(2)
@@ -226,24 +229,37 @@ async fn batches(
     let (mut in_batches, mut paused) = (Duration::ZERO, Duration::ZERO);
     loop {
         let after = progress.last_key.unwrap_or(i64::MIN);
-        let upper: Option<i64> = db
-            .fetch_all_bound(&upper_sql, &[Value::Int(after), Value::Int(size)])
+        let range = db
+            .fetch_all_bound(&range_sql, &[Value::Int(after), Value::Int(size)])
             .await
-            .with_context(|| format!("cannot find the next batch of {}", b.table))?
-            .first()
-            .map(|r| r.try_get::<Option<i64>, _>(0))
-            .transpose()?
-            .flatten();
-        let Some(upper) = upper else { break };
+            .with_context(|| format!("cannot find the next batch of {}", b.table))?;
+        let range = match range.first() {
+            Some(row) => (
+                row.try_get::<Option<i64>, _>(0)?,
+                row.try_get::<Option<i64>, _>(1)?,
+            ),
+            None => (None, None),
+        };
+        let (Some(first), Some(upper)) = range else {
+            break;
+        };
+        let parts = g
+            .statement_rows()
+            .map_or(1, |rows| (size + rows - 1) / rows.max(1));
+        let bounds = statement_bounds(first, upper, parts);
         let started = Instant::now();
         let result = async {
             db.execute(&begin).await?;
-            let rows = db
-                .run(&Bookkeeping {
-                    sql: update_sql.clone(),
-                    values: vec![Value::Int(after), Value::Int(upper)],
-                })
-                .await?;
+            let (mut rows, mut lower) = (0, after);
+            for &bound in &bounds {
+                rows += db
+                    .run(&Bookkeeping {
+                        sql: update_sql.clone(),
+                        values: vec![Value::Int(lower), Value::Int(bound)],
+                    })
+                    .await?;
+                lower = bound;
+            }
             db.run(&Bookkeeping {
                 sql: progress_sql.clone(),
                 values: vec![
@@ -306,6 +322,25 @@ async fn batches(
     Ok(())
 }
 
+/// Upper keys of the UPDATE statements of a batch whose keys run from
+/// `first` to `last`: the span cut into `parts` equal key ranges (as many
+/// rows each where the keys are dense), empty ones left out, the last
+/// ending at `last`.
+fn statement_bounds(first: i64, last: i64, parts: i64) -> Vec<i64> {
+    let (first, last, parts) = (
+        i128::from(first),
+        i128::from(last),
+        i128::from(parts.max(1)),
+    );
+    let span = last - first + 1;
+    let mut bounds: Vec<i64> = (1..=parts)
+        .map(|i| first - 1 + (span * i + parts - 1) / parts)
+        .map(|b| i64::try_from(b.min(last)).expect("between first and last"))
+        .collect();
+    bounds.dedup();
+    bounds
+}
+
 /// Forgets a migration's backfill progress (after a rollback).
 pub fn forget(d: crate::db::dialect::Dialect, version: &str) -> Bookkeeping {
     Bookkeeping {
@@ -314,5 +349,39 @@ pub fn forget(d: crate::db::dialect::Dialect, version: &str) -> Bookkeeping {
             d.placeholder(1)
         ),
         values: vec![Value::Text(version.to_owned())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_bounds;
+
+    #[test]
+    fn dense_keys_split_into_equal_statements() {
+        assert_eq!(
+            statement_bounds(1, 1000, 10),
+            vec![100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+        );
+        assert_eq!(statement_bounds(1001, 1250, 3), vec![1084, 1167, 1250]);
+    }
+
+    #[test]
+    fn one_statement_when_not_split() {
+        assert_eq!(statement_bounds(-5, 7, 1), vec![7]);
+        assert_eq!(statement_bounds(42, 42, 10), vec![42]);
+    }
+
+    #[test]
+    fn a_short_span_has_no_empty_statements() {
+        assert_eq!(statement_bounds(10, 12, 10), vec![10, 11, 12]);
+    }
+
+    #[test]
+    fn the_whole_key_range_does_not_overflow() {
+        let bounds = statement_bounds(i64::MIN + 1, i64::MAX, 4);
+        assert_eq!(bounds.len(), 4);
+        assert_eq!(*bounds.last().unwrap(), i64::MAX);
+        assert!(bounds.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(bounds[1], 0);
     }
 }

@@ -198,6 +198,17 @@ pub trait OnlineSql: std::marker::Sync + Send {
         std::time::Duration::ZERO
     }
 
+    /// Most rows one UPDATE statement of a batch rewrites; a batch's
+    /// transaction runs as many as it needs. On a server, another session's
+    /// statement that arrives while one of the backfill's runs was measured
+    /// to wait about as long as that statement, not as long as the whole
+    /// transaction (BENCHMARKS.md), so servers keep each statement short.
+    /// `None` where a batch locks out every other writer for its whole
+    /// transaction anyway (SQLite): one statement is then cheapest.
+    fn statement_rows(&self) -> Option<i64> {
+        Some(STATEMENT_ROWS)
+    }
+
     /// Session settings that make DDL give up instead of queueing behind a
     /// long transaction (and blocking the application behind it).
     fn ddl_lock_timeout(&self) -> Option<String> {
@@ -210,6 +221,11 @@ pub trait OnlineSql: std::marker::Sync + Send {
         e.contains("lock timeout") || e.contains("lock wait timeout") || e.contains("55p03")
     }
 }
+
+/// Rows per UPDATE statement of a backfill batch on a server: a few tenths
+/// of a millisecond of work each at the bench's row width, against a round
+/// trip of about 0.1 ms.
+pub const STATEMENT_ROWS: i64 = 100;
 
 pub fn for_dialect(d: Dialect) -> &'static dyn OnlineSql {
     match d {

@@ -153,6 +153,12 @@ impl OnlineSql for Sqlite {
         batch.max(Duration::from_millis(1))
     }
 
+    fn statement_rows(&self) -> Option<i64> {
+        // The write lock is held from BEGIN IMMEDIATE to COMMIT: shorter
+        // statements would only add round trips.
+        None
+    }
+
     fn batch_begin(&self) -> String {
         // IMMEDIATE: take the write lock now rather than fail to upgrade a
         // read lock halfway through the batch.
