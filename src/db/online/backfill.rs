@@ -196,12 +196,13 @@ async fn batches(
     let t = g.q(&b.table);
     let k = g.q(key);
     let c = g.q(&b.column);
-    // The next batch's first and last key, one index range scan from the
-    // last key done.
+    // The next batch's first and last key and its row count, one index
+    // range scan from the last key done.
     let range_sql = format!(
-        "SELECT {}, {} FROM (SELECT {k} FROM {t} WHERE {k} > {} ORDER BY {k} LIMIT {}) batch",
+        "SELECT {}, {}, {} FROM (SELECT {k} FROM {t} WHERE {k} > {} ORDER BY {k} LIMIT {}) batch",
         d.as_bigint(&format!("MIN({k})")),
         d.as_bigint(&format!("MAX({k})")),
+        d.as_bigint("COUNT(*)"),
         ph(1),
         ph(2)
     );
@@ -237,15 +238,16 @@ async fn batches(
             Some(row) => (
                 row.try_get::<Option<i64>, _>(0)?,
                 row.try_get::<Option<i64>, _>(1)?,
+                row.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
             ),
-            None => (None, None),
+            None => (None, None, 0),
         };
-        let (Some(first), Some(upper)) = range else {
+        let (Some(first), Some(upper), found) = range else {
             break;
         };
         let parts = g
             .statement_rows()
-            .map_or(1, |rows| (size + rows - 1) / rows.max(1));
+            .map_or(1, |rows| (found + rows - 1) / rows.max(1));
         let bounds = statement_bounds(first, upper, parts);
         let started = Instant::now();
         let result = async {
@@ -324,8 +326,8 @@ async fn batches(
 
 /// Upper keys of the UPDATE statements of a batch whose keys run from
 /// `first` to `last`: the span cut into `parts` equal key ranges (as many
-/// rows each where the keys are dense), empty ones left out, the last
-/// ending at `last`.
+/// rows each where the keys are dense), never two alike, the last ending
+/// at `last`.
 fn statement_bounds(first: i64, last: i64, parts: i64) -> Vec<i64> {
     let (first, last, parts) = (
         i128::from(first),
