@@ -10,8 +10,8 @@
 //! `--no-backfill` and the writer alone again, now firing the sync trigger;
 //! (4) the same writer while `lockstep backfill` fills the new column:
 //! lockstep's rows/s, its longest batch, and the writer's p99 during it,
-//! as a ratio to (3). SQLite runs in WAL mode unless BACKFILL_BENCH_SQLITE_JOURNAL
-//! names another journal mode.
+//! as a ratio to (3). SQLite runs in WAL mode unless
+//! BACKFILL_BENCH_SQLITE_JOURNAL names another journal mode.
 
 use sqlx::{AnyConnection, Connection, Executor, Row};
 use std::process::Command;

@@ -234,17 +234,11 @@ async fn batches(
             .fetch_all_bound(&range_sql, &[Value::Int(after), Value::Int(size)])
             .await
             .with_context(|| format!("cannot find the next batch of {}", b.table))?;
-        let range = match range.first() {
-            Some(row) => (
-                row.try_get::<Option<i64>, _>(0)?,
-                row.try_get::<Option<i64>, _>(1)?,
-                row.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
-            ),
-            None => (None, None, 0),
-        };
-        let (Some(first), Some(upper), found) = range else {
+        let Some(row) = range.first() else { break };
+        let (Some(first), Some(upper)) = (row.try_get(0)?, row.try_get(1)?) else {
             break;
         };
+        let found: i64 = row.try_get(2)?;
         let parts = g
             .statement_rows()
             .map_or(1, |rows| (found + rows - 1) / rows.max(1));

@@ -226,7 +226,7 @@ pub trait OnlineSql: std::marker::Sync + Send {
 /// millisecond of work each at the bench's row width, against a round trip
 /// of about 0.1 ms. Smaller statements cut the application's p99 further
 /// and the backfill's throughput with it (BENCHMARKS.md has the curve).
-pub const STATEMENT_ROWS: i64 = 250;
+const STATEMENT_ROWS: i64 = 250;
 
 pub fn for_dialect(d: Dialect) -> &'static dyn OnlineSql {
     match d {
