@@ -222,7 +222,7 @@ async fn apply_locked(
     // Under the state lock no other lockstep writes these files: any
     // temporary file beside them is a killed run's.
     for f in &config.files {
-        crate::config::write::remove_stale_temp_files(&f.path);
+        f.target.remove_stale_temp_files();
     }
 
     // Check in first: this host runs the release its files are from, and
@@ -246,6 +246,7 @@ async fn apply_locked(
         db_plan.steps.iter().partition(|s| s.part == Phase::Expand);
     let mut backups: BTreeMap<String, String> = BTreeMap::new();
     run_db_steps(ctx, db, &db_expand, args, report, &mut current).await;
+    crate::config::write::pause_for_tests();
     if !report.failed {
         write_config(
             ctx,
@@ -577,7 +578,7 @@ fn write_config(
     /// One file of this phase, ready to write and to record.
     struct Write<'p> {
         file: &'p str,
-        path: &'p std::path::Path,
+        target: &'p crate::config::path::ConfigPath,
         content: &'p str,
         new_mode: u32,
         record: FileRecord,
@@ -595,10 +596,10 @@ fn write_config(
         if migrations.is_empty() {
             continue;
         }
-        let on_disk = std::fs::read(&f.path).ok();
+        let on_disk = f.target.read().ok().flatten();
         let replace = on_disk.as_deref() != Some(content.as_bytes());
         if replace && backup && on_disk.is_some() && !backups.contains_key(&f.file) {
-            let path = crate::config::write::backup(&f.path)?;
+            let path = f.target.backup()?;
             backups.insert(f.file.clone(), path.display().to_string());
         }
         let record = FileRecord {
@@ -638,7 +639,7 @@ fn write_config(
         }
         writes.push(Write {
             file: &f.file,
-            path: &f.path,
+            target: &f.target,
             content,
             new_mode: f.new_mode,
             record,
@@ -659,8 +660,7 @@ fn write_config(
     let mut landed = 0;
     for w in &writes {
         if w.replace {
-            if let Err(e) = crate::config::write::replace(w.path, w.content.as_bytes(), w.new_mode)
-            {
+            if let Err(e) = w.target.replace(w.content.as_bytes(), w.new_mode) {
                 failure = Some(format!("{}: {e:#}; the file is unchanged", w.file));
                 break;
             }
@@ -720,9 +720,9 @@ pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
             continue;
         };
         changed = true;
-        let actual = crate::config::path::resolve_in_root(&ctx.settings.config_root, file)
+        let actual = crate::config::path::resolve(&ctx.settings.config_root, file)
             .ok()
-            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|p| p.read().ok().flatten())
             .map(|b| Checksum::of_bytes(&b).to_string());
         if actual.as_deref() == Some(pending.sha256.as_str()) {
             record.sha256 = pending.sha256;

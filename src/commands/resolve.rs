@@ -172,10 +172,16 @@ async fn yaml_resolution(
 /// Accepts a config file as it stands: its sha256 and snapshot become the
 /// reference that drift is measured against.
 fn adopt(ctx: &Ctx, file: &str, report: &mut Report) -> Result<()> {
-    let path = crate::config::path::resolve_in_root(&ctx.settings.config_root, file)
+    let path = crate::config::path::resolve(&ctx.settings.config_root, file)
         .map_err(|e| anyhow!("{e}"))?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow!("cannot read {file} ({}): {e}", path.display()))?;
+    let cannot = |e: &dyn std::fmt::Display| {
+        anyhow!("cannot read {file} ({}): {e}", path.full_path().display())
+    };
+    let bytes = path
+        .read()
+        .map_err(|e| cannot(&e))?
+        .ok_or_else(|| cannot(&"it does not exist"))?;
+    let text = String::from_utf8(bytes).map_err(|e| cannot(&e))?;
     let _lock = StateLock::acquire(&ctx.settings.state_dir, ctx.settings.lock_timeout)?;
     let mut state = State::load(&ctx.settings.state_dir)?;
     let sha = Checksum::of_bytes(text.as_bytes()).to_string();

@@ -16,7 +16,6 @@ use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::database::state;
 use crate::report::{AppliedEntry, Report};
 use anyhow::{anyhow, Context, Result};
-use std::path::PathBuf;
 
 pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
     let to = Version::parse(to).ok_or_else(|| anyhow!("--to {to}: expected a version number"))?;
@@ -219,7 +218,7 @@ async fn roll_back_locked(
 /// A config file returned to the values it had before some migrations.
 struct Restore {
     file: String,
-    path: PathBuf,
+    path: crate::config::path::ConfigPath,
     before: String,
     after: String,
     versions: Vec<String>,
@@ -281,17 +280,19 @@ fn plan_config(
         let index = match restores.iter().position(|r| r.file == a.file) {
             Some(i) => i,
             None => {
-                let path = match crate::config::path::resolve_in_root(
-                    &ctx.settings.config_root,
-                    &a.file,
-                ) {
+                let path = match crate::config::path::resolve(&ctx.settings.config_root, &a.file) {
                     Ok(p) => p,
                     Err(e) => {
                         refusals.push(e);
                         continue;
                     }
                 };
-                let before = std::fs::read_to_string(&path).unwrap_or_default();
+                let before = path
+                    .read()
+                    .ok()
+                    .flatten()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .unwrap_or_default();
                 let record = state.files.get(&a.file);
                 let sha = Checksum::of_bytes(before.as_bytes()).to_string();
                 if record.is_some_and(|r| r.sha256 != sha)
@@ -364,7 +365,8 @@ fn write_restores(
                 });
                 state.save(dir)?;
             }
-            crate::config::write::replace(&r.path, r.after.as_bytes(), 0o644)
+            r.path
+                .replace(r.after.as_bytes(), 0o644)
                 .with_context(|| format!("{}: the file is unchanged", r.file))?;
             report.changed = true;
         }

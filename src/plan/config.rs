@@ -8,6 +8,7 @@ use crate::cli::args::{OnDrift, PhaseArg};
 use crate::config::edit::{self, KeyChanges};
 use crate::config::ini::Document;
 use crate::config::migration::ConfigMigration;
+use crate::config::path::{ConfigPath, ConfigRoot};
 use crate::config::state::{PriorValue, State};
 use crate::db::migration::{Phase, Version};
 use crate::report::{Drift, Problem};
@@ -34,8 +35,10 @@ pub struct PlannedMigration<'a> {
 pub struct FilePlan<'a> {
     /// As the migrations name it.
     pub file: String,
-    /// The real path inside the config root.
+    /// The real path inside the config root, for messages.
     pub path: PathBuf,
+    /// Where it is, held open: every read and write goes through it.
+    pub target: ConfigPath,
     /// Current content; `None` when the file does not exist.
     pub before: Option<String>,
     pub expand: Vec<PlannedMigration<'a>>,
@@ -108,6 +111,8 @@ pub fn plan<'a>(
     for file in state.files.keys() {
         by_file.entry(file.as_str()).or_default();
     }
+    // Opened once, and only when there is a file to find in it.
+    let mut root = None;
     let applied_versions: BTreeSet<Version> = state
         .migrations
         .keys()
@@ -141,8 +146,15 @@ pub fn plan<'a>(
         let has_pending = !expand.is_empty() || !contract.is_empty();
         let first = expand.first().or(contract.first()).copied();
 
-        let path = match crate::config::path::resolve_in_root(opts.config_root, file) {
-            Ok(p) => p,
+        let resolved = match root.get_or_insert_with(|| ConfigRoot::open(opts.config_root)) {
+            Ok(root) => root.resolve(file),
+            Err(e) => Err(e.clone()),
+        };
+        let (target, path) = match resolved {
+            Ok(t) => {
+                let path = t.full_path();
+                (t, path)
+            }
             Err(e) => {
                 let who = first.map_or(String::new(), |m| {
                     format!(
@@ -159,8 +171,9 @@ pub fn plan<'a>(
                 continue;
             }
         };
-        let before = match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
+        let before = match target.read() {
+            Ok(None) => None,
+            Ok(Some(bytes)) => match String::from_utf8(bytes) {
                 Ok(text) => Some(text),
                 Err(_) => {
                     fail(
@@ -174,7 +187,6 @@ pub fn plan<'a>(
                     continue;
                 }
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
                 fail(
                     &mut plan,
@@ -224,6 +236,7 @@ pub fn plan<'a>(
                 plan.files.push(FilePlan {
                     file: file.to_owned(),
                     path,
+                    target,
                     before: before.clone(),
                     expand: Vec::new(),
                     contract: Vec::new(),
@@ -341,6 +354,7 @@ pub fn plan<'a>(
         plan.files.push(FilePlan {
             file: file.to_owned(),
             path,
+            target,
             before,
             expand: planned_expand,
             contract: planned_contract,

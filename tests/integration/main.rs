@@ -14,6 +14,7 @@ mod config_bad_input;
 mod config_drift;
 mod config_files;
 mod config_lossless;
+mod config_root_races;
 mod crash;
 mod failure;
 mod faults_database;
