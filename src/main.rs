@@ -185,15 +185,22 @@ fn print(
         Format::Json => {
             let _ = writeln!(std::io::stdout(), "{}", redactor.scrub(&report.to_json()));
         }
-        // --quiet: a successful run prints nothing in human form.
-        Format::Human if quiet && !report.failed => {}
+        // A failure goes to stderr, coloured only when stderr is a terminal;
+        // --quiet prints the error alone, and nothing on success.
         Format::Human => {
-            let text = report::human::render(report, report::human::use_colour());
-            let text = redactor.scrub(&text);
-            let _ = if report.failed {
-                write!(std::io::stderr(), "{text}")
+            let render = if quiet {
+                report::human::render_quiet
             } else {
-                write!(std::io::stdout(), "{text}")
+                report::human::render
+            };
+            let _ = if report.failed {
+                let stderr = std::io::stderr();
+                let text = render(report, report::human::use_colour(&stderr));
+                write!(&stderr, "{}", redactor.scrub(&text))
+            } else {
+                let stdout = std::io::stdout();
+                let text = render(report, report::human::use_colour(&stdout));
+                write!(&stdout, "{}", redactor.scrub(&text))
             };
         }
     }
@@ -219,6 +226,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(report::human::use_colour(&std::io::stderr()))
         .without_time()
         .try_init();
 }

@@ -186,6 +186,7 @@ fn config_options<'a>(ctx: &'a Ctx, loaded: &Loaded) -> ConfigOptions<'a> {
         phase: ctx.settings.phase,
         target: loaded.target.clone(),
         on_drift: ctx.settings.on_drift,
+        check: ctx.settings.check,
         vars: &ctx.settings.vars,
         config_root: &ctx.settings.config_root,
         migrations_dir: &ctx.settings.config_migrations,
@@ -369,8 +370,12 @@ async fn run_db_steps(
         }
         let Some(sql) = StepSql::new(step.migration, Direction::Up, db.dialect(), &run_ctx) else {
             report.warnings.push(format!(
-                "migration {} has no `up` SQL for {}; skipped",
+                "migration {} ({}/{}) has no `up` SQL for {}; skipped. Add a portable `-- lockstep:up` \
+                 part or a `-- lockstep:up dialect={}` one if it should run here",
                 step.migration.version,
+                ctx.migrations_display(),
+                step.migration.path.display(),
+                db.dialect(),
                 db.dialect()
             ));
             continue;
@@ -454,7 +459,8 @@ async fn run_online_step(
         }
     };
     if step.part == Phase::Contract {
-        report.warnings.extend(compiled.notes.iter().cloned());
+        let about = |note: &String| format!("migration {} ({path}): {note}", m.version);
+        report.warnings.extend(compiled.notes.iter().map(about));
     }
     let batches = BackfillOptions {
         batch_size: args.batches.batch_size,

@@ -29,6 +29,7 @@ fn config_status(ctx: &Ctx, report: &mut Report) -> Result<usize> {
         phase: PhaseArg::All,
         target: None,
         on_drift: OnDrift::Force,
+        check: true,
         vars: &ctx.settings.vars,
         config_root: &ctx.settings.config_root,
         migrations_dir: &ctx.settings.config_migrations,

@@ -19,6 +19,8 @@ pub struct ConfigOptions<'a> {
     pub phase: PhaseArg,
     pub target: Option<Version>,
     pub on_drift: OnDrift,
+    /// Check mode: messages say what would happen.
+    pub check: bool,
     pub vars: &'a BTreeMap<String, String>,
     pub config_root: &'a Path,
     pub migrations_dir: &'a Path,
@@ -313,17 +315,29 @@ pub fn plan<'a>(
             let conflicts = changes.conflicts_with(&touched);
             let what = describe(changes, before.is_none());
             match opts.on_drift {
-                OnDrift::Fail => fail(
-                    &mut plan,
-                    "config_drift",
-                    format!(
-                        "{file} was edited by hand since lockstep last wrote it ({what}) and config migration{} {} \
-                         would change it; nothing was written. Use --on-drift merge to keep the edit, \
-                         --on-drift force to overwrite it, or `lockstep resolve --adopt {file}` to accept it first",
-                        crate::commands::apply::plural(expand.len() + contract.len()),
-                        names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>())
-                    ),
-                ),
+                OnDrift::Fail => {
+                    // Advise merge only when it would succeed.
+                    let options = if conflicts.is_empty() {
+                        "Use --on-drift merge to keep the edit, --on-drift force to overwrite it".to_owned()
+                    } else {
+                        format!(
+                            "--on-drift merge cannot keep it because the migrations change {} too: \
+                             use --on-drift force to overwrite the edit",
+                            conflicts.join(", ")
+                        )
+                    };
+                    fail(
+                        &mut plan,
+                        "config_drift",
+                        format!(
+                            "{file} was edited by hand since lockstep last wrote it ({what}) and config migration{} {} \
+                             would change it; nothing was written. {options}, or `lockstep resolve --adopt {file}` \
+                             to accept it first",
+                            crate::commands::apply::plural(expand.len() + contract.len()),
+                            names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>())
+                        ),
+                    )
+                }
                 OnDrift::Merge if !conflicts.is_empty() => fail(
                     &mut plan,
                     "config_drift_conflict",
@@ -341,9 +355,15 @@ pub fn plan<'a>(
                 OnDrift::Force => {
                     if !conflicts.is_empty() {
                         plan.warnings.push(format!(
-                            "{file}: --on-drift force overwrote the hand-edited key{} {}",
+                            "{file}: --on-drift force {} the hand-edited key{} {} with config migration{} {}; \
+                             put the hand-edited value{} into a new config migration if {} must stay",
+                            if opts.check { "would overwrite" } else { "overwrote" },
                             crate::commands::apply::plural(conflicts.len()),
-                            conflicts.join(", ")
+                            conflicts.join(", "),
+                            crate::commands::apply::plural(expand.len() + contract.len()),
+                            names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>()),
+                            crate::commands::apply::plural(conflicts.len()),
+                            if conflicts.len() == 1 { "it" } else { "they" }
                         ));
                     }
                     overwritten = conflicts;

@@ -78,7 +78,8 @@ pub fn plan<'a>(
                 recorded.insert(v, row);
             }
             None => plan.warnings.push(format!(
-                "the history holds a row with version `{}`, which is not a number; ignored",
+                "the history holds a row with version `{}`, which is not a number; ignored. \
+                 Delete that row from lockstep_migrations if nothing should have written it",
                 row.version
             )),
         }
@@ -148,7 +149,8 @@ pub fn plan<'a>(
                         slug: row.slug.clone(),
                     });
                     plan.warnings.push(format!(
-                        "applied migration {}_{} has no file in {dir_display} any more",
+                        "applied migration {}_{} has no file in {dir_display} any more; restore it from \
+                         the release that shipped it so that verify and rollback can check and undo it",
                         row.version, row.slug
                     ));
                 }

@@ -6,8 +6,11 @@ use super::Report;
 use std::fmt::Write;
 use std::io::IsTerminal;
 
-pub fn use_colour() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+/// Whether text written to `stream` may carry colour codes: only when it is
+/// a terminal and `NO_COLOR` is unset (<https://no-color.org>), so a
+/// redirected stream or a log file never gets escape codes.
+pub fn use_colour(stream: &impl IsTerminal) -> bool {
+    std::env::var_os("NO_COLOR").is_none() && stream.is_terminal()
 }
 
 struct Paint(bool);
@@ -112,6 +115,14 @@ fn checksum_cell(ok: Option<bool>) -> String {
         Some(false) => "EDITED".to_owned(),
         None => "-".to_owned(),
     }
+}
+
+/// What `--quiet` prints: the error alone, nothing on success.
+pub fn render_quiet(report: &Report, colour: bool) -> String {
+    if !report.failed {
+        return String::new();
+    }
+    format!("{} {}\n", Paint(colour).red("error:"), report.msg)
 }
 
 pub fn render(report: &Report, colour: bool) -> String {
@@ -306,10 +317,11 @@ pub fn render(report: &Report, colour: bool) -> String {
     }
     for file in report.config.files.iter().filter(|_| !status) {
         let path = file["path"].as_str().unwrap_or("");
-        let state = if file["changed"] == true {
-            p.yellow("changed")
-        } else {
-            p.green("ok")
+        let state = match (file["changed"] == true, file["drifted"] == true) {
+            (true, _) if report.check_mode => p.yellow("would change"),
+            (true, _) => p.yellow("changed"),
+            (false, true) => p.red("edited by hand"),
+            (false, false) => p.green("ok"),
         };
         let _ = writeln!(out, "{} {path}: {state}", p.bold("config"));
     }
@@ -344,8 +356,9 @@ pub fn render(report: &Report, colour: bool) -> String {
         let _ = writeln!(out, "{} {}", p.red("error:"), report.msg);
     } else {
         let prefix = if report.changed {
+            // The message says "would …" itself in check mode.
             p.yellow(if report.check_mode {
-                "would change:"
+                "check:"
             } else {
                 "changed:"
             })

@@ -133,7 +133,8 @@ fn missing_file_of_an_applied_migration_is_a_warning_in_apply_and_drift_in_verif
     out.assert_ok();
     assert_eq!(
         out.json["warnings"][0],
-        "applied migration 0002_b has no file in migrations any more"
+        "applied migration 0002_b has no file in migrations any more; restore it from the \
+         release that shipped it so that verify and rollback can check and undo it"
     );
     assert_eq!(out.json["drift"][0]["kind"], "migration_missing");
     t.run(&["verify"])

@@ -32,6 +32,22 @@ fn project() -> Test {
     t
 }
 
+/// The project applied, then app.ini edited by hand (`from` replaced by
+/// `to`); with `threads`, a new config migration 0002 sets server.workers.
+fn hand_edited(from: &str, to: &str, threads: bool) -> Test {
+    let t = project();
+    human(&t, &["apply"]);
+    let ini = String::from_utf8(t.read("etc/app.ini")).unwrap();
+    t.write("etc/app.ini", ini.replace(from, to));
+    if threads {
+        t.write(
+            "config-migrations/0002_threads.yaml",
+            "file: app.ini\noperations:\n  - set: {section: server, key: workers, value: 12}\n",
+        );
+    }
+    t
+}
+
 /// Runs lockstep with human output and returns stdout and stderr as one
 /// text, the exit code first.
 fn human(t: &Test, args: &[&str]) -> String {
@@ -85,14 +101,13 @@ fn status_of_a_new_project() {
     });
 }
 
+/// status and verify agree: the file is edited by hand, never "ok".
 #[test]
-fn status_after_apply_with_a_hand_edit() {
-    let t = project();
-    human(&t, &["apply"]);
-    let ini = String::from_utf8(t.read("etc/app.ini")).unwrap();
-    t.write("etc/app.ini", ini.replace("workers = 8", "workers = 16"));
+fn status_and_verify_after_apply_with_a_hand_edit() {
+    let t = hand_edited("workers = 8", "workers = 16", false);
     redacted(&t, || {
-        insta::assert_snapshot!("status_applied_drifted", human(&t, &["status"]))
+        insta::assert_snapshot!("status_applied_drifted", human(&t, &["status"]));
+        insta::assert_snapshot!("verify_config_edited", human(&t, &["verify"]));
     });
 }
 
@@ -185,14 +200,7 @@ fn error_edited_migration() {
 
 #[test]
 fn error_config_drift_with_pending_operations() {
-    let t = project();
-    human(&t, &["apply"]);
-    let ini = String::from_utf8(t.read("etc/app.ini")).unwrap();
-    t.write("etc/app.ini", ini.replace("workers = 8", "workers = 16"));
-    t.write(
-        "config-migrations/0002_threads.yaml",
-        "file: app.ini\noperations:\n  - set: {section: server, key: workers, value: 12}\n",
-    );
+    let t = hand_edited("workers = 8", "workers = 16", true);
     redacted(&t, || {
         insta::assert_snapshot!("error_config_drift", human(&t, &["apply"]))
     });
@@ -225,4 +233,116 @@ fn error_usage() {
     redacted(&t, || {
         insta::assert_snapshot!("error_usage", human(&t, &["rollback"]))
     });
+}
+
+/// `--on-drift force` over a hand-edited key: check mode says what it
+/// would overwrite, a real run what it overwrote.
+#[test]
+fn force_over_a_hand_edit_in_check_mode_and_for_real() {
+    let t = hand_edited("workers = 8", "workers = 16", true);
+    redacted(&t, || {
+        insta::assert_snapshot!(
+            "force_check",
+            human(&t, &["--on-drift", "force", "--check", "apply"])
+        );
+        insta::assert_snapshot!("force_apply", human(&t, &["--on-drift", "force", "apply"]));
+    });
+}
+
+/// A hand edit of a key no pending migration touches: merge would work, so
+/// the refusal offers it (the conflicting case is `error_config_drift`).
+#[test]
+fn error_config_drift_that_merge_can_keep() {
+    let t = hand_edited("127.0.0.1:8080", "0.0.0.0:8080", true);
+    redacted(&t, || {
+        insta::assert_snapshot!("error_config_drift_mergeable", human(&t, &["apply"]))
+    });
+}
+
+/// The sample application's first run on SQLite: the one warning names the
+/// migration and what to do about it.
+#[test]
+fn first_run_of_the_sample_warns_with_migration_and_action() {
+    let t = Test::new();
+    t.sample_migrations();
+    redacted(&t, || {
+        insta::assert_snapshot!("sample_first_run", human(&t, &["apply"]))
+    });
+}
+
+/// Runs lockstep with colour allowed by the environment (`NO_COLOR` unset)
+/// and both streams piped; returns stdout and stderr.
+fn piped_without_no_color(t: &Test, args: &[&str]) -> (String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .current_dir(t.path())
+        .env_remove("NO_COLOR")
+        .env_remove("LOCKSTEP_LOG")
+        .env(
+            "LOCKSTEP_SYSTEM_CONFIG",
+            t.path().join("no-system-settings.ini"),
+        )
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn no_colour_codes_into_redirected_streams() {
+    let t = project();
+    // -v logs to stderr; a failure's report goes to stderr too.
+    let (stdout, stderr) = piped_without_no_color(&t, &["-v", "--format", "human", "status"]);
+    assert!(stderr.contains("settings resolved"), "{stderr}");
+    assert!(
+        !stdout.contains('\x1b') && !stderr.contains('\x1b'),
+        "{stdout}{stderr}"
+    );
+    t.migration("0003_bad.sql", "-- lockstep:sideways\n");
+    let (_, stderr) = piped_without_no_color(&t, &["-v", "--format", "human", "apply"]);
+    assert!(
+        stderr.contains("error: migrations/0003_bad.sql:1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\x1b'), "{stderr}");
+}
+
+/// Under a pseudo-terminal (`script` from util-linux) the summary is
+/// coloured, unless `NO_COLOR` is set.
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("the colour test needs `script` (util-linux, Debian package bsdutils)");
+    }
+    let t = project();
+    let bin = env!("CARGO_BIN_EXE_lockstep");
+    let on_tty = |no_color: bool| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.current_dir(t.path())
+            .env_remove("NO_COLOR")
+            .env(
+                "LOCKSTEP_SYSTEM_CONFIG",
+                t.path().join("no-system-settings.ini"),
+            )
+            .args(["-qec", &format!("{bin} --format human status"), "/dev/null"]);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_tty(false);
+    assert!(coloured.contains("\x1b[1msettings\x1b[0m"), "{coloured:?}");
+    let plain = on_tty(true);
+    assert!(
+        plain.contains("settings ") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
 }

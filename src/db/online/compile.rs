@@ -111,7 +111,8 @@ pub fn compile(
                     });
                     let not_null = g.set_not_null(&a.table, &a.column.name, &ty);
                     if not_null.is_empty() {
-                        c.notes.push(format!("{dialect} cannot make {}.{} NOT NULL in place; the sanity check guards it instead", a.table, a.column.name));
+                        c.notes
+                            .push(not_null_note(dialect, &a.table, &a.column.name));
                     }
                     c.contract.extend(not_null);
                 }
@@ -279,10 +280,7 @@ fn dual_write(
     if not_null {
         let not_null = g.set_not_null(table, new, ty);
         if not_null.is_empty() {
-            c.notes.push(format!(
-                "{} cannot make {table}.{new} NOT NULL in place",
-                g.dialect()
-            ));
+            c.notes.push(not_null_note(g.dialect(), table, new));
         }
         c.contract.extend(not_null);
     }
@@ -291,6 +289,16 @@ fn dual_write(
         u.push(g.drop_column(table, new));
         u
     });
+}
+
+/// The warning for a NOT NULL the database cannot add to an existing column
+/// (SQLite): what holds instead, and how to get the constraint.
+fn not_null_note(dialect: impl std::fmt::Display, table: &str, column: &str) -> String {
+    format!(
+        "{dialect} cannot make {table}.{column} NOT NULL in place, so the column stays nullable \
+         (the sanity check found no NULL); if the database must enforce it, rebuild {table} \
+         with the constraint in a later migration (create, copy, drop, rename)"
+    )
 }
 
 fn sync(
