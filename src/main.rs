@@ -105,12 +105,14 @@ async fn run(command: Command, mut settings: Settings) -> Report {
             version,
             mark_applied,
             mark_rolled_back: _,
+            resume,
             restamp,
             adopt,
         } => {
             let resolution = match (adopt, restamp, version) {
                 (Some(file), _, _) => Resolution::Adopt(file.clone()),
                 (None, Some(v), _) => Resolution::Restamp(v.clone()),
+                (None, None, Some(v)) if *resume => Resolution::Resume(v.clone()),
                 (None, None, Some(v)) if *mark_applied => Resolution::MarkApplied(v.clone()),
                 (None, None, Some(v)) => Resolution::MarkRolledBack(v.clone()),
                 (None, None, None) => unreachable_usage(),

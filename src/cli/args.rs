@@ -221,7 +221,7 @@ pub enum Command {
         to: String,
     },
     /// Repair recorded state on purpose
-    #[command(group(clap::ArgGroup::new("action").required(true).args(["mark_applied", "mark_rolled_back", "restamp", "adopt"])))]
+    #[command(group(clap::ArgGroup::new("action").required(true).args(["mark_applied", "mark_rolled_back", "resume", "restamp", "adopt"])))]
     Resolve {
         /// The failed migration to mark (with --mark-applied / --mark-rolled-back)
         #[arg(value_name = "VERSION")]
@@ -232,6 +232,9 @@ pub enum Command {
         /// Record a failed migration as rolled back (you undid it by hand)
         #[arg(long, requires = "version")]
         mark_rolled_back: bool,
+        /// Run a failed migration's fixed file from the statement that failed on, skipping the statements that took effect
+        #[arg(long, requires = "version")]
+        resume: bool,
         /// Accept the current file of an edited, applied migration
         #[arg(long, value_name = "VERSION", conflicts_with = "version")]
         restamp: Option<String>,

@@ -7,6 +7,7 @@ pub mod hosts;
 pub mod lint;
 pub mod new;
 pub mod resolve;
+pub mod resume;
 pub mod rollback;
 pub mod sql;
 pub mod status;
@@ -189,7 +190,52 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
     if !full && history.iter().any(failed) {
         return Box::pin(read_history_columns(db, true)).await;
     }
+    let mut history = history;
+    if history
+        .iter()
+        .any(|r| r.state == crate::plan::database::state::FAILED)
+    {
+        attach_failure_points(db, &mut history).await;
+    }
     Ok(history)
+}
+
+/// Reads where each failed migration stopped. A database whose tables an
+/// older lockstep created has no such table: its failures stay without one.
+async fn attach_failure_points(db: &mut Database, history: &mut [HistoryRow]) {
+    use crate::db::failure_point::{self, FailurePoint};
+    let rows = match db.fetch_all(&failure_point::select_all()).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::debug!("cannot read {}: {e}", failure_point::FAILURES);
+            return;
+        }
+    };
+    for r in &rows {
+        let point = (|| -> Result<(String, FailurePoint), sqlx::Error> {
+            let count = |i: usize| -> Result<usize, sqlx::Error> {
+                Ok(r.try_get::<i64, _>(i)?.max(0) as usize)
+            };
+            Ok((
+                r.try_get(0)?,
+                FailurePoint {
+                    statements_done: count(1)?,
+                    statements_total: count(2)?,
+                    line: count(3)?,
+                    done_checksum: r.try_get(4)?,
+                },
+            ))
+        })();
+        let Ok((version, point)) = point else {
+            continue;
+        };
+        if let Some(row) = history
+            .iter_mut()
+            .find(|h| h.version == version && h.state == crate::plan::database::state::FAILED)
+        {
+            row.failure_point = Some(point);
+        }
+    }
 }
 
 /// History rows as the server drivers return them, one per migration.
@@ -217,6 +263,7 @@ fn decode_rows(rows: &[sqlx::any::AnyRow], full: bool) -> Result<Vec<HistoryRow>
                 duration_ms: r.try_get(11)?,
                 host: r.try_get(12)?,
                 lockstep_version: r.try_get(13)?,
+                failure_point: None,
                 ..brief
             })
         })
@@ -244,6 +291,7 @@ mod tests {
             lockstep_version: "0.1.0".to_owned(),
             failed_statement: failure.map(|f| f.0.to_owned()),
             error: failure.map(|f| f.1.to_owned()),
+            failure_point: None,
         }
     }
 

@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 pub enum Resolution {
     MarkApplied(String),
     MarkRolledBack(String),
+    Resume(String),
     Restamp(String),
     Adopt(String),
 }
@@ -45,6 +46,7 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
         let version_text = match &resolution {
             Resolution::MarkApplied(v)
             | Resolution::MarkRolledBack(v)
+            | Resolution::Resume(v)
             | Resolution::Restamp(v)
             | Resolution::Adopt(v) => v,
         };
@@ -54,6 +56,9 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
             .iter()
             .find(|r| Version::parse(&r.version).as_ref() == Some(&version))
             .ok_or_else(|| anyhow!("migration {version} has no history row: nothing to resolve"))?;
+        if matches!(resolution, Resolution::Resume(_)) {
+            return super::resume::resume(ctx, &mut db, &version, row, &mut report).await;
+        }
         let at = now();
         let (action, new_state, checksum, msg) = match &resolution {
             Resolution::MarkApplied(_) | Resolution::MarkRolledBack(_) => {
@@ -74,17 +79,36 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
                 } else {
                     new_state
                 };
-                (
-                    "resolve",
-                    new_state,
-                    row.checksum.clone(),
-                    if row.kind == "yaml" {
-                        format!("marked migration {version} as {verb} ({new_state})")
-                    } else {
-                        format!("marked migration {version} as {verb}")
-                    },
-                )
+                let mut msg = if row.kind == "yaml" {
+                    format!("marked migration {version} as {verb} ({new_state})")
+                } else {
+                    format!("marked migration {version} as {verb}")
+                };
+                // Marked applied, the migration is what its file says now:
+                // the file was fixed to match what the database holds, so
+                // its checksum is the one to verify against from here on.
+                let mut checksum = row.checksum.clone();
+                if applied {
+                    let migrations = ctx.load_migrations()?;
+                    match migrations.iter().find(|m| m.version == version) {
+                        Some(m) if m.checksum.as_str() != row.checksum => {
+                            msg.push_str(&format!(
+                                "; recorded the checksum of its current file {} (was {})",
+                                m.checksum, row.checksum
+                            ));
+                            checksum = m.checksum.to_string();
+                        }
+                        Some(m) => msg.push_str(&format!("; its file is unchanged ({})", m.checksum)),
+                        None => msg.push_str(&format!(
+                            "; it has no file in {}, so the recorded checksum {} stays",
+                            ctx.migrations_display(),
+                            row.checksum
+                        )),
+                    }
+                }
+                ("resolve", new_state, checksum, msg)
             }
+            Resolution::Resume(_) => unreachable!("resume returned above"),
             Resolution::Adopt(_) => unreachable!("adopt is handled before the database is opened"),
             Resolution::Restamp(_) => {
                 if !state::is_applied(&row.state) {
@@ -107,6 +131,9 @@ pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
             }
         };
         let mut statements = vec![history::update_checksum(dialect, &row.version, &checksum, &at)];
+        if action == "resolve" {
+            statements.push(crate::db::failure_point::forget(dialect, &row.version));
+        }
         if new_state != row.state {
             statements.push(history::update_state(dialect, &row.version, new_state, &at, row.duration_ms, None));
         }

@@ -92,6 +92,7 @@ pub fn create_tables(d: Dialect) -> Vec<String> {
              rows_done BIGINT NOT NULL,\n    batches BIGINT NOT NULL,\n    finished BIGINT NOT NULL,\n    \
              updated_at {key} NOT NULL,\n    PRIMARY KEY (version, table_name, column_name)\n)"
         ),
+        crate::db::failure_point::create_table(d),
     ]
 }
 
@@ -112,6 +113,9 @@ pub struct HistoryRow {
     pub lockstep_version: String,
     pub failed_statement: Option<String>,
     pub error: Option<String>,
+    /// For a `failed` migration run outside a transaction: how far it got
+    /// (read from `lockstep_failures`, not a column of this table).
+    pub failure_point: Option<crate::db::failure_point::FailurePoint>,
 }
 
 /// The columns of `lockstep_migrations`: all of them, or (`full` false)
@@ -183,6 +187,7 @@ pub fn decode_history_json(json: &str, full: bool) -> serde_json::Result<Vec<His
                 duration_ms: r.11,
                 host: r.12,
                 lockstep_version: r.13,
+                failure_point: None,
             })
             .collect())
     } else {

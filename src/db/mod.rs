@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod dialect;
+pub mod failure_point;
 pub mod history;
 pub mod lock;
 pub mod migration;

@@ -9,6 +9,7 @@
 
 use crate::db::connection::{scrub, Database};
 use crate::db::dialect::Dialect;
+use crate::db::failure_point::{self, FailurePoint};
 use crate::db::history::{self, Bookkeeping, HistoryRow, LogEntry};
 use crate::db::migration::Migration;
 use crate::db::statements::{self, Statement};
@@ -82,6 +83,7 @@ impl StepSql {
                 lockstep_version: crate::VERSION.to_owned(),
                 failed_statement: None,
                 error: None,
+                failure_point: None,
             },
         })
     }
@@ -162,18 +164,32 @@ impl StepSql {
     }
 
     /// Written when a statement failed outside a transaction.
-    fn failed(&self, statement: &str, error: &str, duration_ms: i64) -> Vec<Bookkeeping> {
-        vec![
+    fn failed(
+        &self,
+        statement: &str,
+        error: &str,
+        duration_ms: i64,
+        point: &FailurePoint,
+    ) -> Vec<Bookkeeping> {
+        let at = now();
+        let mut out = vec![
             history::update_state(
                 self.dialect,
                 &self.row.version,
                 state::FAILED,
-                &now(),
+                &at,
                 duration_ms,
                 Some((statement, error)),
             ),
             self.log(state::FAILED, Some(error)),
-        ]
+        ];
+        out.extend(failure_point::record(
+            self.dialect,
+            &self.row.version,
+            point,
+            &at,
+        ));
+        out
     }
 }
 
@@ -184,25 +200,46 @@ pub struct StepFailure {
     /// Whether the step ran in a transaction that was rolled back, so
     /// nothing of it is left in the database.
     pub rolled_back: bool,
+    /// How far a step outside a transaction got; `None` when it was
+    /// rolled back or lockstep could not tell.
+    pub point: Option<FailurePoint>,
 }
 
 impl StepFailure {
     pub fn message(&self) -> String {
-        let e = &self.entry;
-        let next = if self.rolled_back {
-            "nothing of it was kept; fix it and run lockstep again".to_owned()
-        } else {
-            format!(
-                "it may be partly applied; repair the database by hand, then run \
-                 `lockstep resolve {} --mark-applied` or `--mark-rolled-back`",
-                e.version
-            )
-        };
-        format!(
-            "migration {} ({}) failed at line {}: {}; statement: {}; {next}",
-            e.version, e.path, e.line, e.error, e.statement
-        )
+        failure_message(&self.entry, self.point.as_ref(), self.rolled_back)
     }
+}
+
+/// The one wording of a failed migration, for the run that failed and for
+/// every later run and `status`, which read it back from the history.
+pub fn failure_message(e: &FailedEntry, point: Option<&FailurePoint>, rolled_back: bool) -> String {
+    let next = if rolled_back {
+        "nothing of it was kept; fix it and run lockstep again".to_owned()
+    } else if let Some(p) = point {
+        format!(
+            "{}; fix the file, then run `lockstep resolve {v} --resume` to run it from the failed \
+             statement on, or repair the database by hand and run `lockstep resolve {v} --mark-applied` \
+             or `lockstep resolve {v} --mark-rolled-back`",
+            p.describe(),
+            v = e.version
+        )
+    } else {
+        format!(
+            "it may be partly applied; repair the database by hand, then run \
+             `lockstep resolve {v} --mark-applied` or `lockstep resolve {v} --mark-rolled-back`",
+            v = e.version
+        )
+    };
+    let at = if e.line > 0 {
+        format!(" at line {}", e.line)
+    } else {
+        String::new()
+    };
+    format!(
+        "migration {} ({}) failed{at}: {}; statement: {}; {next}",
+        e.version, e.path, e.error, e.statement
+    )
 }
 
 /// Runs one step. On failure the database is as before (transactional) or
@@ -213,18 +250,32 @@ pub async fn run_step(
     sql: &StepSql,
     migrations_dir: &str,
 ) -> Result<u64, StepFailure> {
+    run_step_from(db, m, sql, migrations_dir, 0).await
+}
+
+/// Runs a step's statements from `from` (0-based) on: `resolve --resume`
+/// skips the statements a failed run left in the database.
+pub async fn run_step_from(
+    db: &mut Database,
+    m: &Migration,
+    sql: &StepSql,
+    migrations_dir: &str,
+    from: usize,
+) -> Result<u64, StepFailure> {
     let started = Instant::now();
-    let fail = |statement: &str, line: usize, error: String| StepFailure {
-        rolled_back: sql.transactional,
-        entry: FailedEntry {
-            version: m.version.to_string(),
-            slug: m.slug.clone(),
-            path: format!("{migrations_dir}/{}", m.path.display()),
-            statement: statement.to_owned(),
-            line,
-            error,
-        },
-    };
+    let fail =
+        |statement: &str, line: usize, error: String, point: Option<FailurePoint>| StepFailure {
+            rolled_back: sql.transactional,
+            point,
+            entry: FailedEntry {
+                version: m.version.to_string(),
+                slug: m.slug.clone(),
+                path: format!("{migrations_dir}/{}", m.path.display()),
+                statement: statement.to_owned(),
+                line,
+                error,
+            },
+        };
     let bookkeeping_error = |db: &Database, e: sqlx::Error| {
         fail(
             "(lockstep history)",
@@ -233,6 +284,7 @@ pub async fn run_step(
                 "cannot record the migration in the history: {}",
                 scrub(&e.to_string(), &db.target)
             ),
+            None,
         )
     };
 
@@ -247,21 +299,35 @@ pub async fn run_step(
             return Err(bookkeeping_error(db, e));
         }
     }
-    for stmt in &sql.statements {
+    for (i, stmt) in sql.statements.iter().enumerate().skip(from) {
         if let Err(e) = db.execute(&stmt.sql).await {
-            let line = sql.script_line + stmt.line - 1;
-            let message = scrub(&e.to_string(), &db.target);
+            let (message, line) = failure_point::locate(
+                &scrub(&e.to_string(), &db.target),
+                sql.script_line + stmt.line - 1,
+            );
+            let mut point = None;
             if sql.transactional {
                 db.rollback().await;
             } else {
+                let p = FailurePoint {
+                    statements_done: i,
+                    statements_total: sql.statements.len(),
+                    line,
+                    done_checksum: failure_point::done_checksum(&sql.statements[..i]),
+                };
                 // Best effort: if even this fails, the row stays `running`,
                 // which the next run refuses just the same.
                 let ms = started.elapsed().as_millis() as i64;
-                for b in sql.failed(&stmt.sql, &message, ms) {
-                    let _ = db.run(&b).await;
+                let mut recorded = true;
+                for b in sql.failed(&stmt.sql, &message, ms, &p) {
+                    if let Err(e) = db.run(&b).await {
+                        tracing::warn!("cannot record the failure of migration {}: {e}", m.version);
+                        recorded = false;
+                    }
                 }
+                point = recorded.then_some(p);
             }
-            return Err(fail(&stmt.sql, line, message));
+            return Err(fail(&stmt.sql, line, message, point));
         }
     }
     let ms = started.elapsed().as_millis() as u64;

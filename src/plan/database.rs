@@ -6,7 +6,8 @@
 use crate::cli::args::PhaseArg;
 use crate::db::history::HistoryRow;
 use crate::db::migration::{Migration, Phase, Version};
-use crate::report::{Drift, Problem};
+use crate::db::runner::failure_message;
+use crate::report::{Drift, FailedEntry, Problem};
 use std::collections::BTreeMap;
 
 /// History states, as stored.
@@ -100,25 +101,28 @@ pub fn plan<'a>(
                     .map_or(format!("{}_{}", row.version, row.slug), |m| {
                         m.path.display().to_string()
                     });
-                let what = if row.state == state::RUNNING {
-                    "was interrupted".to_owned()
+                let path = format!("{dir_display}/{file}");
+                let (kind, msg) = if row.state == state::RUNNING {
+                    (
+                        INTERRUPTED,
+                        format!(
+                            "migration {} ({path}) was interrupted; its changes may be partly applied. \
+                             Repair the database by hand, then run `lockstep resolve {} --mark-applied` \
+                             or `lockstep resolve {} --mark-rolled-back`",
+                            row.version, row.version, row.version
+                        ),
+                    )
                 } else {
-                    let stmt = row.failed_statement.as_deref().unwrap_or("?");
-                    format!(
-                        "failed at `{}`: {}",
-                        first_line(stmt),
-                        row.error.as_deref().unwrap_or("unknown error")
+                    (
+                        "migration_failed",
+                        failure_message(
+                            &failed_entry(row, path),
+                            row.failure_point.as_ref(),
+                            false,
+                        ),
                     )
                 };
-                plan.problems.push(Problem::new(
-                    if row.state == state::RUNNING { INTERRUPTED } else { "migration_failed" },
-                    format!(
-                        "migration {} ({dir_display}/{file}) {what}; its changes may be partly applied. \
-                         Repair the database by hand, then run `lockstep resolve {} --mark-applied` \
-                         or `lockstep resolve {} --mark-rolled-back`",
-                        row.version, row.version, row.version
-                    ),
-                ));
+                plan.problems.push(Problem::new(kind, msg));
             }
             _ => {}
         }
@@ -222,11 +226,21 @@ pub fn plan<'a>(
     plan
 }
 
-fn first_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or("");
-    if line.len() < s.trim_end().len() {
-        format!("{line} …")
-    } else {
-        line.to_owned()
+/// A failed migration as its history row records it, in the shape a run
+/// reports a failure.
+pub fn failed_entry(row: &HistoryRow, path: String) -> FailedEntry {
+    FailedEntry {
+        version: row.version.clone(),
+        slug: row.slug.clone(),
+        path,
+        statement: row
+            .failed_statement
+            .clone()
+            .unwrap_or_else(|| "?".to_owned()),
+        line: row.failure_point.as_ref().map_or(0, |p| p.line),
+        error: row
+            .error
+            .clone()
+            .unwrap_or_else(|| "unknown error".to_owned()),
     }
 }

@@ -26,6 +26,7 @@ mod man_and_completions;
 mod new;
 mod online;
 mod races;
+mod resume;
 mod rollback;
 mod security;
 mod settings;

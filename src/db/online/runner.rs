@@ -63,6 +63,7 @@ fn row(m: &Migration, db: &Database, st: &str, ctx: &RunContext) -> HistoryRow {
         lockstep_version: crate::VERSION.to_owned(),
         failed_statement: None,
         error: None,
+        failure_point: None,
     }
 }
 
