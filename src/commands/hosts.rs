@@ -55,7 +55,7 @@ pub async fn run(ctx: &Ctx, retire: Option<&str>) -> Result<Report> {
     Ok(report)
 }
 
-async fn list(db: &mut Database) -> Result<Vec<serde_json::Value>> {
+pub async fn list(db: &mut Database) -> Result<Vec<serde_json::Value>> {
     let tables = db
         .fetch_strings(&db.dialect().existing_tables_query(history::TABLE_PREFIX))
         .await?;

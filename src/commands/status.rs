@@ -5,11 +5,12 @@ use super::Ctx;
 use crate::checksum::Checksum;
 use crate::cli::args::{OnDrift, PhaseArg};
 use crate::config::state::State;
+use crate::db::connection::Database;
 use crate::db::history::HistoryRow;
 use crate::db::migration::{Migration, Version};
 use crate::plan::config::{self as config_plan, ConfigOptions};
 use crate::plan::database::{self as db_plan, state, PlanOptions};
-use crate::report::{MigrationStatus, Report};
+use crate::report::{Drift, FailureStatus, MigrationStatus, Report};
 use anyhow::Result;
 use std::collections::BTreeMap;
 
@@ -17,6 +18,119 @@ async fn load(ctx: &Ctx) -> Result<(Vec<Migration>, Vec<HistoryRow>)> {
     let migrations = ctx.load_migrations()?;
     let history = super::history_read_only(ctx).await?;
     Ok((migrations, history))
+}
+
+/// What `status` reads from the database besides the history: the hosts'
+/// check-ins and the backfills that have not finished.
+#[derive(Default)]
+struct Live {
+    history: Vec<HistoryRow>,
+    hosts: Vec<serde_json::Value>,
+    backfills: Vec<serde_json::Value>,
+}
+
+async fn load_live(ctx: &Ctx) -> Result<Live> {
+    let Some(mut db) = super::connect_read_only(ctx).await? else {
+        return Ok(Live::default());
+    };
+    let result = async {
+        let history = super::read_history(&mut db).await?;
+        if history.is_empty() {
+            return Ok(Live::default());
+        }
+        let hosts = super::hosts::list(&mut db).await?;
+        let backfills = unfinished_backfills(&mut db).await;
+        Ok(Live {
+            history,
+            hosts,
+            backfills,
+        })
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+/// Every backfill that has not finished, with how far along its key it is.
+/// Best effort: a table lockstep cannot read is left out, not an error.
+async fn unfinished_backfills(db: &mut Database) -> Vec<serde_json::Value> {
+    use sqlx::Row;
+    let sql = format!(
+        "SELECT version, table_name, column_name, last_key, rows_done, batches, updated_at \
+         FROM {} WHERE finished = 0 ORDER BY version, table_name, column_name",
+        crate::db::history::BACKFILLS
+    );
+    let rows = match db.fetch_all(&sql).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::debug!("cannot read the backfills: {e}");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for r in &rows {
+        let read = || -> Result<_, sqlx::Error> {
+            Ok((
+                r.try_get::<String, _>(0)?,
+                r.try_get::<String, _>(1)?,
+                r.try_get::<String, _>(2)?,
+                r.try_get::<Option<i64>, _>(3)?,
+                r.try_get::<i64, _>(4)?,
+                r.try_get::<i64, _>(5)?,
+                r.try_get::<String, _>(6)?,
+            ))
+        };
+        let Ok((version, table, column, last_key, rows_done, batches, updated_at)) = read() else {
+            continue;
+        };
+        let range = key_range(db, &table).await;
+        let percent = match (range, last_key) {
+            (Some((low, high)), Some(last)) if high > low => Some(
+                (((last - low + 1) as f64 / (high - low + 1) as f64) * 100.0)
+                    .clamp(0.0, 100.0)
+                    .floor() as i64,
+            ),
+            (Some(_), None) => Some(0),
+            _ => None,
+        };
+        out.push(serde_json::json!({
+            "version": version,
+            "table": table,
+            "column": column,
+            "rows": rows_done,
+            "batches": batches,
+            "last_key": last_key,
+            "max_key": range.map(|r| r.1),
+            "percent": percent,
+            "updated_at": updated_at,
+            "finished": false,
+        }));
+    }
+    out
+}
+
+/// The lowest and highest key of a backfilled table, by its integer
+/// primary key.
+async fn key_range(db: &mut Database, table: &str) -> Option<(i64, i64)> {
+    use sqlx::Row;
+    let info = crate::db::online::introspect::table(db, table)
+        .await
+        .ok()??;
+    let key = info.integer_key().ok()?.name.clone();
+    let d = db.dialect();
+    let k = d.ident(&key);
+    let sql = format!(
+        "SELECT {}, {} FROM {}",
+        d.as_bigint(&format!("MIN({k})")),
+        d.as_bigint(&format!("MAX({k})")),
+        d.ident(table)
+    );
+    let rows = db.fetch_all(&sql).await.ok()?;
+    let row = rows.first()?;
+    Some((
+        row.try_get::<Option<i64>, _>(0).ok()??,
+        row.try_get::<Option<i64>, _>(1).ok()??,
+    ))
 }
 
 /// The config side as status and verify see it: every file, drift noted,
@@ -73,11 +187,13 @@ fn config_status(ctx: &Ctx, report: &mut Report) -> Result<usize> {
 }
 
 pub async fn status(ctx: &Ctx) -> Result<Report> {
-    let (migrations, history) = load(ctx).await?;
+    let migrations = ctx.load_migrations()?;
+    let live = load_live(ctx).await?;
+    let history = &live.history;
     let mut report = ctx.new_report();
     let plan = db_plan::plan(
         &migrations,
-        &history,
+        history,
         &ctx.migrations_display(),
         &all_phases(),
     );
@@ -85,21 +201,24 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
     report.warnings = plan.warnings.clone();
     report.problems = plan.problems.clone();
     let config_pending = config_status(ctx, &mut report)?;
-    report.extra.insert(
-        "settings_file".to_owned(),
-        ctx.settings
-            .settings_file
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .into(),
-    );
-    report
-        .extra
-        .insert("system_mode".to_owned(), ctx.settings.system_mode.into());
-    report.extra.insert(
-        "state_dir".to_owned(),
-        ctx.settings.state_dir.display().to_string().into(),
-    );
+    let folder = |p: &std::path::Path| serde_json::Value::from(p.display().to_string());
+    let settings = &ctx.settings;
+    for (key, value) in [
+        (
+            "settings_file",
+            settings
+                .settings_file
+                .as_deref()
+                .map_or(serde_json::Value::Null, folder),
+        ),
+        ("system_mode", settings.system_mode.into()),
+        ("state_dir", folder(&settings.state_dir)),
+        ("migrations_dir", folder(&settings.migrations)),
+        ("config_migrations_dir", folder(&settings.config_migrations)),
+        ("config_root", folder(&settings.config_root)),
+    ] {
+        report.extra.insert(key.to_owned(), value);
+    }
     report.database.current = plan.current.as_ref().map(|v| v.to_string());
     report.database.pending = Vec::new();
 
@@ -119,10 +238,11 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
                 checksum_ok: None,
                 applied_at: None,
                 host: None,
+                failure: None,
             },
         );
     }
-    for row in &history {
+    for row in history {
         let Some(version) = Version::parse(&row.version) else {
             continue;
         };
@@ -137,6 +257,7 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
             checksum_ok: None,
             applied_at: None,
             host: None,
+            failure: None,
         });
         if file.is_some() {
             entry.state = if row.state == state::ROLLED_BACK {
@@ -150,25 +271,91 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
             entry.applied_at = Some(row.applied_at.clone());
             entry.host = Some(row.host.clone());
         }
-    }
-    let pending = rows
-        .values()
-        .filter(|r| r.state.starts_with("pending"))
-        .count();
-    let applied = rows
-        .values()
-        .filter(|r| state::is_applied(&r.state))
-        .count();
-    report.msg = format!(
-        "database: {applied} applied, {pending} pending; config: {config_pending} pending{}",
-        if report.drift.is_empty() {
-            String::new()
-        } else {
-            format!(", {} drifted", report.drift.len())
+        if row.state == state::FAILED || row.state == state::RUNNING {
+            entry.failure = Some(failure_status(ctx, row, file.copied(), &report));
         }
-    );
+    }
+    let count = |f: &dyn Fn(&MigrationStatus) -> bool| rows.values().filter(|r| f(r)).count();
+    let pending = count(&|r| r.state.starts_with("pending"));
+    let applied = count(&|r| state::is_applied(&r.state));
+    let failed = count(&|r| r.state == state::FAILED);
+    let interrupted = count(&|r| r.state == state::RUNNING);
+    let edited = count(&|r| r.checksum_ok == Some(false));
+    let missing = count(&|r| r.state == "missing");
+    let config_drifted = report
+        .drift
+        .iter()
+        .filter(|d| {
+            matches!(
+                d,
+                Drift::ConfigEdited { .. } | Drift::ConfigMigrationEdited { .. }
+            )
+        })
+        .count();
+    let mut database = format!("database: {applied} applied, {pending} pending");
+    for (n, what) in [
+        (failed, "failed"),
+        (interrupted, "interrupted"),
+        (edited, "edited"),
+        (missing, "missing"),
+    ] {
+        if n > 0 {
+            database.push_str(&format!(", {n} {what}"));
+        }
+    }
+    let mut config = format!("config: {config_pending} pending");
+    if config_drifted > 0 {
+        config.push_str(&format!(", {config_drifted} drifted"));
+    }
+    report.msg = format!("{database}; {config}");
+    if !live.backfills.is_empty() {
+        report.msg.push_str(&format!(
+            "; {} backfill{} in progress",
+            live.backfills.len(),
+            super::apply::plural(live.backfills.len())
+        ));
+    }
+    let healthy = failed + interrupted + edited + missing + config_drifted == 0;
+    report.extra.insert("healthy".to_owned(), healthy.into());
+    report
+        .extra
+        .insert("backfills_in_progress".to_owned(), live.backfills.into());
+    report.extra.insert("hosts".to_owned(), live.hosts.into());
     report.database.migrations = Some(rows.into_values().collect());
     Ok(report)
+}
+
+/// A failed or interrupted migration as `status` shows it: the statement,
+/// the line, how many statements took effect, and the message `apply` gives.
+fn failure_status(
+    ctx: &Ctx,
+    row: &HistoryRow,
+    file: Option<&Migration>,
+    report: &Report,
+) -> FailureStatus {
+    let path = file.map_or(format!("{}_{}", row.version, row.slug), |m| {
+        format!("{}/{}", ctx.migrations_display(), m.path.display())
+    });
+    let entry = db_plan::failed_entry(row, path.clone());
+    let msg = report
+        .problems
+        .iter()
+        .find(|p| p.msg.starts_with(&format!("migration {} (", row.version)))
+        .map(|p| p.msg.clone())
+        .unwrap_or_default();
+    let point = row.failure_point.as_ref();
+    FailureStatus {
+        statement: row.failed_statement.clone(),
+        line: point.map(|p| p.line),
+        error: row.error.clone(),
+        statements_done: point.map(|p| p.statements_done),
+        statements_total: point.map(|p| p.statements_total),
+        msg: if msg.is_empty() {
+            crate::db::runner::failure_message(&entry, point, false)
+        } else {
+            msg
+        },
+    }
 }
 
 pub async fn verify(ctx: &Ctx) -> Result<Report> {

@@ -139,12 +139,16 @@ pub fn render(report: &Report, colour: bool) -> String {
             None => "none (defaults)".to_owned(),
         };
         let _ = writeln!(out, "{} {settings}", p.bold("settings"));
-        let _ = writeln!(
-            out,
-            "{} {}",
-            p.bold("state dir"),
-            report.extra["state_dir"].as_str().unwrap_or("-")
-        );
+        for (key, label) in [
+            ("state_dir", "state dir"),
+            ("migrations_dir", "migrations"),
+            ("config_migrations_dir", "config migrations"),
+            ("config_root", "config root"),
+        ] {
+            if let Some(dir) = report.extra.get(key).and_then(|v| v.as_str()) {
+                let _ = writeln!(out, "{} {dir}", p.bold(label));
+            }
+        }
     }
     if !db.url.is_empty() {
         let _ = writeln!(out, "{} {} ({})", p.bold("database"), db.url, db.dialect);
@@ -188,7 +192,11 @@ pub fn render(report: &Report, colour: bool) -> String {
                 },
             );
         }
+        for (r, failure) in rows.iter().filter_map(|r| Some((r, r.failure.as_ref()?))) {
+            let _ = writeln!(out, "  {} {}: {}", p.red(&r.state), r.version, failure.msg);
+        }
     }
+    status_backfills(&mut out, report, &p);
     // status: the config side as two tables, files and config migrations.
     let status = report.extra.contains_key("state_dir");
     if let Some(migrations) = report
@@ -267,6 +275,12 @@ pub fn render(report: &Report, colour: bool) -> String {
         }
     }
     if let Some(hosts) = report.extra.get("hosts").and_then(|v| v.as_array()) {
+        if status {
+            let _ = writeln!(out, "{}", p.bold("hosts"));
+            if hosts.is_empty() {
+                let _ = writeln!(out, "  no host has checked in");
+            }
+        }
         for h in hosts {
             let _ = writeln!(
                 out,
@@ -354,6 +368,9 @@ pub fn render(report: &Report, colour: bool) -> String {
     }
     if report.failed {
         let _ = writeln!(out, "{} {}", p.red("error:"), report.msg);
+    } else if report.extra.get("healthy") == Some(&false.into()) {
+        // status: something needs a look, though reading it did not fail.
+        let _ = writeln!(out, "{} {}", p.red("attention:"), report.msg);
     } else {
         let prefix = if report.changed {
             // The message says "would …" itself in check mode.
@@ -368,4 +385,45 @@ pub fn render(report: &Report, colour: bool) -> String {
         let _ = writeln!(out, "{prefix} {}", report.msg);
     }
     out
+}
+
+/// status: the backfills that have not finished, with how far they got.
+fn status_backfills(out: &mut String, report: &Report, p: &Paint) {
+    let Some(backfills) = report
+        .extra
+        .get("backfills_in_progress")
+        .and_then(|v| v.as_array())
+        .filter(|_| report.extra.contains_key("healthy"))
+    else {
+        return;
+    };
+    if backfills.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", p.bold("backfills in progress"));
+    for b in backfills {
+        let along = match (&b["last_key"], &b["max_key"], &b["percent"]) {
+            (last, max, pct) if pct.is_i64() && max.is_i64() => {
+                format!(
+                    ", key {} of {} ({}%)",
+                    str_of(last),
+                    str_of(max),
+                    str_of(pct)
+                )
+            }
+            _ => String::new(),
+        };
+        let _ =
+            writeln!(
+            out,
+            "  {} {}.{}: {} rows in {} {}{along}, last batch {}; `lockstep backfill` resumes it",
+            str_of(&b["version"]),
+            str_of(&b["table"]),
+            str_of(&b["column"]),
+            str_of(&b["rows"]),
+            str_of(&b["batches"]),
+            if b["batches"] == 1 { "batch" } else { "batches" },
+            str_of(&b["updated_at"]),
+        );
+    }
 }

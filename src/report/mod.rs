@@ -87,6 +87,25 @@ pub struct MigrationStatus {
     pub checksum_ok: Option<bool>,
     pub applied_at: Option<String>,
     pub host: Option<String>,
+    /// A failed or interrupted migration: where and why it stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureStatus>,
+}
+
+/// Why a recorded migration is `failed` or `running`, as `status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureStatus {
+    /// The statement that failed; `None` for an interrupted migration.
+    pub statement: Option<String>,
+    /// Its line in the file, when lockstep recorded it.
+    pub line: Option<usize>,
+    pub error: Option<String>,
+    /// How many statements took effect, of how many, when the migration ran
+    /// outside a transaction and lockstep recorded it.
+    pub statements_done: Option<usize>,
+    pub statements_total: Option<usize>,
+    /// The message `apply` refuses with, naming what to run next.
+    pub msg: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

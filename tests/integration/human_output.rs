@@ -28,7 +28,10 @@ fn project() -> Test {
          - set: {section: server, key: workers, value: 8}\n  \
          - set: {section: cache, key: backend, value: redis}\n",
     );
-    t.write("lockstep.ini", "[lockstep]\nconfig_root = etc\n");
+    t.write(
+        "lockstep.ini",
+        "[lockstep]\nconfig_root = etc\nhost_id = web-1\n",
+    );
     t
 }
 

@@ -31,4 +31,5 @@ mod rollback;
 mod security;
 mod settings;
 mod sql;
+mod status;
 mod system_mode;
