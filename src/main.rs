@@ -92,9 +92,8 @@ async fn run(command: Command, mut settings: Settings) -> Report {
         }
     };
     let result = match &command {
-        Command::Apply(args) | Command::Plan { apply: args, .. } => {
-            commands::apply::run(&ctx, args).await
-        }
+        Command::Apply(args) => commands::apply::run(&ctx, args).await,
+        Command::Plan { plan, .. } => commands::apply::run(&ctx, &plan.as_apply()).await,
         Command::Backfill(batches) => commands::backfill::run(&ctx, batches).await,
         Command::Lint => commands::lint::run(&ctx),
         Command::Status => commands::status::status(&ctx).await,

@@ -70,7 +70,10 @@ pub enum OnDrift {
     Force,
 }
 
+/// Options every command takes; `--help` lists them under their own heading,
+/// after the command's own options.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Project directory, where lockstep.ini is looked up [default: .]
     #[arg(
@@ -168,6 +171,50 @@ pub struct ApplyArgs {
     pub batches: BatchArgs,
 }
 
+/// Plan's options: those of apply that change what would run. Apply's
+/// --backup and batch pacing change nothing in a plan, which writes
+/// nothing; they are accepted but not listed, so that an apply command line
+/// (or the Ansible module's options) works unchanged with plan.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PlanArgs {
+    /// Plan only up to this version (inclusive)
+    #[arg(long, value_name = "VERSION")]
+    pub target: Option<String>,
+    /// Include a pending migration older than the newest applied one
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+    /// Plan contracts as `apply --force` would run them: even when hosts lag
+    /// behind or a sanity check fails
+    #[arg(long)]
+    pub force: bool,
+    /// Plan as `apply --no-backfill`: backfills left to `lockstep backfill`
+    #[arg(long)]
+    pub no_backfill: bool,
+    #[arg(long, hide = true)]
+    pub backup: bool,
+    #[arg(long, hide = true, value_name = "ROWS")]
+    pub batch_size: Option<i64>,
+    #[arg(long, hide = true, value_name = "MILLISECONDS")]
+    pub batch_sleep: Option<u64>,
+}
+
+impl PlanArgs {
+    /// The `apply` these options describe (run in check mode by `plan`).
+    pub fn as_apply(&self) -> ApplyArgs {
+        ApplyArgs {
+            target: self.target.clone(),
+            allow_out_of_order: self.allow_out_of_order,
+            force: self.force,
+            no_backfill: self.no_backfill,
+            backup: self.backup,
+            batches: BatchArgs {
+                batch_size: self.batch_size.unwrap_or(BatchArgs::default().batch_size),
+                batch_sleep: self.batch_sleep.unwrap_or_default(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct BatchArgs {
     /// Rows per backfill batch (each its own short transaction); fewer
@@ -195,7 +242,7 @@ pub enum Command {
     /// What apply would do, changing nothing (= apply --check --diff)
     Plan {
         #[command(flatten)]
-        apply: ApplyArgs,
+        plan: PlanArgs,
         /// Exit 0 when nothing is pending, 2 when changes are pending, 1 on error
         #[arg(long)]
         detailed_exitcode: bool,
@@ -255,7 +302,8 @@ pub enum Command {
         /// A YAML database migration (declarative operations) instead of SQL
         #[arg(long, conflicts_with = "config")]
         yaml: bool,
-        /// A config migration for FILE (relative to the config root) instead
+        /// A config migration that edits FILE (a path relative to the config
+        /// root) instead of a database migration
         #[arg(long, value_name = "FILE")]
         config: Option<String>,
     },

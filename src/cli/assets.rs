@@ -21,11 +21,14 @@ pub fn man_page() -> Result<Vec<u8>> {
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
-    man.render_synopsis_section(&mut out)?;
+    let mut synopsis = Roff::new();
+    synopsis_section(&mut synopsis, &cmd);
+    synopsis.to_writer(&mut out)?;
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
     let mut roff = Roff::new();
     commands_section(&mut roff, &cmd);
+    yaml_section(&mut roff);
     settings_section(&mut roff);
     roff.to_writer(&mut out)?;
     man.render_version_section(&mut out)?;
@@ -48,8 +51,62 @@ fn once_preamble(page: &[u8]) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// `lockstep [GLOBAL OPTIONS] COMMAND`, each global option with its value
+/// (clap_mangen's own synopsis names the options without their values).
+fn synopsis_section(roff: &mut Roff, cmd: &clap::Command) {
+    // No hyphenation from here on: option names and file names are typed.
+    roff.control("nh", []);
+    roff.control("SH", ["SYNOPSIS"]);
+    let mut line: Vec<Inline> = vec![bold("lockstep")];
+    for arg in cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set() && !a.is_hide_set())
+    {
+        line.push(roman(" ["));
+        if let Some(short) = arg.get_short() {
+            line.push(bold(format!("-{short}")));
+            line.push(roman("|"));
+        }
+        if let Some(long) = arg.get_long() {
+            line.push(bold(format!("--{long}")));
+        }
+        if arg.get_action().takes_values() {
+            line.push(roman(" "));
+            line.push(italic(value_of(arg)));
+        }
+        line.push(roman("]"));
+        if matches!(
+            arg.get_action(),
+            clap::ArgAction::Count | clap::ArgAction::Append
+        ) {
+            line.push(roman("..."));
+        }
+    }
+    line.push(roman(" "));
+    line.push(italic("COMMAND"));
+    line.push(roman(" [OPTIONS]"));
+    roff.text(line);
+}
+
+/// An option's value as the synopsis shows it: its choices (`a|b`) or its
+/// value name.
+fn value_of(arg: &clap::Arg) -> String {
+    let choices: Vec<String> = arg
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| v.get_name().to_owned())
+        .collect();
+    if !choices.is_empty() {
+        return choices.join("|");
+    }
+    arg.get_value_names()
+        .and_then(|v| v.first())
+        .map_or_else(|| "VALUE".to_owned(), |v| v.to_string())
+}
+
 /// Every subcommand with its usage and own options; the global options are
-/// in OPTIONS above.
+/// in GLOBAL OPTIONS above.
 fn commands_section(roff: &mut Roff, cmd: &clap::Command) {
     roff.control("SH", ["COMMANDS"]);
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
@@ -84,12 +141,8 @@ fn commands_section(roff: &mut Roff, cmd: &clap::Command) {
                 None => name.push(italic(arg.get_id().as_str().to_uppercase())),
             }
             if arg.get_long().is_some() && arg.get_action().takes_values() {
-                let value = arg
-                    .get_value_names()
-                    .and_then(|v| v.first())
-                    .map_or_else(|| "VALUE".to_owned(), |v| v.to_string());
                 name.push(roman(" "));
-                name.push(italic(value));
+                name.push(italic(value_of(arg)));
             }
             roff.text(name);
             if let Some(help) = arg.get_long_help().or_else(|| arg.get_help()) {
@@ -98,6 +151,51 @@ fn commands_section(roff: &mut Roff, cmd: &clap::Command) {
         }
         roff.control("RE", []);
     }
+}
+
+/// The two kinds of database migration, YAML's operations and how apply
+/// runs them: what `--help` cannot say in a line.
+fn yaml_section(roff: &mut Roff) {
+    let para = |roff: &mut Roff, text: &str| {
+        roff.control("PP", []);
+        roff.text([roman(text)]);
+    };
+    roff.control("SH", ["MIGRATIONS"]);
+    para(
+        roff,
+        "A database migration is a file <version>_<slug>.sql or <version>_<slug>.yaml in the \
+         migrations directory or a folder below it; versions are digits and order the \
+         migrations numerically. A config migration is a <version>_<slug>.yaml file in the \
+         config migrations directory that edits one INI file (set, default, rename, delete, \
+         rename_section, delete_section), keeping every untouched byte.",
+    );
+    para(
+        roff,
+        "An SQL migration carries comment markers: -- lockstep:phase expand|contract, \
+         -- lockstep:up (optionally dialect=postgres|mysql|sqlite or transaction=false) and \
+         -- lockstep:down for rollback. A file without markers is one portable up part of \
+         phase expand.",
+    );
+    para(
+        roff,
+        "A YAML migration lists declarative operations that lockstep compiles for each \
+         database into an expand part, a batched backfill and a contract part, so that the old \
+         and the new release can run side by side: create_table, drop_table, add_column, \
+         drop_column, rename_column, alter_column, create_index, drop_index, add_constraint and \
+         sql (raw SQL per dialect). For rename_column and alter_column, expand adds the new \
+         column and triggers that keep both columns in step; the backfill copies existing rows \
+         in primary-key batches (resumable with lockstep backfill, paced with --batch-size and \
+         --batch-sleep); a sanity check proves no row differs; contract drops the triggers and \
+         the old column. apply --phase expand runs expand and the backfill (unless \
+         --no-backfill); apply --phase contract runs a contract only once its backfill finished, \
+         its sanity check passes and every recorded host has checked in (lockstep hosts). \
+         lockstep sql and lockstep plan print the SQL of each part.",
+    );
+    para(
+        roff,
+        "lockstep new SLUG writes an SQL template, new SLUG --yaml a YAML one and \
+         new SLUG --config FILE a config migration, numbered after the newest.",
+    );
 }
 
 /// Lookup order, environment, files and exit status: what an operator and
@@ -175,7 +273,7 @@ fn settings_section(roff: &mut Roff) {
     item(
         roff,
         "NO_COLOR",
-        "when set, no colour in human output (colour is also off when stdout is not a terminal).",
+        "when set, no colour in human output or logs (colour is also off for a stream that is not a terminal).",
     );
 
     roff.control("SH", ["FILES"]);
@@ -194,6 +292,11 @@ fn settings_section(roff: &mut Roff) {
         roff,
         "migrations/<version>_<slug>.sql",
         "database migrations with -- lockstep: markers.",
+    );
+    item(
+        roff,
+        "migrations/<version>_<slug>.yaml",
+        "database migrations as declarative operations (expand, backfill, contract).",
     );
     item(
         roff,

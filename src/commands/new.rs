@@ -115,6 +115,9 @@ fn newest_version(dir: &Path) -> Result<Option<Version>> {
     Ok(newest)
 }
 
+/// The page that documents every YAML operation, named in the template.
+const YAML_DOC: &str = "docs/database-migrations.md";
+
 fn yaml_template(slug: &str) -> String {
     format!(
         "# A declarative database migration: lockstep compiles each operation per
@@ -126,7 +129,9 @@ operations:
   # - add_column: {{table: users, column: {{name: email, type: text, nullable: true}}}}
   # - rename_column: {{table: users, from: mail, to: email}}
   # also: create_table, drop_table, drop_column, alter_column, create_index,
-  # drop_index, add_constraint, sql (see docs/formats.md)
+  # drop_index, add_constraint, sql: see `man lockstep` (MIGRATIONS) and
+  # {YAML_DOC} in lockstep's documentation
+  # (/usr/share/doc/lockstep/docs/ when installed from the package)
 ",
         description = slug.replace(['_', '-'], " ")
     )
@@ -208,6 +213,22 @@ mod tests {
         let text = config_template("x", "my app: 1.ini", "expand");
         let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
         assert_eq!(doc["file"].as_str(), Some("my app: 1.ini"));
+    }
+
+    #[test]
+    fn yaml_template_names_a_page_that_documents_the_operations() {
+        let text = yaml_template("add_email");
+        assert!(text.contains(YAML_DOC), "{text}");
+        let page = Path::new(env!("CARGO_MANIFEST_DIR")).join(YAML_DOC);
+        let page = std::fs::read_to_string(&page).unwrap();
+        for op in [
+            "rename_column",
+            "alter_column",
+            "create_index",
+            "add_constraint",
+        ] {
+            assert!(page.contains(op), "{YAML_DOC} does not document {op}");
+        }
     }
 
     #[test]
