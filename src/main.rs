@@ -9,7 +9,6 @@ use lockstep::cli::args::{Cli, Command, Format};
 use lockstep::cli::settings::Settings;
 use lockstep::commands::resolve::Resolution;
 use lockstep::commands::{self, Ctx};
-use lockstep::redact::Redactor;
 use lockstep::report::{self, Report};
 use std::io::Write;
 use std::process::ExitCode;
@@ -36,14 +35,13 @@ fn main() -> ExitCode {
         _ => {}
     }
     let quiet = cli.global.quiet;
-    let mut redactor = Redactor::default();
     let settings = match Settings::resolve(&cli.global) {
         Ok(s) => s,
         Err(e) => {
             let format = cli.global.format.unwrap_or(Format::Human);
             let mut report = Report::new("all", cli.global.check);
             report.fail(format!("{e:#}"));
-            return print(&report, format, &redactor, false, quiet);
+            return print(&report, format, false, quiet);
         }
     };
     tracing::info!(
@@ -51,7 +49,7 @@ fn main() -> ExitCode {
         state_dir = %settings.state_dir.display(),
         "settings resolved"
     );
-    redactor.add_url(&settings.database_url);
+    lockstep::redact::remember_url(&settings.database_url);
     let format = settings.format;
     let detailed = matches!(
         cli.command,
@@ -69,11 +67,11 @@ fn main() -> ExitCode {
         Err(e) => {
             let mut report = Report::new("all", settings.check);
             report.fail(format!("cannot start the async runtime: {e}"));
-            return print(&report, format, &redactor, false, quiet);
+            return print(&report, format, false, quiet);
         }
     };
     let report = runtime.block_on(run(cli.command, settings));
-    print(&report, format, &redactor, detailed, quiet)
+    print(&report, format, detailed, quiet)
 }
 
 async fn run(command: Command, mut settings: Settings) -> Report {
@@ -174,13 +172,13 @@ fn print_asset(out_dir: Option<&std::path::Path>, shell: Option<clap_complete::S
     }
 }
 
-fn print(
-    report: &Report,
-    format: Format,
-    redactor: &Redactor,
-    detailed_exitcode: bool,
-    quiet: bool,
-) -> ExitCode {
+fn print(report: &Report, format: Format, detailed_exitcode: bool, quiet: bool) -> ExitCode {
+    // The run's secrets (URL passwords, secret config values) and the
+    // report's own, masked in whatever is printed.
+    let mut redactor = lockstep::redact::run_redactor();
+    for secret in &report.secrets {
+        redactor.add(secret);
+    }
     match format {
         // A closed stdout (`| head`) is not worth a panic.
         Format::Json => {
@@ -226,7 +224,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(lockstep::redact::ScrubbedStderr)
         .with_ansi(report::human::use_colour(&std::io::stderr()))
         .without_time()
         .try_init();

@@ -283,6 +283,7 @@ pub enum Command {
         #[arg(long, requires = "version")]
         resume: bool,
         /// Accept the current file of an edited, applied migration
+        /// (`db:VERSION` or `config:VERSION` when both kinds have VERSION)
         #[arg(long, value_name = "VERSION", conflicts_with = "version")]
         restamp: Option<String>,
         /// Accept a hand-edited config file as it stands (relative to the config root)

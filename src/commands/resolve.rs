@@ -26,14 +26,19 @@ pub enum Resolution {
 
 pub async fn run(ctx: &Ctx, resolution: Resolution) -> Result<Report> {
     let mut report = ctx.new_report();
+    let mut resolution = resolution;
     match &resolution {
         Resolution::Adopt(file) => {
             adopt(ctx, file, &mut report)?;
             return Ok(report);
         }
-        Resolution::Restamp(version) if restamp_config(ctx, version, &mut report)? => {
-            return Ok(report);
-        }
+        Resolution::Restamp(text) => match restamp_side(ctx, text)? {
+            (Side::Config, version) => {
+                restamp_config(ctx, &version, &mut report)?;
+                return Ok(report);
+            }
+            (Side::Database, version) => resolution = Resolution::Restamp(version),
+        },
         _ => {}
     }
     if ctx.settings.check {
@@ -246,16 +251,74 @@ fn adopt(ctx: &Ctx, file: &str, report: &mut Report) -> Result<()> {
     state.save(&ctx.settings.state_dir)
 }
 
-/// Re-stamps an applied config migration; `false` when `version` is not
-/// one, so the database side is asked.
-fn restamp_config(ctx: &Ctx, version: &str, report: &mut Report) -> Result<bool> {
-    let Some(wanted) = Version::parse(version) else {
-        return Ok(false);
+/// The two sequences `--restamp` can address: database migrations and
+/// config migrations number their versions independently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Database,
+    Config,
+}
+
+impl Side {
+    /// How `--restamp` names a version of this side: `db:0002`,
+    /// `config:0002`. Every message that advises a restamp uses this form.
+    pub fn restamp_arg(self, version: &str) -> String {
+        match self {
+            Side::Database => format!("db:{version}"),
+            Side::Config => format!("config:{version}"),
+        }
+    }
+}
+
+/// `db:V`, `config:V`, or a bare `V` when only one side has a migration V.
+fn restamp_side(ctx: &Ctx, text: &str) -> Result<(Side, String)> {
+    let (side, version) = match text.split_once(':') {
+        Some(("db" | "database", v)) => (Some(Side::Database), v),
+        Some(("config", v)) => (Some(Side::Config), v),
+        Some((prefix, _)) => bail!(
+            "--restamp {text}: unknown prefix `{prefix}:`; use db:VERSION for a database migration \
+             or config:VERSION for a config migration"
+        ),
+        None => (None, text),
     };
+    let wanted = Version::parse(version)
+        .ok_or_else(|| anyhow!("--restamp {text}: `{version}` is not a migration version"))?;
+    if let Some(side) = side {
+        return Ok((side, version.to_owned()));
+    }
+    let config = ctx
+        .load_config_migrations()?
+        .iter()
+        .any(|m| m.version == wanted);
+    if !config {
+        return Ok((Side::Database, version.to_owned()));
+    }
+    if ctx.load_migrations()?.iter().any(|m| m.version == wanted) {
+        bail!(
+            "--restamp {version} is ambiguous: both a database migration and a config migration \
+             have version {version}; run `lockstep resolve --restamp {}` or `lockstep resolve \
+             --restamp {}`",
+            Side::Database.restamp_arg(version),
+            Side::Config.restamp_arg(version)
+        );
+    }
+    Ok((Side::Config, version.to_owned()))
+}
+
+/// Re-stamps an applied config migration.
+fn restamp_config(ctx: &Ctx, version: &str, report: &mut Report) -> Result<()> {
+    let wanted =
+        Version::parse(version).ok_or_else(|| anyhow!("`{version}` is not a migration version"))?;
     let migrations = ctx.load_config_migrations()?;
-    let Some(m) = migrations.iter().find(|m| m.version == wanted) else {
-        return Ok(false);
-    };
+    let m = migrations
+        .iter()
+        .find(|m| m.version == wanted)
+        .ok_or_else(|| {
+            anyhow!(
+                "config migration {version} has no file in {}: nothing to re-stamp",
+                ctx.settings.config_migrations.display()
+            )
+        })?;
     let _lock = StateLock::acquire(&ctx.settings.state_dir, ctx.settings.lock_timeout)?;
     let mut state = State::load(&ctx.settings.state_dir)?;
     let Some(applied) = state.migrations.get_mut(m.version.as_str()) else {
@@ -264,7 +327,7 @@ fn restamp_config(ctx: &Ctx, version: &str, report: &mut Report) -> Result<bool>
     if applied.checksum == m.checksum.as_str() {
         report.msg =
             format!("config migration {version} already matches its file: nothing to re-stamp");
-        return Ok(true);
+        return Ok(());
     }
     report.changed = true;
     report.msg = format!(
@@ -275,5 +338,5 @@ fn restamp_config(ctx: &Ctx, version: &str, report: &mut Report) -> Result<bool>
         applied.checksum = m.checksum.to_string();
         state.save(&ctx.settings.state_dir)?;
     }
-    Ok(true)
+    Ok(())
 }

@@ -136,7 +136,7 @@ fn plan<'a>(
                 m.version,
                 ctx.migrations_display(),
                 m.path.display(),
-                m.version
+                super::resolve::Side::Database.restamp_arg(m.version.as_str())
             )),
             Some(m) => steps.push(m),
         }
@@ -258,7 +258,9 @@ fn plan_config(
             .find(|m| m.version == version)
             .is_some_and(|m| m.case_insensitive);
         for p in &a.prior {
-            if p.secret {
+            // A key the migration added has no prior value to restore:
+            // rolling back removes it, secret or not.
+            if p.secret && !p.values.is_empty() {
                 refusals.push(format!(
                     "config migration {} set the secret key {}, whose prior value lockstep keeps only as a hash; restore it by hand",
                     a.version,

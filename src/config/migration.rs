@@ -130,20 +130,49 @@ pub struct SectionRef {
     pub secret: bool,
 }
 
-/// A value written as a YAML string, number or boolean (`ttl: 300`).
+/// A value written as a YAML string, number or boolean (`ttl: 300`), kept
+/// as its source text: an unquoted `1.10`, `0o17` or `+5` is written to the
+/// file exactly so, not as the number YAML would read (`1.1`, `15`, `5`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScalarString(pub String);
 
 impl<'de> Deserialize<'de> for ScalarString {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match serde_yaml::Value::deserialize(d)? {
-            serde_yaml::Value::String(s) => Ok(ScalarString(s)),
-            serde_yaml::Value::Number(n) => Ok(ScalarString(n.to_string())),
-            serde_yaml::Value::Bool(b) => Ok(ScalarString(b.to_string())),
-            _ => Err(serde::de::Error::custom(
-                "a value must be a string, number or boolean",
-            )),
+        /// `null`, `~` or nothing: refused, it is no value at all.
+        struct Present;
+        /// A scalar's text as written (quotes and escapes resolved).
+        struct Text;
+        const EXPECTED: &str = "a value must be a string, number or boolean";
+        impl<'de> serde::de::Visitor<'de> for Present {
+            type Value = ScalarString;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<ScalarString, E> {
+                Err(E::custom(format!(
+                    "{EXPECTED}; write `\"\"` for an empty value"
+                )))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<ScalarString, E> {
+                self.visit_none()
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<ScalarString, D::Error> {
+                d.deserialize_str(Text)
+            }
         }
+        impl serde::de::Visitor<'_> for Text {
+            type Value = ScalarString;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ScalarString, E> {
+                Ok(ScalarString(v.to_owned()))
+            }
+        }
+        d.deserialize_option(Present)
     }
 }
 
@@ -349,6 +378,42 @@ mod tests {
         let e = parse_text("file: a.ini\nphase: later\noperations:\n  - delete: {key: a}\n")
             .unwrap_err();
         assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn unquoted_scalars_keep_their_source_text() {
+        for text in [
+            "1.10", "0o17", "0x10", "+5", "1.0e3", "007", "true", "yes", "-0", ".inf", "300",
+        ] {
+            let m = parse_text(&format!(
+                "file: a.ini\noperations:\n  - set: {{section: a, key: b, value: {text}}}\n"
+            ))
+            .unwrap();
+            let Operation::Set(kv) = &m.operations[0] else {
+                panic!("{:?}", m.operations[0]);
+            };
+            assert_eq!(kv.value.0, text);
+        }
+        let m = parse_text("file: a.ini\noperations:\n  - set: {key: b, value: \"null\"}\n  - set: {key: c, value: 'x\\ty'}\n  - set: {key: d, value: \"x\\ty\"}\n").unwrap();
+        let values: Vec<String> = m
+            .operations
+            .iter()
+            .map(|o| match o {
+                Operation::Set(kv) => kv.value.0.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(values, ["null", "x\\ty", "x\ty"]);
+        for absent in ["null", "~", ""] {
+            let e = parse_text(&format!(
+                "file: a.ini\noperations:\n  - set: {{key: b, value: {absent}}}\n"
+            ))
+            .unwrap_err();
+            assert!(e.message.contains("must be a string"), "{absent}: {e}");
+        }
+        let e =
+            parse_text("file: a.ini\noperations:\n  - set: {key: b, value: [1]}\n").unwrap_err();
+        assert!(e.message.contains("must be a string"), "{e}");
     }
 
     #[test]

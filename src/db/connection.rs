@@ -57,7 +57,7 @@ impl Target {
 #[cfg(feature = "sqlite")]
 fn sqlite_file(url: &str) -> Result<Option<PathBuf>> {
     let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-        .with_context(|| format!("invalid SQLite URL `{url}`"))?;
+        .with_context(|| format!("invalid SQLite URL `{}`", redact_url(url)))?;
     let file = opts.get_filename();
     if file.as_os_str().is_empty()
         || file.to_string_lossy().contains(":memory:")
@@ -258,10 +258,10 @@ fn bind<'q>(
     q
 }
 
-/// Removes the password from a driver message, should a driver ever echo it.
+/// Removes the URL's passwords from a driver message, should a driver
+/// ever echo one.
 pub fn scrub(message: &str, target: &Target) -> String {
-    match crate::redact::url_password(&target.url) {
-        Some(p) if !p.is_empty() => message.replace(&p, "***"),
-        _ => message.to_owned(),
-    }
+    let mut redactor = crate::redact::Redactor::default();
+    redactor.add_url(&target.url);
+    redactor.scrub(&message.replace(&target.url, &target.display))
 }

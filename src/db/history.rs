@@ -118,6 +118,27 @@ pub struct HistoryRow {
     pub failure_point: Option<crate::db::failure_point::FailurePoint>,
 }
 
+/// Refuses a history that holds a state this lockstep does not know (a
+/// newer lockstep's, or a hand edit): planning would otherwise treat that
+/// migration as neither applied nor failed and silently run it again.
+pub fn check_states(rows: &[HistoryRow]) -> Result<(), String> {
+    use crate::plan::database::state::KNOWN;
+    let unknown: Vec<String> = rows
+        .iter()
+        .filter(|r| !KNOWN.contains(&r.state.as_str()))
+        .map(|r| format!("migration {} has state `{}`", r.version, r.state))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{MIGRATIONS} holds a state this lockstep does not know: {} (known: {}); a newer lockstep or \
+         a hand edit wrote it. Run the lockstep that wrote it, or correct the row by hand",
+        unknown.join(", "),
+        KNOWN.join(", ")
+    ))
+}
+
 /// The columns of `lockstep_migrations`: all of them, or (`full` false)
 /// the ones planning needs, which a no-op run of a thousand migrations
 /// reads noticeably faster.

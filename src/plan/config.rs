@@ -5,6 +5,7 @@
 
 use crate::checksum::Checksum;
 use crate::cli::args::{OnDrift, PhaseArg};
+use crate::commands::resolve::Side;
 use crate::config::edit::{self, KeyChanges};
 use crate::config::ini::Document;
 use crate::config::migration::ConfigMigration;
@@ -104,7 +105,10 @@ pub fn plan<'a>(
                     format!(
                         "config migration {} ({path}) was edited after it was applied (recorded {}, file {}); \
                          revert the edit, or accept it with `lockstep resolve --restamp {}`",
-                        m.version, applied.checksum, m.checksum, m.version
+                        m.version,
+                        applied.checksum,
+                        m.checksum,
+                        Side::Config.restamp_arg(m.version.as_str())
                     ),
                 ));
             }

@@ -4,6 +4,7 @@
 //! out-of-order versions). Pure: no I/O.
 
 use crate::cli::args::PhaseArg;
+use crate::commands::resolve::Side;
 use crate::db::history::HistoryRow;
 use crate::db::migration::{Migration, Phase, Version};
 use crate::db::runner::failure_message;
@@ -25,6 +26,17 @@ pub mod state {
     pub fn is_applied(state: &str) -> bool {
         matches!(state, APPLIED | EXPANDED | BACKFILLED | CONTRACTED)
     }
+
+    /// Every state this lockstep writes.
+    pub const KNOWN: [&str; 7] = [
+        APPLIED,
+        RUNNING,
+        FAILED,
+        ROLLED_BACK,
+        EXPANDED,
+        BACKFILLED,
+        CONTRACTED,
+    ];
 
     /// A YAML migration waiting for its contract part.
     pub fn awaits_contract(state: &str) -> bool {
@@ -142,7 +154,10 @@ pub fn plan<'a>(
                             "migration {} ({path}) was edited after it was applied \
                              (recorded {}, file {}); revert the edit, or accept it with \
                              `lockstep resolve --restamp {}`",
-                            row.version, row.checksum, m.checksum, row.version
+                            row.version,
+                            row.checksum,
+                            m.checksum,
+                            Side::Database.restamp_arg(&row.version)
                         ),
                     ));
                 }

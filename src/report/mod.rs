@@ -5,6 +5,7 @@
 pub mod human;
 pub mod progress;
 
+use crate::commands::resolve::Side;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -145,7 +146,8 @@ impl Drift {
         match self {
             Drift::MigrationEdited { version, path, .. } => format!(
                 "migration {version} ({path}) was edited after it was applied; revert the edit or run \
-                 `lockstep resolve --restamp {version}`"
+                 `lockstep resolve --restamp {}`",
+                Side::Database.restamp_arg(version)
             ),
             Drift::MigrationMissing { version, slug } => {
                 format!("applied migration {version}_{slug} has no file any more")
@@ -170,7 +172,8 @@ impl Drift {
             }
             Drift::ConfigMigrationEdited { version, path, .. } => format!(
                 "config migration {version} ({path}) was edited after it was applied; revert the edit \
-                 or run `lockstep resolve --restamp {version}`"
+                 or run `lockstep resolve --restamp {}`",
+                Side::Config.restamp_arg(version)
             ),
         }
     }

@@ -143,3 +143,24 @@ fn usage_errors_exit_2() {
     let (code, _, _) = t.run_raw(&["resolve"]);
     assert_eq!(code, 2);
 }
+
+dialects!(unknown_history_state_is_refused_naming_it, |t: Test| {
+    t.migration("0001_a.sql", "CREATE TABLE a (id INT);\n");
+    t.migration("0002_b.sql", "CREATE TABLE b (id INT);\n");
+    t.run(&["apply", "--target", "0001"]).assert_ok();
+    // A newer lockstep's state, or a hand edit: not applied, not failed.
+    t.db()
+        .execute("UPDATE lockstep_migrations SET state = 'paused' WHERE version = '0001'");
+    for args in [&["apply"][..], &["status"], &["verify"], &["plan"]] {
+        let out = t.run(args);
+        out.assert_failed().assert_msg_contains(&[
+            "lockstep_migrations",
+            "migration 0001 has state `paused`",
+            "applied, running, failed",
+        ]);
+    }
+    // Nothing ran: 0002 is still pending, 0001 not run again.
+    let mut tables = t.db().tables();
+    tables.retain(|t| !t.starts_with("lockstep_"));
+    assert_eq!(tables, ["a"]);
+});

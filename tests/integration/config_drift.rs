@@ -138,7 +138,7 @@ fn edited_config_migration_is_drift_until_restamped() {
         run(&t, &[cmd]).assert_failed().assert_msg_contains(&[
             "config migration 0001",
             "0001_workers.yaml",
-            "lockstep resolve --restamp 0001",
+            "lockstep resolve --restamp config:0001",
         ]);
     }
     run(&t, &["resolve", "--restamp", "0001"]).assert_ok();

@@ -165,3 +165,30 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn unquoted_yaml_scalars_are_written_as_written() {
+    let t = Test::new();
+    t.write("app.ini", "[v]\n");
+    let values = [
+        "1.10", "0o17", "0x10", "+5", "1.0e3", "007", "yes", "-.5", "1_000",
+    ];
+    let mut yaml = "file: app.ini\noperations:\n".to_owned();
+    for (i, v) in values.iter().enumerate() {
+        yaml.push_str(&format!("  - set: {{section: v, key: k{i}, value: {v}}}\n"));
+    }
+    yaml.push_str("  - default: {section: v, key: ttl, value: 0300}\n");
+    t.write("config-migrations/0001_numbers.yaml", yaml);
+    let out = t.run(&["plan"]);
+    out.assert_ok();
+    let mut expected = "[v]\n".to_owned();
+    for (i, v) in values.iter().enumerate() {
+        expected.push_str(&format!("k{i} = {v}\n"));
+    }
+    expected.push_str("ttl = 0300\n");
+    assert_eq!(out.json["diff"][0]["after"], expected.as_str());
+    t.run(&["apply"]).assert_ok();
+    assert_eq!(String::from_utf8(t.read("app.ini")).unwrap(), expected);
+    let again = t.run(&["apply"]);
+    assert_eq!(again.json["changed"], false);
+}

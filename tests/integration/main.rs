@@ -29,6 +29,7 @@ mod online;
 mod races;
 mod resume;
 mod rollback;
+mod secrets;
 mod security;
 mod settings;
 mod sql;

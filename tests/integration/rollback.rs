@@ -1,5 +1,7 @@
 //! `rollback --to V` runs `down` sections newest first and records it; a
-//! missing `down` is refused before anything runs.
+//! missing `down` is refused before anything runs. Config migrations are
+//! rolled back from their prior values: a secret key a migration added is
+//! removed, a secret it overwrote (kept only as a hash) is refused.
 
 use crate::test::Test;
 
@@ -64,3 +66,46 @@ dialects!(missing_down_is_refused_before_anything_runs, |t: Test| {
     );
     assert!(t.db().tables().contains(&"c".to_owned()));
 });
+
+#[test]
+fn rollback_removes_a_secret_key_the_migration_added() {
+    const SECRET: &str = "Added-S3cret-Qx";
+    let t = Test::new();
+    t.write("app.ini", "[db]\nhost = h\n");
+    t.write(
+        "config-migrations/0001_base.yaml",
+        "file: app.ini\noperations:\n  - set: {section: db, key: pool, value: 5}\n",
+    );
+    t.write(
+        "config-migrations/0002_secret.yaml",
+        format!("file: app.ini\noperations:\n  - set: {{section: db, key: password, value: {SECRET}, secret: true}}\n  - set: {{section: db, key: pool, value: 9}}\n"),
+    );
+    t.run(&["apply"]).assert_ok();
+    assert_eq!(
+        t.read("app.ini"),
+        format!("[db]\nhost = h\npool = 9\npassword = {SECRET}\n").as_bytes()
+    );
+    let out = t.run(&["rollback", "--to", "0001"]);
+    out.assert_ok();
+    assert_eq!(out.json["changed"], true);
+    assert_eq!(t.read("app.ini"), b"[db]\nhost = h\npool = 5\n");
+    t.run(&["verify"]).assert_ok();
+    // Applied again, then overwritten by a later secret: that one's prior
+    // value is a hash, and rollback refuses it, naming the key.
+    t.run(&["apply"]).assert_ok();
+    t.write(
+        "config-migrations/0003_rotate.yaml",
+        "file: app.ini\noperations:\n  - set: {section: db, key: password, value: Rotated-S3cret-Qx, secret: true}\n",
+    );
+    t.run(&["apply"]).assert_ok();
+    let out = t.run(&["rollback", "--to", "0002"]);
+    out.assert_failed().assert_msg_contains(&[
+        "config migration 0003 set the secret key db.password",
+        "restore it by hand",
+    ]);
+    assert!(!out.stdout.contains(SECRET));
+    assert_eq!(
+        t.read("app.ini"),
+        b"[db]\nhost = h\npool = 9\npassword = Rotated-S3cret-Qx\n"
+    );
+}
