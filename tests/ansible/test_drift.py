@@ -30,7 +30,7 @@ def test_edited_applied_migration_fails_the_task(make_project):
     result = run.task()
     assert run.status() == "failed"
     assert result["msg"].startswith(f"migration 0001 ({path}) was edited after it was applied"), result["msg"]
-    assert "lockstep resolve --restamp 0001" in result["msg"]
+    assert "lockstep resolve --restamp db:0001" in result["msg"]
     assert [(d["kind"], d["version"]) for d in result["drift"]] == [("migration_edited", "0001")]
     assert [pr["kind"] for pr in result["problems"]] == ["migration_edited"]
     assert "was edited after it was applied" in run.output()
