@@ -46,13 +46,7 @@ pub fn load<T: Versioned>(
         if !entry.file_type().is_file() || !extensions.contains(&ext) {
             continue;
         }
-        let bytes = std::fs::read(path).map_err(|e| {
-            SourceError::new(
-                path.to_path_buf(),
-                None,
-                format!("cannot read the file: {e}"),
-            )
-        })?;
+        let bytes = read_file(path)?;
         let mut item = parse(path, ext, &bytes)?;
         item.set_relative_path(path.strip_prefix(dir).unwrap_or(path).to_path_buf());
         if let Some(existing) = found.get(item.version()) {
@@ -72,4 +66,15 @@ pub fn load<T: Versioned>(
         found.insert(item.version().clone(), item);
     }
     Ok(found.into_values().collect())
+}
+
+/// The bytes of one migration file, every layout's files alike.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
+    std::fs::read(path).map_err(|e| {
+        SourceError::new(
+            path.to_path_buf(),
+            None,
+            format!("cannot read the file: {e}"),
+        )
+    })
 }

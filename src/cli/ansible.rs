@@ -15,6 +15,7 @@ const OPTIONS: &[(&str, Kind)] = &[
     ("project", Kind::Value("--project")),
     ("database", Kind::Value("--database")),
     ("migrations", Kind::Value("--migrations")),
+    ("migrations_format", Kind::Value("--migrations-format")),
     ("config_migrations", Kind::Value("--config-migrations")),
     ("config_root", Kind::Value("--config-root")),
     ("state_dir", Kind::Value("--state-dir")),

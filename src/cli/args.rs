@@ -96,6 +96,15 @@ pub struct GlobalArgs {
     /// Directory of database migrations [default: <project>/migrations]
     #[arg(long, env = "LOCKSTEP_MIGRATIONS", global = true, value_name = "DIR")]
     pub migrations: Option<PathBuf>,
+    /// Layout of the migrations directory: another tool's, read unchanged [default: auto]
+    #[arg(
+        long,
+        env = "LOCKSTEP_MIGRATIONS_FORMAT",
+        global = true,
+        value_enum,
+        value_name = "LAYOUT"
+    )]
+    pub migrations_format: Option<crate::db::layouts::Layout>,
     /// Directory of config migrations [default: <project>/config-migrations]
     #[arg(
         long,

@@ -38,6 +38,8 @@ pub struct Settings {
     pub system_mode: bool,
     pub database_url: String,
     pub migrations: PathBuf,
+    /// The layout of the migrations folder (`auto`: found from the folder).
+    pub migrations_format: crate::db::layouts::Layout,
     pub config_migrations: PathBuf,
     pub config_root: PathBuf,
     pub state_dir: PathBuf,
@@ -54,6 +56,7 @@ pub struct Settings {
 const KEYS: &[&str] = &[
     "database",
     "migrations",
+    "migrations_format",
     "config_migrations",
     "config_root",
     "state_dir",
@@ -150,6 +153,19 @@ impl Settings {
                 ),
             },
         };
+        let migrations_format = match args.migrations_format {
+            Some(layout) => layout,
+            None => match from_file("migrations_format") {
+                None => crate::db::layouts::Layout::Auto,
+                Some(name) => crate::db::layouts::Layout::parse(name).ok_or_else(|| {
+                    anyhow!(
+                        "{}: migrations_format = {name}: expected {}",
+                        ini_path.display(),
+                        crate::db::layouts::Layout::names()
+                    )
+                })?,
+            },
+        };
         let on_drift = match args.on_drift {
             Some(d) => d,
             None => match from_file("on_drift") {
@@ -215,6 +231,7 @@ impl Settings {
                 .clone()
                 .or_else(|| file_path("migrations"))
                 .unwrap_or_else(|| under(&project, "migrations")),
+            migrations_format,
             config_migrations: args
                 .config_migrations
                 .clone()

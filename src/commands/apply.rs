@@ -12,6 +12,7 @@ use crate::config::migration::ConfigMigration;
 use crate::config::state::{AppliedConfigMigration, FileRecord, PendingWrite, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history;
+use crate::db::layouts::Layout;
 use crate::db::migration::{Migration, Phase, Version};
 use crate::db::online::{self, backfill::BackfillOptions, compile::Schema, Compiled};
 use crate::db::runner::{self, Direction, StepSql};
@@ -25,6 +26,7 @@ use std::collections::BTreeMap;
 
 /// Everything loaded from disk before planning.
 struct Loaded {
+    layout: Layout,
     migrations: Vec<Migration>,
     config_migrations: Vec<ConfigMigration>,
     target: Option<Version>,
@@ -41,13 +43,14 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
     // Reading the files and reading the database wait on different things
     // (the file system, the database's own thread): overlap them. A file
     // error wins and is reported at once, without waiting for the database.
-    let (migrations, config_migrations) = (
+    let (migrations, layout, config_migrations) = (
         ctx.settings.migrations.clone(),
+        ctx.settings.migrations_format,
         ctx.settings.config_migrations.clone(),
     );
     let mut files = tokio::task::spawn_blocking(move || -> Result<_> {
         Ok((
-            crate::db::source::load_dir(&migrations)?,
+            crate::db::layouts::load(&migrations, layout)?,
             crate::config::source::load_dir(&config_migrations)?,
         ))
     });
@@ -61,9 +64,11 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
             r = &mut recorded, if read.is_none() => read = Some(r),
         }
     };
+    let ((layout, migrations), config_migrations) = files;
     let loaded = Loaded {
-        migrations: files.0,
-        config_migrations: files.1,
+        layout,
+        migrations,
+        config_migrations,
         target,
     };
     let recorded = match read {
@@ -88,6 +93,7 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
         return Ok(preview);
     }
     let mut report = ctx.new_report();
+    report.database.layout = Some(loaded.layout.to_string());
     let _state_lock = StateLock::acquire(&ctx.settings.state_dir, ctx.settings.lock_timeout)?;
     let (mut db, lock) = connect_locked(ctx).await?;
     let result = apply_locked(ctx, &mut db, &loaded, args, &mut report).await;
@@ -107,6 +113,7 @@ fn preview(
     (history, checked_in): (Vec<history::HistoryRow>, Option<String>),
 ) -> Result<(Report, bool)> {
     let mut report = ctx.new_report();
+    report.database.layout = Some(loaded.layout.to_string());
     let mut state = State::load(&ctx.settings.state_dir)?;
     let intents = settle_pending_writes(ctx, &mut state);
     let db = db_plan::plan(

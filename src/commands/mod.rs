@@ -15,6 +15,7 @@ pub mod status;
 use crate::cli::settings::Settings;
 use crate::db::connection::{Database, Target};
 use crate::db::history::{self, HistoryRow};
+use crate::db::layouts::Layout;
 use crate::db::lock::DatabaseLock;
 use crate::db::migration::Migration;
 use crate::db::runner::RunContext;
@@ -50,7 +51,15 @@ impl Ctx {
     }
 
     pub fn load_migrations(&self) -> Result<Vec<Migration>> {
-        Ok(crate::db::source::load_dir(&self.settings.migrations)?)
+        Ok(self.load_migrations_with_layout()?.1)
+    }
+
+    /// The migrations and the layout they were read in.
+    pub fn load_migrations_with_layout(&self) -> Result<(Layout, Vec<Migration>)> {
+        Ok(crate::db::layouts::load(
+            &self.settings.migrations,
+            self.settings.migrations_format,
+        )?)
     }
 
     pub fn load_config_migrations(&self) -> Result<Vec<crate::config::migration::ConfigMigration>> {

@@ -7,6 +7,7 @@ use crate::cli::args::{OnDrift, PhaseArg};
 use crate::config::state::State;
 use crate::db::connection::Database;
 use crate::db::history::HistoryRow;
+use crate::db::layouts::Layout;
 use crate::db::migration::{Migration, Version};
 use crate::plan::config::{self as config_plan, ConfigOptions};
 use crate::plan::database::{self as db_plan, state, PlanOptions};
@@ -14,10 +15,10 @@ use crate::report::{Drift, FailureStatus, MigrationStatus, Report};
 use anyhow::Result;
 use std::collections::BTreeMap;
 
-async fn load(ctx: &Ctx) -> Result<(Vec<Migration>, Vec<HistoryRow>)> {
-    let migrations = ctx.load_migrations()?;
+async fn load(ctx: &Ctx) -> Result<(Layout, Vec<Migration>, Vec<HistoryRow>)> {
+    let (layout, migrations) = ctx.load_migrations_with_layout()?;
     let history = super::history_read_only(ctx).await?;
-    Ok((migrations, history))
+    Ok((layout, migrations, history))
 }
 
 /// What `status` reads from the database besides the history: the hosts'
@@ -187,10 +188,11 @@ fn config_status(ctx: &Ctx, report: &mut Report) -> Result<usize> {
 }
 
 pub async fn status(ctx: &Ctx) -> Result<Report> {
-    let migrations = ctx.load_migrations()?;
+    let (layout, migrations) = ctx.load_migrations_with_layout()?;
     let live = load_live(ctx).await?;
     let history = &live.history;
     let mut report = ctx.new_report();
+    report.database.layout = Some(layout.to_string());
     let plan = db_plan::plan(
         &migrations,
         history,
@@ -359,8 +361,9 @@ fn failure_status(
 }
 
 pub async fn verify(ctx: &Ctx) -> Result<Report> {
-    let (migrations, history) = load(ctx).await?;
+    let (layout, migrations, history) = load(ctx).await?;
     let mut report = ctx.new_report();
+    report.database.layout = Some(layout.to_string());
     let plan = db_plan::plan(
         &migrations,
         &history,

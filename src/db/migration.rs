@@ -10,22 +10,30 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// A migration version: the digits of its file name, ordered numerically
-/// (`0004` and `4` are the same version), displayed as written.
+/// (`0004` and `4` are the same version), displayed as written. Flyway's
+/// dotted versions (`1.2.10`) order part by part, and trailing zero parts
+/// do not count (`1.0` is `1`), as Flyway orders them.
 #[derive(Debug, Clone)]
 pub struct Version {
     text: String,
     number: u128,
+    /// The parts after the first dot, trailing zeros removed; empty (and
+    /// not allocated) for the plain numbers almost every layout uses.
+    rest: Vec<u128>,
 }
 
 impl Version {
     pub fn parse(text: &str) -> Option<Version> {
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+        let mut parts = text.split('.');
+        let number = parse_part(parts.next()?)?;
+        let mut rest = parts.map(parse_part).collect::<Option<Vec<_>>>()?;
+        while rest.last() == Some(&0) {
+            rest.pop();
         }
-        let number = text.parse().ok()?;
         Some(Version {
             text: text.to_owned(),
             number,
+            rest,
         })
     }
 
@@ -34,9 +42,16 @@ impl Version {
     }
 }
 
+fn parse_part(text: &str) -> Option<u128> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 impl PartialEq for Version {
     fn eq(&self, other: &Self) -> bool {
-        self.number == other.number
+        self.number == other.number && self.rest == other.rest
     }
 }
 impl Eq for Version {}
@@ -47,12 +62,15 @@ impl PartialOrd for Version {
 }
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.number.cmp(&other.number)
+        self.number
+            .cmp(&other.number)
+            .then_with(|| self.rest.cmp(&other.rest))
     }
 }
 impl std::hash::Hash for Version {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.number.hash(state)
+        self.number.hash(state);
+        self.rest.hash(state);
     }
 }
 impl fmt::Display for Version {
@@ -161,5 +179,28 @@ impl crate::migration_files::Versioned for Migration {
     }
     fn relative_path(&self) -> &std::path::Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Version;
+
+    fn v(text: &str) -> Version {
+        Version::parse(text).unwrap()
+    }
+
+    #[test]
+    fn versions_order_numerically_and_part_by_part() {
+        assert_eq!(v("0004"), v("4"));
+        assert!(v("9") < v("10"));
+        assert!(v("1.2") < v("1.10"));
+        assert!(v("1.9.9") < v("2"));
+        assert!(v("1") < v("1.0.1"));
+        assert_eq!(v("1.0"), v("1"));
+        assert_eq!(v("1.0").to_string(), "1.0");
+        for bad in ["", "1.", ".1", "1..2", "1a", "v1", "1_1"] {
+            assert!(Version::parse(bad).is_none(), "{bad}");
+        }
     }
 }

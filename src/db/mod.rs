@@ -5,6 +5,7 @@ pub mod connection;
 pub mod dialect;
 pub mod failure_point;
 pub mod history;
+pub mod layouts;
 pub mod lock;
 pub mod migration;
 pub mod online;

@@ -36,6 +36,9 @@ pub struct Report {
 pub struct DatabaseReport {
     pub url: String,
     pub dialect: String,
+    /// The layout the migrations folder was read in, where one was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
     pub applied: Vec<AppliedEntry>,
     pub pending: Vec<PendingEntry>,
     pub current: Option<String>,

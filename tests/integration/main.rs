@@ -21,6 +21,7 @@ mod failure;
 mod faults_database;
 mod faults_filesystem;
 mod human_output;
+mod layouts;
 mod lint;
 mod load;
 mod man_and_completions;

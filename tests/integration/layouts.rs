@@ -1,0 +1,226 @@
+//! Other tools' migration folders, read unchanged: real projects' folders
+//! (tests/fixtures/migrations, sources in its README) applied by lockstep on
+//! each database they target, compared with the schema their own tool
+//! builds, re-applied as a no-op and rolled back with their down files.
+//!
+//! The reference schema is built the way diesel and golang-migrate apply a
+//! file: each `up` file sent whole to the server in version order (diesel's
+//! `batch_execute`, golang-migrate's multi-statement `Exec`), on a second
+//! database.
+
+use crate::databases::{block_on, Db, Kind};
+use crate::test::{copy_dir, repo, Test};
+use sqlx::{Connection, Executor};
+use std::path::{Path, PathBuf};
+
+fn fixture(relative: &str) -> PathBuf {
+    repo().join("tests/fixtures/migrations").join(relative)
+}
+
+/// Every table's columns, indexes and triggers, lockstep's own tables left out.
+fn schema(db: &Db) -> Vec<String> {
+    db.tables()
+        .iter()
+        .filter(|t| !t.starts_with("lockstep_"))
+        .flat_map(|t| {
+            let mut c = db.catalog(t);
+            c.insert(0, format!("table {t}"));
+            c
+        })
+        .collect()
+}
+
+/// A database built from `up_files` the way the original tool runs them.
+fn reference(kind: Kind, dir: &Path, up_files: &[PathBuf]) -> Db {
+    let db = Db::create(kind, dir).expect("the server of the project's test");
+    if kind == Kind::Sqlite {
+        std::fs::write(db.sqlite_file(), b"").unwrap();
+    }
+    block_on(async {
+        let mut c = db.connect().await;
+        for file in up_files {
+            let sql = std::fs::read_to_string(file).unwrap();
+            c.execute(sql.as_str())
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        }
+        c.close().await.unwrap();
+    });
+    db
+}
+
+/// Applies the folder `migrations` of a real project with lockstep, checks
+/// it against the original tool's schema, re-applies it, and (when the
+/// project has down files) rolls back to `rollback_to` and compares again.
+/// `rollback_to` is a version and the name of its file or folder.
+fn real_project(
+    kind: Kind,
+    folder: &str,
+    layout: &str,
+    up_files: Vec<PathBuf>,
+    rollback_to: Option<(&str, &str)>,
+) {
+    let Some(t) = Test::with_db(kind) else { return };
+    copy_dir(&fixture(folder), &t.path().join("migrations"));
+    let out = t.run(&["apply"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json["database"]["applied"].as_array().unwrap().len(),
+        up_files.len()
+    );
+    let status = t.run(&["status"]);
+    assert_eq!(
+        status.json["database"]["layout"], layout,
+        "{}",
+        status.stdout
+    );
+
+    let other = tempfile::tempdir().unwrap();
+    let expected = reference(kind, other.path(), &up_files);
+    let built = schema(t.db());
+    assert!(built.len() > up_files.len(), "{built:?}");
+    assert_eq!(built, schema(&expected));
+
+    let again = t.run(&["apply"]);
+    again.assert_ok();
+    assert_eq!(again.json["changed"], false, "{}", again.stdout);
+
+    if let Some((to, name)) = rollback_to {
+        let out = t.run(&["rollback", "--to", to]);
+        out.assert_ok();
+        let keep = up_files
+            .iter()
+            .position(|f| f.to_string_lossy().contains(name))
+            .unwrap()
+            + 1;
+        let dir = tempfile::tempdir().unwrap();
+        let expected = reference(kind, dir.path(), &up_files[..keep]);
+        assert_eq!(schema(t.db()), schema(&expected));
+        assert!(keep < up_files.len());
+    }
+}
+
+/// diesel's `up.sql` files in diesel's order: folder names sorted.
+fn diesel_up_files(folder: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixture(folder))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("up.sql").is_file())
+        .collect();
+    dirs.sort();
+    dirs.into_iter().map(|d| d.join("up.sql")).collect()
+}
+
+/// golang-migrate's `.up.sql` files by version number.
+fn numbered_up_files(folder: &str) -> Vec<PathBuf> {
+    let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(fixture(folder))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".up.sql"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name.split('_').next().unwrap().parse().unwrap(), p)
+        })
+        .collect();
+    files.sort();
+    files.into_iter().map(|(_, p)| p).collect()
+}
+
+#[test]
+fn vaultwarden_diesel_sqlite() {
+    let folder = "diesel/vaultwarden/sqlite";
+    real_project(
+        Kind::Sqlite,
+        folder,
+        "diesel",
+        diesel_up_files(folder),
+        Some(("20260309005927", "2026-03-09-005927")),
+    );
+}
+
+#[test]
+fn vaultwarden_diesel_postgres() {
+    let folder = "diesel/vaultwarden/postgresql";
+    real_project(
+        Kind::Postgres,
+        folder,
+        "diesel",
+        diesel_up_files(folder),
+        Some(("20260309005927", "2026-03-09-005927")),
+    );
+}
+
+#[test]
+fn flipt_golang_migrate_sqlite() {
+    let folder = "golang-migrate/flipt/sqlite3";
+    real_project(
+        Kind::Sqlite,
+        folder,
+        "sqlx",
+        numbered_up_files(folder),
+        None,
+    );
+}
+
+#[test]
+fn flipt_golang_migrate_postgres() {
+    let folder = "golang-migrate/flipt/postgres";
+    real_project(
+        Kind::Postgres,
+        folder,
+        "sqlx",
+        numbered_up_files(folder),
+        None,
+    );
+}
+
+#[test]
+fn flipt_golang_migrate_mysql() {
+    let folder = "golang-migrate/flipt/mysql";
+    real_project(Kind::Mysql, folder, "sqlx", numbered_up_files(folder), None);
+}
+
+/// The layout is forced by `--migrations-format` or `migrations_format` in
+/// lockstep.ini: golang-migrate's files run outside a transaction, so a
+/// failing file leaves its migration `failed`, as golang-migrate leaves it
+/// dirty; a name that is no layout is refused naming the file.
+#[test]
+fn the_layout_is_forced_by_flag_or_settings_file() {
+    let Some(t) = Test::with_db(Kind::Sqlite) else {
+        return;
+    };
+    t.migration(
+        "1_a.up.sql",
+        "CREATE TABLE a (id INT);\nCREATE TABLE b (x);\nSELECT nope FROM a;\n",
+    );
+    t.migration("1_a.down.sql", "DROP TABLE a;\n");
+    let out = t.run(&["--migrations-format", "golang-migrate", "apply"]);
+    out.assert_failed();
+    assert_eq!(t.db().history(), ["1:failed"]);
+    assert_eq!(
+        t.db()
+            .tables()
+            .iter()
+            .filter(|t| !t.starts_with("lockstep_"))
+            .count(),
+        2
+    );
+
+    let Some(t) = Test::with_db(Kind::Sqlite) else {
+        return;
+    };
+    t.write("lockstep.ini", "[lockstep]\nmigrations_format = dbmate\n");
+    t.migration("20200101000000_a.sql", "CREATE TABLE a (id INT);\n");
+    t.run(&["apply"]).assert_failed().assert_msg_contains(&[
+        "20200101000000_a.sql",
+        "no `up` section: a dbmate migration needs one",
+    ]);
+    t.write(
+        "lockstep.ini",
+        "[lockstep]\nmigrations_format = liquibase\n",
+    );
+    let out = t.run(&["apply"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("migrations_format = liquibase: expected auto|lockstep|sqlx|diesel|golang-migrate|flyway|dbmate|goose")
+        || out.msg().contains("migrations_format = liquibase"), "{}{}", out.stdout, out.stderr);
+}
