@@ -375,17 +375,13 @@ async fn run_db_steps(
                 Err(()) => return,
             }
         }
-        let Some(sql) = StepSql::new(step.migration, Direction::Up, db.dialect(), &run_ctx) else {
-            report.warnings.push(format!(
-                "migration {} ({}/{}) has no `up` SQL for {}; skipped. Add a portable `-- lockstep:up` \
-                 part or a `-- lockstep:up dialect={}` one if it should run here",
-                step.migration.version,
-                ctx.migrations_display(),
-                step.migration.path.display(),
-                db.dialect(),
-                db.dialect()
-            ));
-            continue;
+        let (sql, part) = match StepSql::new(step.migration, Direction::Up, db.dialect(), &run_ctx)
+        {
+            Some(sql) => (sql, step.part.as_str()),
+            None => (
+                StepSql::skipped(step.migration, db.dialect(), &run_ctx),
+                db_plan::state::SKIPPED,
+            ),
         };
         match runner::run_step(db, step.migration, &sql, &ctx.migrations_display()).await {
             Ok(ms) => {
@@ -393,11 +389,13 @@ async fn run_db_steps(
                 report.database.applied.push(AppliedEntry {
                     version: step.migration.version.to_string(),
                     slug: step.migration.slug.clone(),
-                    part: step.part.as_str().to_owned(),
+                    part: part.to_owned(),
                     checksum: step.migration.checksum.to_string(),
                     duration_ms: ms,
                 });
-                if current.as_ref().is_none_or(|c| step.migration.version > *c) {
+                if part != db_plan::state::SKIPPED
+                    && current.as_ref().is_none_or(|c| step.migration.version > *c)
+                {
                     *current = Some(step.migration.version.clone());
                 }
             }

@@ -39,6 +39,8 @@ pub struct StepSql {
     /// 1-based line of the script in its file, for messages.
     pub script_line: usize,
     direction: Direction,
+    /// Recorded as skipped: the migration has no SQL for this dialect.
+    skipped: bool,
     dialect: Dialect,
     row: HistoryRow,
 }
@@ -61,35 +63,56 @@ impl StepSql {
             Direction::Down => &m.down,
         };
         let script = scripts.for_dialect(dialect)?;
-        let at = now();
         Some(StepSql {
             transactional: script.transaction && dialect.transactional_ddl(),
             statements: statements::split(&script.sql, dialect),
             script_line: script.line,
             direction,
+            skipped: false,
             dialect,
-            row: HistoryRow {
-                version: m.version.to_string(),
-                slug: m.slug.clone(),
-                kind: "sql".to_owned(),
-                phase: m.phase.as_str().to_owned(),
-                state: state::RUNNING.to_owned(),
-                checksum: m.checksum.to_string(),
-                dialect: dialect.as_str().to_owned(),
-                applied_at: at.clone(),
-                updated_at: at,
-                duration_ms: 0,
-                host: ctx.host.clone(),
-                lockstep_version: crate::VERSION.to_owned(),
-                failed_statement: None,
-                error: None,
-                failure_point: None,
-            },
+            row: Self::running_row(m, dialect, ctx),
         })
+    }
+
+    /// A migration with no `up` SQL for `dialect` (only other dialects'):
+    /// nothing runs, and the history records it `skipped` on this database,
+    /// so it is neither pending nor in the way of later migrations.
+    pub fn skipped(m: &Migration, dialect: Dialect, ctx: &RunContext) -> StepSql {
+        StepSql {
+            transactional: dialect.transactional_ddl(),
+            statements: Vec::new(),
+            script_line: 1,
+            direction: Direction::Up,
+            skipped: true,
+            dialect,
+            row: Self::running_row(m, dialect, ctx),
+        }
+    }
+
+    fn running_row(m: &Migration, dialect: Dialect, ctx: &RunContext) -> HistoryRow {
+        let at = now();
+        HistoryRow {
+            version: m.version.to_string(),
+            slug: m.slug.clone(),
+            kind: "sql".to_owned(),
+            phase: m.phase.as_str().to_owned(),
+            state: state::RUNNING.to_owned(),
+            checksum: m.checksum.to_string(),
+            dialect: dialect.as_str().to_owned(),
+            applied_at: at.clone(),
+            updated_at: at,
+            duration_ms: 0,
+            host: ctx.host.clone(),
+            lockstep_version: crate::VERSION.to_owned(),
+            failed_statement: None,
+            error: None,
+            failure_point: None,
+        }
     }
 
     fn final_state(&self) -> &'static str {
         match self.direction {
+            Direction::Up if self.skipped => state::SKIPPED,
             Direction::Up => state::APPLIED,
             Direction::Down => state::ROLLED_BACK,
         }
@@ -102,6 +125,7 @@ impl StepSql {
                 at: &self.row.updated_at,
                 version: &self.row.version,
                 action: match self.direction {
+                    Direction::Up if self.skipped => "skip",
                     Direction::Up => "apply",
                     Direction::Down => "rollback",
                 },

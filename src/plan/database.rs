@@ -17,6 +17,9 @@ pub mod state {
     pub const RUNNING: &str = "running";
     pub const FAILED: &str = "failed";
     pub const ROLLED_BACK: &str = "rolled_back";
+    /// A migration with SQL only for other dialects, recorded without
+    /// running anything on this database.
+    pub const SKIPPED: &str = "skipped";
     /// A YAML migration whose expand part ran; its backfill may not have.
     pub const EXPANDED: &str = "expanded";
     pub const BACKFILLED: &str = "backfilled";
@@ -28,8 +31,9 @@ pub mod state {
     }
 
     /// Every state this lockstep writes.
-    pub const KNOWN: [&str; 7] = [
+    pub const KNOWN: [&str; 8] = [
         APPLIED,
+        SKIPPED,
         RUNNING,
         FAILED,
         ROLLED_BACK,
@@ -138,7 +142,9 @@ pub fn plan<'a>(
             }
             _ => {}
         }
-        if state::is_applied(&row.state) {
+        // A skipped migration's file is checked too: SQL added for this
+        // dialect later is an edit to review, not something to run silently.
+        if state::is_applied(&row.state) || row.state == state::SKIPPED {
             match by_version.get(version) {
                 Some(m) if m.checksum.as_str() != row.checksum => {
                     let path = format!("{dir_display}/{}", m.path.display());

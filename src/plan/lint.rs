@@ -42,6 +42,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("rename", "renaming breaks old code that still uses the old name; use a YAML rename_column (both names kept in sync until contract)"),
     ("drop_in_expand", "an expand migration runs while old code is live: dropping breaks it; move the DROP to a `-- lockstep:phase contract` migration"),
     ("create_in_contract", "a contract migration runs after the rollout: new code already needed this; move it to an expand migration"),
+    ("dialect_coverage", "a migration with `up` SQL for fewer dialects than the migrations around it is recorded as skipped on the others and never runs there; add the missing `-- lockstep:up dialect=…` sections (or a portable `-- lockstep:up`), or say why with `-- lockstep:lint-ignore dialect_coverage REASON`"),
     ("mysql_copy_algorithm", "ALGORITHM=COPY or LOCK=SHARED/EXCLUSIVE blocks writes for the whole copy; use ALGORITHM=INPLACE (or INSTANT), LOCK=NONE"),
 ];
 
@@ -53,9 +54,14 @@ fn advice(rule: &str) -> &'static str {
 }
 
 /// Findings for every SQL migration (YAML ones are safe by construction),
-/// as every dialect would run it, or only `only`.
+/// as every dialect would run it, or only `only`. Linting every dialect
+/// also compares each migration's dialects with its neighbours'.
 pub fn lint(migrations: &[Migration], dir: &str, only: Option<Dialect>) -> Vec<Finding> {
-    let mut out = BTreeSet::new();
+    let mut out: BTreeSet<Finding> = if only.is_none() {
+        dialect_coverage(migrations, dir).into_iter().collect()
+    } else {
+        BTreeSet::new()
+    };
     for m in migrations.iter().filter(|m| m.online.is_none()) {
         let path = format!("{dir}/{}", m.path.display());
         let mut created_tables: BTreeSet<String> = BTreeSet::new();
@@ -101,6 +107,76 @@ pub fn lint(migrations: &[Migration], dir: &str, only: Option<Dialect>) -> Vec<F
     out.into_iter()
         .filter(|f| seen.insert((f.path.clone(), f.line, f.rule)))
         .collect()
+}
+
+const DIALECTS: [Dialect; 3] = [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite];
+
+/// The dialects a migration has `up` SQL for (a YAML migration compiles
+/// for all of them).
+fn coverage(m: &Migration) -> BTreeSet<Dialect> {
+    DIALECTS
+        .into_iter()
+        .filter(|d| m.online.is_some() || m.up.for_dialect(*d).is_some())
+        .collect()
+}
+
+fn names(dialects: &BTreeSet<Dialect>) -> String {
+    let names: Vec<&str> = DIALECTS
+        .iter()
+        .filter(|d| dialects.contains(d))
+        .map(|d| d.as_str())
+        .collect();
+    names.join(", ")
+}
+
+/// A migration whose dialects differ from those of the migrations before
+/// and after it (which agree with each other), or of its only neighbour:
+/// likely a section forgotten when a folder serves several databases.
+fn dialect_coverage(migrations: &[Migration], dir: &str) -> Vec<Finding> {
+    let covered: Vec<BTreeSet<Dialect>> = migrations.iter().map(coverage).collect();
+    let mut out = Vec::new();
+    for (i, m) in migrations.iter().enumerate() {
+        let before = i.checked_sub(1).map(|b| (b, &covered[b]));
+        let after = covered.get(i + 1).map(|a| (i + 1, a));
+        let neighbours: Vec<(usize, &BTreeSet<Dialect>)> =
+            before.into_iter().chain(after).collect();
+        let Some((_, expected)) = neighbours.first() else {
+            continue;
+        };
+        let agree = neighbours.iter().all(|(_, c)| c == expected);
+        if !agree || covered[i] == **expected || covered[i].is_superset(expected) {
+            continue;
+        }
+        if m.lint_ignores.iter().any(|(_, r)| r == "dialect_coverage") {
+            continue;
+        }
+        let missing = DIALECTS
+            .into_iter()
+            .find(|d| expected.contains(d) && !covered[i].contains(d));
+        let versions: Vec<String> = neighbours
+            .iter()
+            .map(|(n, _)| migrations[*n].version.to_string())
+            .collect();
+        out.push(Finding {
+            path: format!("{dir}/{}", m.path.display()),
+            line: 1,
+            rule: "dialect_coverage",
+            dialect: missing.map_or("", Dialect::as_str),
+            message: format!(
+                "up SQL for {} only, while {} {} it for {}: {}",
+                if covered[i].is_empty() {
+                    "no dialect".to_owned()
+                } else {
+                    names(&covered[i])
+                },
+                versions.join(" and "),
+                if versions.len() == 1 { "has" } else { "have" },
+                names(expected),
+                advice("dialect_coverage")
+            ),
+        });
+    }
+    out
 }
 
 /// Upper case, comments removed, whitespace folded, quotes of identifiers dropped.

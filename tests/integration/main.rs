@@ -16,6 +16,7 @@ mod config_files;
 mod config_lossless;
 mod config_root_races;
 mod crash;
+mod dialect_coverage;
 mod docs_links;
 mod failure;
 mod faults_database;

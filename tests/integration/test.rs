@@ -34,6 +34,24 @@ impl Output {
             .collect()
     }
 
+    /// `version:FIELD` of every entry of a list, in order (`part` of
+    /// `/database/applied`, `state` of `/database/migrations`).
+    pub fn version_and(&self, pointer: &str, field: &str) -> Vec<String> {
+        self.json
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("no array at {pointer} in {}", self.json))
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}:{}",
+                    e["version"].as_str().unwrap(),
+                    e[field].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
     /// The versions of a list, each once, in order.
     pub fn distinct_versions(&self, pointer: &str) -> Vec<String> {
         let mut v = self.versions(pointer);

@@ -72,6 +72,11 @@ impl fmt::Display for Layout {
 /// directory is an empty set.
 pub fn load(dir: &Path, layout: Layout) -> Result<(Layout, Vec<Migration>), SourceError> {
     if !dir.exists() {
+        let layout = if layout == Layout::Auto {
+            Layout::Lockstep
+        } else {
+            layout
+        };
         return Ok((layout, Vec::new()));
     }
     let layout = match layout {
