@@ -3,6 +3,7 @@
 //! has a problem; otherwise run, in order, database expand, config expand,
 //! config contract, database contract; check the host in; report.
 
+use super::part_sql::PartSql;
 use super::{connect_locked, read_history, Ctx};
 use crate::checksum::Checksum;
 use crate::cli::args::ApplyArgs;
@@ -30,6 +31,8 @@ struct Loaded {
     migrations: Vec<Migration>,
     config_migrations: Vec<ConfigMigration>,
     target: Option<Version>,
+    /// With `--diff`: each YAML migration's statements per part, to show.
+    part_sql: BTreeMap<String, Result<PartSql, String>>,
 }
 
 pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
@@ -65,16 +68,18 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
         }
     };
     let ((layout, migrations), config_migrations) = files;
-    let loaded = Loaded {
+    let mut loaded = Loaded {
         layout,
         migrations,
         config_migrations,
         target,
+        part_sql: BTreeMap::new(),
     };
     let recorded = match read {
         Some(r) => r,
         None => recorded.await,
     }?;
+    loaded.part_sql = super::part_sql::for_review(ctx, &loaded.migrations, &recorded.0).await;
     // Plan once without locks: bad input and refused drift fail here with
     // nothing written, not even a lock file or lockstep's own tables.
     let (preview, quiet) = preview(ctx, &loaded, args, recorded)?;
@@ -127,7 +132,7 @@ fn preview(
         &state,
         &config_options(ctx, loaded),
     );
-    fill_plans(ctx, &mut report, &db, &config);
+    fill_plans(ctx, &mut report, &db, &config, &loaded.part_sql);
     if !report.failed {
         report.database.pending = db
             .steps
@@ -223,7 +228,7 @@ async fn apply_locked(
         &state,
         &config_options(ctx, loaded),
     );
-    fill_plans(ctx, report, &db_plan, &config);
+    fill_plans(ctx, report, &db_plan, &config, &loaded.part_sql);
     if report.failed {
         return Ok(());
     }
@@ -759,13 +764,22 @@ pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
 }
 
 /// Fills what the plans say: drift, warnings, problems, diffs, secrets.
-fn fill_plans(ctx: &Ctx, report: &mut Report, db: &DatabasePlan<'_>, config: &ConfigPlan<'_>) {
+fn fill_plans(
+    ctx: &Ctx,
+    report: &mut Report,
+    db: &DatabasePlan<'_>,
+    config: &ConfigPlan<'_>,
+    part_sql: &BTreeMap<String, Result<PartSql, String>>,
+) {
     report.drift.extend(db.drift.iter().cloned());
     report.drift.extend(config.drift.iter().cloned());
     report.warnings.extend(db.warnings.iter().cloned());
     report.warnings.extend(config.warnings.iter().cloned());
     report.problems.extend(db.problems.iter().cloned());
     report.problems.extend(config.problems.iter().cloned());
+    report
+        .problems
+        .extend(super::part_sql::refusals(ctx, &db.steps, part_sql));
     report.secrets.extend(config.secret_values.iter().cloned());
     // Unsafe patterns in what is about to run: a warning here, `lint` fails.
     let pending: Vec<Migration> = db.steps.iter().map(|s| s.migration.clone()).collect();
@@ -803,7 +817,7 @@ fn fill_plans(ctx: &Ctx, report: &mut Report, db: &DatabasePlan<'_>, config: &Co
                 after_header: format!("database ({})", ctx.target.display),
                 before: None,
                 after: None,
-                prepared: Some(prepared_sql(ctx, &db.steps)),
+                prepared: Some(prepared_sql(ctx, &db.steps, part_sql)),
             });
         }
     }
@@ -844,8 +858,13 @@ fn pending_entry(ctx: &Ctx, s: &Step<'_>) -> PendingEntry {
     }
 }
 
-/// The SQL of the steps, for `--diff`: what a reviewer wants to read.
-fn prepared_sql(ctx: &Ctx, steps: &[Step<'_>]) -> String {
+/// The SQL of the steps, for `--diff`: what a reviewer wants to read, a
+/// YAML migration's parts as `lockstep sql` prints them.
+fn prepared_sql(
+    ctx: &Ctx,
+    steps: &[Step<'_>],
+    part_sql: &BTreeMap<String, Result<PartSql, String>>,
+) -> String {
     let dialect = ctx.target.dialect;
     let mut out = String::new();
     for s in steps {
@@ -853,14 +872,28 @@ fn prepared_sql(ctx: &Ctx, steps: &[Step<'_>]) -> String {
             "-- {}_{} ({})\n",
             s.migration.version, s.migration.slug, s.part
         ));
-        match s.migration.up.for_dialect(dialect) {
-            Some(script) => {
-                for stmt in crate::db::statements::split(&script.sql, dialect) {
-                    out.push_str(&stmt.sql);
-                    out.push_str(";\n");
+        let statements: Vec<String> =
+            match (&s.migration.online, s.migration.up.for_dialect(dialect)) {
+                (Some(_), _) => match part_sql.get(s.migration.version.as_str()) {
+                    Some(Ok(parts)) => parts.part(s.part).to_vec(),
+                    Some(Err(e)) => {
+                        out.push_str(&format!("-- cannot compile it: {e}\n"));
+                        continue;
+                    }
+                    None => Vec::new(),
+                },
+                (None, Some(script)) => crate::db::statements::split(&script.sql, dialect)
+                    .into_iter()
+                    .map(|stmt| stmt.sql)
+                    .collect(),
+                (None, None) => {
+                    out.push_str(&format!("-- no up SQL for {dialect}\n"));
+                    continue;
                 }
-            }
-            None => out.push_str(&format!("-- no up SQL for {dialect}\n")),
+            };
+        for stmt in statements {
+            out.push_str(&stmt);
+            out.push_str(";\n");
         }
     }
     out

@@ -6,6 +6,7 @@ pub mod backfill;
 pub mod hosts;
 pub mod lint;
 pub mod new;
+pub mod part_sql;
 pub mod resolve;
 pub mod resume;
 pub mod rollback;

@@ -5,8 +5,6 @@
 use super::{connect_read_only, read_history, Ctx};
 use crate::db::dialect::Dialect;
 use crate::db::history;
-use crate::db::migration::Phase;
-use crate::db::online;
 use crate::db::runner::{Direction, StepSql};
 use crate::plan::database::{self as db_plan, PlanOptions};
 use crate::report::Report;
@@ -71,15 +69,12 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
             step.part,
             m.path.display()
         ));
-        if let Some(online) = &m.online {
-            let compiled = match connection.as_mut() {
-                Some(db) => super::apply::compile_live(db, m).await,
-                None => online::compile(online, m.version.as_str(), dialect, &Default::default())
-                    .map_err(|e| anyhow!("{e}")),
-            }
-            .map_err(|e| anyhow!("migration {} ({}): {e:#}", m.version, m.path.display()))?;
-            let statements = online_part_sql(&compiled, step.part, dialect);
-            for s in &statements {
+        if m.online.is_some() {
+            let parts = super::part_sql::part_sql(connection.as_mut(), m, dialect)
+                .await
+                .map_err(|e| anyhow!("migration {} ({}): {e:#}", m.version, m.path.display()))?;
+            let statements = parts.part(step.part);
+            for s in statements {
                 text.push_str(s);
                 text.push_str(";\n");
             }
@@ -134,40 +129,4 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
         .extra
         .insert("migrations".to_owned(), migrations_json.into());
     Ok(report)
-}
-
-/// The SQL of one part of a YAML migration, with its backfill and sanity
-/// check shown as the statements they run.
-fn online_part_sql(c: &online::Compiled, part: Phase, dialect: Dialect) -> Vec<String> {
-    let mut out = Vec::new();
-    match part {
-        Phase::Expand => {
-            out.extend(c.expand.iter().map(|d| d.sql.clone()));
-            let g = online::dialects::for_dialect(dialect);
-            for b in &c.backfills {
-                let key = b
-                    .key
-                    .as_deref()
-                    .map_or("<integer primary key>".to_owned(), |k| g.q(k));
-                out.push(format!(
-                    "-- backfill, batch after batch, each in its own transaction:\n\
-                     UPDATE {} SET {} = ({}) WHERE {k} > :last_key AND {k} <= :batch_upper_key AND {}",
-                    g.q(&b.table),
-                    g.q(&b.column),
-                    b.expr,
-                    b.pending,
-                    k = key
-                ));
-            }
-        }
-        Phase::Contract => {
-            out.extend(
-                c.checks
-                    .iter()
-                    .map(|s| format!("-- sanity check (must be 0):\n{}", s.count_sql)),
-            );
-            out.extend(c.contract.iter().map(|d| d.sql.clone()));
-        }
-    }
-    out
 }

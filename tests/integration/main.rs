@@ -28,6 +28,7 @@ mod load;
 mod man_and_completions;
 mod new;
 mod online;
+mod plan;
 mod races;
 mod resume;
 mod rollback;

@@ -1,0 +1,191 @@
+//! The statements of each part of a YAML migration, as `sql` prints them and
+//! `plan` shows them: expand, the backfill with the rows it will rewrite,
+//! then the sanity check and contract. One function for both, so the review
+//! command and the SQL listing never disagree. Compiled against the live
+//! schema when there is a database, offline (as for an empty one) when not.
+
+use crate::db::connection::Database;
+use crate::db::dialect::Dialect;
+use crate::db::history::HistoryRow;
+use crate::db::migration::{Migration, Phase};
+use crate::db::online::{self, Compiled};
+use crate::plan::database::state;
+use anyhow::{anyhow, Result};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// A YAML migration's statements, per part.
+#[derive(Debug, Clone, Default)]
+pub struct PartSql {
+    pub expand: Vec<String>,
+    pub contract: Vec<String>,
+}
+
+impl PartSql {
+    pub fn part(&self, part: Phase) -> &[String] {
+        match part {
+            Phase::Expand => &self.expand,
+            Phase::Contract => &self.contract,
+        }
+    }
+}
+
+/// Compiles `m` (a YAML migration) and lays out its parts' statements.
+pub async fn part_sql(
+    db: Option<&mut Database>,
+    m: &Migration,
+    dialect: Dialect,
+) -> Result<PartSql> {
+    let online = m
+        .online
+        .as_ref()
+        .ok_or_else(|| anyhow!("migration {} is not a YAML migration", m.version))?;
+    let (compiled, rows) = match db {
+        Some(db) => {
+            let compiled = super::apply::compile_live(db, m).await?;
+            let mut rows = BTreeMap::new();
+            for b in &compiled.backfills {
+                if let Some(n) = row_count(db, &b.table).await {
+                    rows.insert(b.table.clone(), n);
+                }
+            }
+            (compiled, rows)
+        }
+        None => (
+            online::compile(online, m.version.as_str(), dialect, &Default::default())
+                .map_err(|e| anyhow!("{e}"))?,
+            BTreeMap::new(),
+        ),
+    };
+    Ok(PartSql {
+        expand: statements(&compiled, Phase::Expand, dialect, &rows),
+        contract: statements(&compiled, Phase::Contract, dialect, &rows),
+    })
+}
+
+/// The rows a backfill of `table` walks: all of them, counted now.
+async fn row_count(db: &mut Database, table: &str) -> Option<i64> {
+    let d = db.dialect();
+    let sql = format!("SELECT {} FROM {}", d.as_bigint("COUNT(*)"), d.ident(table));
+    let rows = db.fetch_all(&sql).await.ok()?;
+    rows.first()?.try_get::<i64, _>(0).ok()
+}
+
+/// The SQL of one part, with its backfill and sanity check shown as the
+/// statements they run.
+fn statements(
+    c: &Compiled,
+    part: Phase,
+    dialect: Dialect,
+    rows: &BTreeMap<String, i64>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    match part {
+        Phase::Expand => {
+            out.extend(c.expand.iter().map(|d| d.sql.clone()));
+            let g = online::dialects::for_dialect(dialect);
+            for b in &c.backfills {
+                let key = b
+                    .key
+                    .as_deref()
+                    .map_or("<integer primary key>".to_owned(), |k| g.q(k));
+                let estimate = rows.get(&b.table).map_or(String::new(), |n| {
+                    format!(
+                        " of about {n} row{} (the table's rows now)",
+                        super::apply::plural(*n as usize)
+                    )
+                });
+                out.push(format!(
+                    "-- backfill{estimate}, batch after batch, each in its own transaction:\n\
+                     UPDATE {} SET {} = ({}) WHERE {k} > :last_key AND {k} <= :batch_upper_key AND {}",
+                    g.q(&b.table),
+                    g.q(&b.column),
+                    b.expr,
+                    b.pending,
+                    k = key
+                ));
+            }
+        }
+        Phase::Contract => {
+            out.extend(
+                c.checks
+                    .iter()
+                    .map(|s| format!("-- sanity check (must be 0):\n{}", s.count_sql)),
+            );
+            out.extend(c.contract.iter().map(|d| d.sql.clone()));
+        }
+    }
+    out
+}
+
+/// The parts of the YAML migrations that still have a part to run, by
+/// version, for `plan` to show and for refusing one that cannot compile
+/// before anything runs: compiled on a read-only connection, or offline when
+/// there is no database yet. Nothing to compile (the usual no-op run) opens
+/// no connection.
+pub async fn for_review(
+    ctx: &super::Ctx,
+    migrations: &[Migration],
+    history: &[HistoryRow],
+) -> BTreeMap<String, Result<PartSql, String>> {
+    let mut out = BTreeMap::new();
+    let pending: Vec<&Migration> = migrations
+        .iter()
+        .filter(|m| m.online.is_some())
+        .filter(|m| {
+            history
+                .iter()
+                .find(|r| r.version == m.version.as_str())
+                .is_none_or(|r| r.state != state::CONTRACTED)
+        })
+        .collect();
+    if pending.is_empty() {
+        return out;
+    }
+    let mut db = match super::connect_read_only(ctx).await {
+        Ok(db) => db,
+        Err(e) => {
+            for m in pending {
+                out.insert(m.version.to_string(), Err(format!("{e:#}")));
+            }
+            return out;
+        }
+    };
+    for m in pending {
+        let parts = part_sql(db.as_mut(), m, ctx.target.dialect).await;
+        out.insert(m.version.to_string(), parts.map_err(|e| format!("{e:#}")));
+    }
+    if let Some(db) = db {
+        db.close().await;
+    }
+    out
+}
+
+/// A YAML step that cannot compile is refused before anything runs, as
+/// apply would refuse it when it got there; unless a step before it
+/// changes the schema it compiles against, in which case apply decides.
+pub fn refusals(
+    ctx: &super::Ctx,
+    steps: &[crate::plan::database::Step<'_>],
+    parts: &BTreeMap<String, Result<PartSql, String>>,
+) -> Vec<crate::report::Problem> {
+    let mut out = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let m = step.migration;
+        if i > 0 || m.online.is_none() {
+            continue;
+        }
+        if let Some(Err(e)) = parts.get(m.version.as_str()) {
+            out.push(crate::report::Problem::new(
+                "migration_invalid",
+                format!(
+                    "migration {} ({}/{}): {e}",
+                    m.version,
+                    ctx.migrations_display(),
+                    m.path.display()
+                ),
+            ));
+        }
+    }
+    out
+}
