@@ -137,7 +137,7 @@ dialects!(refusal_edited_migration, |t: Test| {
     t.migration("0001_users.sql", &format!("{USERS}-- edited\n"));
     t.migration("0002_more.sql", "CREATE TABLE more (id INT);\n");
     let out = refused_alike(&t, &[], "migration_edited");
-    out.assert_msg_contains(&["lockstep resolve --restamp 0001"]);
+    out.assert_msg_contains(&["lockstep resolve --restamp db:0001"]);
     assert!(!t.db().tables().contains(&"more".to_owned()));
 });
 
@@ -210,7 +210,7 @@ fn refusal_edited_config_migration() {
         "file: app.ini\noperations:\n  - set: {section: server, key: threads, value: 2}\n",
     );
     let out = refused_alike(&t, &[], "config_migration_edited");
-    out.assert_msg_contains(&["lockstep resolve --restamp 0001"]);
+    out.assert_msg_contains(&["lockstep resolve --restamp config:0001"]);
 }
 
 dialects!(refusal_backfill_without_an_integer_key, |t: Test| {
