@@ -620,8 +620,12 @@ fn write_config(
         }
         let record = FileRecord {
             sha256: Checksum::of_bytes(content.as_bytes()).to_string(),
-            snapshot: edit::masked(&Document::parse(content), &f.secret_keys, edit::hash_secret)
-                .to_string(),
+            snapshot: edit::masked(
+                &Document::parse_as(content, f.syntax),
+                &f.secret_keys,
+                edit::hash_secret,
+            )
+            .to_string(),
             secret_keys: f.secret_keys.iter().cloned().collect(),
             updated_at: runner::now(),
             pending: None,
@@ -798,7 +802,7 @@ fn fill_plans(
             .filter(|f| f.changes() && f.has_pending())
         {
             let mask = |text: &str| {
-                edit::masked(&Document::parse(text), &f.secret_keys, |_| {
+                edit::masked(&Document::parse_as(text, f.syntax), &f.secret_keys, |_| {
                     "********".to_owned()
                 })
                 .to_string()

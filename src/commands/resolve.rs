@@ -6,7 +6,7 @@
 use super::{connect_locked, read_history, Ctx};
 use crate::checksum::Checksum;
 use crate::config::edit;
-use crate::config::ini::Document;
+use crate::config::ini::{Document, Syntax};
 use crate::config::state::{FileRecord, State, StateLock};
 use crate::db::history::{self, LogEntry};
 use crate::db::migration::Version;
@@ -236,8 +236,12 @@ fn adopt(ctx: &Ctx, file: &str, report: &mut Report) -> Result<()> {
         report.msg = format!("would adopt {file} as it stands ({sha})");
         return Ok(());
     }
-    let snapshot =
-        edit::masked(&Document::parse(&text), &secret_keys, edit::hash_secret).to_string();
+    let snapshot = edit::masked(
+        &Document::parse_as(&text, Syntax::for_path(std::path::Path::new(file))),
+        &secret_keys,
+        edit::hash_secret,
+    )
+    .to_string();
     state.files.insert(
         file.to_owned(),
         FileRecord {

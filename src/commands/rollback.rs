@@ -6,7 +6,7 @@ use super::{connect_locked, read_history, Ctx};
 use crate::checksum::Checksum;
 use crate::cli::args::OnDrift;
 use crate::config::edit;
-use crate::config::ini::{Document, MatchOptions, Occurrence};
+use crate::config::ini::{Document, MatchOptions, Occurrence, Syntax};
 use crate::config::migration::ConfigMigration;
 use crate::config::state::{FileRecord, PendingWrite, State, StateLock};
 use crate::db::connection::Database;
@@ -16,6 +16,7 @@ use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::database::state;
 use crate::report::{AppliedEntry, Report};
 use anyhow::{anyhow, Context, Result};
+use std::path::Path;
 
 pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
     let to = Version::parse(to).ok_or_else(|| anyhow!("--to {to}: expected a version number"))?;
@@ -318,7 +319,7 @@ fn plan_config(
             }
         };
         let r = &mut restores[index];
-        let mut doc = Document::parse(&r.after);
+        let mut doc = Document::parse_as(&r.after, Syntax::for_path(Path::new(&r.file)));
         let opts = MatchOptions {
             case_insensitive,
             occurrence: Occurrence::All,
@@ -353,8 +354,12 @@ fn write_restores(
     for r in restores {
         let sha = Checksum::of_bytes(r.after.as_bytes()).to_string();
         let secret: std::collections::BTreeSet<String> = r.secret_keys.iter().cloned().collect();
-        let snapshot =
-            edit::masked(&Document::parse(&r.after), &secret, edit::hash_secret).to_string();
+        let snapshot = edit::masked(
+            &Document::parse_as(&r.after, Syntax::for_path(Path::new(&r.file))),
+            &secret,
+            edit::hash_secret,
+        )
+        .to_string();
         if r.changes() {
             if let Some(record) = state.files.get_mut(&r.file) {
                 record.pending = Some(PendingWrite {

@@ -57,7 +57,7 @@ pub fn masked(
     secret_keys: &BTreeSet<String>,
     mask: impl Fn(&str) -> String,
 ) -> Document {
-    let mut copy = doc.clone();
+    let mut copy = doc.for_masking();
     for e in doc.entries() {
         let name = key_name(e.section.as_deref(), &e.key);
         if let (true, Some(value)) = (secret_keys.contains(&name), &e.value) {

@@ -3,7 +3,7 @@
 //! `${KEY}` substitution live here; editing lives in [`crate::config::ini`].
 
 use crate::checksum::Checksum;
-use crate::config::ini::{MatchOptions, Occurrence};
+use crate::config::ini::{MatchOptions, Occurrence, Syntax};
 use crate::db::migration::{Phase, Version};
 use crate::error::SourceError;
 use serde::Deserialize;
@@ -24,6 +24,8 @@ pub struct ConfigMigration {
     pub phase: Phase,
     pub create: bool,
     pub case_insensitive: bool,
+    /// The dialect named by `syntax:`; `None` means "from the file name".
+    pub syntax: Option<Syntax>,
     pub operations: Vec<Operation>,
 }
 
@@ -52,6 +54,8 @@ struct Document {
     create: bool,
     #[serde(default)]
     case_insensitive: bool,
+    #[serde(default)]
+    syntax: Option<String>,
     /// `- set: {…}` items: single-key maps naming the operation.
     #[serde(with = "serde_yaml::with::singleton_map_recursive")]
     operations: Vec<Operation>,
@@ -258,6 +262,17 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
             ))
         }
     };
+    let syntax = match doc.syntax.as_deref().map(str::parse::<Syntax>) {
+        None => None,
+        Some(Ok(syntax)) => Some(syntax),
+        Some(Err(e)) => {
+            return Err(SourceError::new(
+                path.to_path_buf(),
+                line_of(text, "syntax:"),
+                e,
+            ))
+        }
+    };
     if doc.file.trim().is_empty() {
         return Err(SourceError::new(
             path.to_path_buf(),
@@ -282,6 +297,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
         phase,
         create: doc.create,
         case_insensitive: doc.case_insensitive,
+        syntax,
         operations: doc.operations,
     })
 }

@@ -7,7 +7,7 @@ use crate::checksum::Checksum;
 use crate::cli::args::{OnDrift, PhaseArg};
 use crate::commands::resolve::Side;
 use crate::config::edit::{self, KeyChanges};
-use crate::config::ini::Document;
+use crate::config::ini::{Document, Syntax};
 use crate::config::migration::ConfigMigration;
 use crate::config::path::{ConfigPath, ConfigRoot};
 use crate::config::state::{PriorValue, State};
@@ -57,6 +57,8 @@ pub struct FilePlan<'a> {
     pub overwritten: Vec<String>,
     /// Mode for a file the migrations create.
     pub new_mode: u32,
+    /// The dialect the file is read and edited by.
+    pub syntax: Syntax,
 }
 
 impl FilePlan<'_> {
@@ -126,6 +128,7 @@ pub fn plan<'a>(
         .collect();
 
     for (file, ms) in by_file {
+        let ms_all = ms.clone();
         let pending: Vec<&ConfigMigration> = ms
             .into_iter()
             .filter(|m| !applied_versions.contains(&m.version))
@@ -150,6 +153,13 @@ pub fn plan<'a>(
                 .join(", ")
         };
         let has_pending = !expand.is_empty() || !contract.is_empty();
+        let syntax = match file_syntax(file, &ms_all) {
+            Ok(s) => s,
+            Err(msg) => {
+                fail(&mut plan, "config_syntax_conflict", msg);
+                continue;
+            }
+        };
         let first = expand.first().or(contract.first()).copied();
 
         let resolved = match root.get_or_insert_with(|| ConfigRoot::open(opts.config_root)) {
@@ -216,9 +226,10 @@ pub fn plan<'a>(
                 return None;
             }
             // The snapshot holds secret values already hashed: compare as is.
-            let snapshot = edit::key_values(&Document::parse(&r.snapshot), &BTreeSet::new());
+            let snapshot =
+                edit::key_values(&Document::parse_as(&r.snapshot, syntax), &BTreeSet::new());
             let current = before.as_deref().map_or_else(BTreeMap::new, |t| {
-                edit::key_values(&Document::parse(t), &secret_keys)
+                edit::key_values(&Document::parse_as(t, syntax), &secret_keys)
             });
             Some(KeyChanges::between(&snapshot, &current))
         });
@@ -252,6 +263,7 @@ pub fn plan<'a>(
                     drift,
                     overwritten: Vec::new(),
                     new_mode: 0o644,
+                    syntax,
                 });
             }
             continue;
@@ -271,7 +283,7 @@ pub fn plan<'a>(
             );
             continue;
         }
-        let mut doc = Document::parse(before.as_deref().unwrap_or(""));
+        let mut doc = Document::parse_as(before.as_deref().unwrap_or(""), syntax);
         let mut touched = BTreeSet::new();
         let mut planned = [Vec::new(), Vec::new()];
         let mut after_expand = String::new();
@@ -388,9 +400,27 @@ pub fn plan<'a>(
             drift,
             overwritten,
             new_mode: if any_secret { 0o640 } else { 0o644 },
+            syntax,
         });
     }
     plan
+}
+
+/// The dialect of `file`: what its migrations' `syntax:` say (they must
+/// agree), else what its name implies.
+fn file_syntax(file: &str, migrations: &[&ConfigMigration]) -> Result<Syntax, String> {
+    let mut named = migrations.iter().filter_map(|m| m.syntax.map(|s| (m, s)));
+    let Some((first, syntax)) = named.next() else {
+        return Ok(Syntax::for_path(Path::new(file)));
+    };
+    match named.find(|(_, s)| *s != syntax) {
+        Some((other, s)) => Err(format!(
+            "config migrations {} and {} name different syntaxes for {file} ({syntax} and {s}); \
+             make them agree",
+            first.version, other.version
+        )),
+        None => Ok(syntax),
+    }
 }
 
 fn describe(changes: &KeyChanges, deleted: bool) -> String {

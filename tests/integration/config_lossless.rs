@@ -4,7 +4,8 @@
 //! nothing.
 
 use crate::test::{repo, Test};
-use lockstep::config::ini::{Document, MatchOptions};
+use lockstep::config::ini::{Document, MatchOptions, Syntax};
+use std::path::Path;
 use std::path::PathBuf;
 
 fn corpus() -> Vec<PathBuf> {
@@ -58,9 +59,19 @@ fn op(kind: &str, section: &Option<String>, key: &str, value: &str) -> serde_jso
     serde_json::json!({ kind: body })
 }
 
-fn migration(t: &Test, name: &str, ops: Vec<serde_json::Value>) {
+/// The dialect of a corpus file: from its name, and for the shared
+/// corpus's aurweb config (read by Python's configparser) from its source.
+fn syntax_of(file: &Path) -> Syntax {
+    let name = file.file_name().unwrap().to_string_lossy();
+    if name.starts_with("aurweb-config") {
+        return Syntax::Configparser;
+    }
+    Syntax::for_path(file)
+}
+
+fn migration(t: &Test, name: &str, syntax: Syntax, ops: Vec<serde_json::Value>) {
     // JSON is YAML: no quoting surprises whatever the corpus holds.
-    let doc = serde_json::json!({"file": "target.ini", "operations": ops});
+    let doc = serde_json::json!({"file": "target.ini", "syntax": syntax.name(), "operations": ops});
     t.write(&format!("config-migrations/{name}"), doc.to_string());
 }
 
@@ -81,10 +92,16 @@ fn corpus_is_edited_losslessly() {
         let t = Test::new();
         t.write("config/target.ini", &original);
         let run = || t.run(&["--config-root", "config", "apply"]);
-        let doc = Document::parse(&text);
+        let syntax = syntax_of(file);
+        let doc = Document::parse_as(&text, syntax);
         let picked = pick_key(&doc);
         let section = picked.as_ref().map_or_else(
-            || doc.entries().first().and_then(|e| e.section.clone()),
+            || {
+                doc.entries()
+                    .first()
+                    .map(|e| e.section.clone())
+                    .unwrap_or_else(|| doc.section_names().into_iter().next())
+            },
             |p| p.0.clone(),
         );
 
@@ -93,6 +110,7 @@ fn corpus_is_edited_losslessly() {
             migration(
                 &t,
                 "0001_same.yaml",
+                syntax,
                 vec![
                     op("set", section, key, value),
                     op("default", section, key, "other"),
@@ -115,6 +133,7 @@ fn corpus_is_edited_losslessly() {
             migration(
                 &t,
                 "0002_set.yaml",
+                syntax,
                 vec![op("set", section, key, "lockstep-new-value")],
             );
             let out = run();
@@ -131,10 +150,13 @@ fn corpus_is_edited_losslessly() {
         };
 
         // 3. A new key: exactly one line added, everything else in order.
+        // A name every dialect reads as a key (git refuses `_`), so that a
+        // generic file stays readable for all of them.
         migration(
             &t,
             "0003_add.yaml",
-            vec![op("set", &section, "lockstep_added_key", "1")],
+            syntax,
+            vec![op("set", &section, "lockstep-added-key", "1")],
         );
         let out = run();
         out.assert_ok();
@@ -155,7 +177,7 @@ fn corpus_is_edited_losslessly() {
             let mut without: Vec<&[u8]> = b.clone();
             let pos = b
                 .iter()
-                .position(|l| String::from_utf8_lossy(l).contains("lockstep_added_key"))
+                .position(|l| String::from_utf8_lossy(l).contains("lockstep-added-key"))
                 .unwrap_or_else(|| panic!("{}: {}", file.display(), String::from_utf8_lossy(&now)));
             without.remove(pos);
             assert_eq!(without, a, "{}", file.display());

@@ -11,6 +11,7 @@ mod check_mode;
 mod checksums;
 mod concurrency;
 mod config_bad_input;
+mod config_dialects;
 mod config_drift;
 mod config_files;
 mod config_lossless;

@@ -2,6 +2,7 @@
 //! go. Every edit is a list of splices checked by `splice::apply` before it
 //! replaces the document, so a refused edit leaves the document unchanged.
 
+use super::guard::{self, Scope};
 use super::line::{
     self, indent_len, requote, rewrite_value, uncomment_key, Kind, LineEnding, RawLine, Style,
 };
@@ -22,6 +23,24 @@ enum Payload<'a> {
         after_key: String,
         rest: Vec<RawLine>,
     },
+}
+
+/// An edit of `key` that must leave it reading as `value`.
+fn value_scope(section: Option<&str>, key: &str, value: &str) -> Scope {
+    Scope {
+        value: Some((owned(section), key.to_string(), value.to_string(), false)),
+        ..Scope::key(section, key, key_target(section, key))
+    }
+}
+
+/// An edit of whole sections.
+fn section_scope(names: &[&str]) -> Scope {
+    Scope {
+        target: format!("section [{}]", names[0]),
+        keys: Vec::new(),
+        sections: names.iter().map(|n| n.to_string()).collect(),
+        value: None,
+    }
 }
 
 /// A line with this ending, as a fresh parse would store it: text ending in
@@ -74,8 +93,23 @@ impl Document {
                     lines: Vec::new(),
                 });
             }
-            return self.insert_key(section, key, Payload::Value(value), ci);
+            return self.insert_key(
+                section,
+                key,
+                Payload::Value(value),
+                ci,
+                &value_scope(section, key, value),
+            );
         }
+        let scope = Scope {
+            value: Some((
+                owned(section),
+                key.to_string(),
+                value.to_string(),
+                matches!(opts.occurrence, Occurrence::Unique | Occurrence::All),
+            )),
+            ..Scope::key(section, key, key_target(section, key))
+        };
         let style = self.section_style(section, ci);
         let mut splices = Vec::new();
         for &i in &chosen {
@@ -103,7 +137,7 @@ impl Document {
                 }],
             });
         }
-        self.commit(splices, || key_target(section, key))
+        self.commit(splices, &scope)
     }
 
     /// Adds `key = value` only when the key is absent (any occurrence counts).
@@ -123,7 +157,13 @@ impl Document {
         {
             return Ok(false);
         }
-        self.insert_key(section, key, Payload::Value(value), opts.case_insensitive)
+        self.insert_key(
+            section,
+            key,
+            Payload::Value(value),
+            opts.case_insensitive,
+            &value_scope(section, key, value),
+        )
     }
 
     /// Removes the key line(s) and their continuation lines. An `Index` past
@@ -143,7 +183,7 @@ impl Document {
             other => other?,
         };
         let splices = chosen.iter().map(|&i| self.removal(i)).collect();
-        self.commit(splices, || key_target(section, key))
+        self.commit(splices, &Scope::key(section, key, key_target(section, key)))
     }
 
     /// Moves `key` to `to_key` in `to_section`. Within a section only the key
@@ -168,9 +208,16 @@ impl Document {
         let found = self.key_lines(section, key, ci);
         let chosen = self.select(&found, opts.occurrence, section, key)?;
         let same_section = sections_match(section, to_section, ci);
+        let scope = Scope {
+            keys: vec![
+                (owned(section), key.to_string()),
+                (owned(to_section), to_key.to_string()),
+            ],
+            ..Scope::key(section, key, key_target(section, key))
+        };
         if same_section && names_match(key, to_key, ci) {
             // Only the spelling can change (case-insensitive match).
-            return self.respell_keys(&chosen, to_key, || key_target(section, key));
+            return self.respell_keys(&chosen, to_key, &scope);
         }
         if chosen.is_empty() {
             return Ok(false);
@@ -197,10 +244,10 @@ impl Document {
                 });
             }
             let splices = chosen.iter().map(|&i| self.removal(i)).collect();
-            return self.commit(splices, || key_target(section, key));
+            return self.commit(splices, &scope);
         }
         if same_section {
-            return self.respell_keys(&chosen, to_key, || key_target(section, key));
+            return self.respell_keys(&chosen, to_key, &scope);
         }
         // Across sections: remove, then insert, on a copy so a refused
         // insertion leaves the document as it was.
@@ -216,12 +263,22 @@ impl Document {
                 })
             })
             .collect();
-        let mut next = self.clone();
+        // The readers judge the move as a whole, not its two halves.
+        let mut next = self.for_masking();
         let splices = chosen.iter().map(|&i| self.removal(i)).collect();
-        next.commit(splices, || key_target(section, key))?;
+        next.commit(splices, &scope)?;
         for payload in payloads {
-            next.insert_key(to_section, to_key, payload, ci)?;
+            next.insert_key(to_section, to_key, payload, ci, &scope)?;
         }
+        if !self.unguarded {
+            guard::check(
+                self.syntax,
+                (&self.lines, &self.infos),
+                (&next.lines, &next.infos),
+                &scope,
+            )?;
+        }
+        next.unguarded = self.unguarded;
         *self = next;
         Ok(true)
     }
@@ -270,7 +327,7 @@ impl Document {
                 expect: vec![Expect::Header(to.to_string())],
             });
         }
-        self.commit(splices, || format!("section [{from}]"))
+        self.commit(splices, &section_scope(&[from, to]))
     }
 
     /// Removes each selected header and every line up to the next header; a
@@ -319,7 +376,7 @@ impl Document {
                 expect: Vec::new(),
             })
             .collect();
-        self.commit(splices, || format!("section [{section}]"))
+        self.commit(splices, &section_scope(&[section]))
     }
 
     fn removal(&self, i: usize) -> Splice {
@@ -335,7 +392,7 @@ impl Document {
         &mut self,
         chosen: &[usize],
         to_key: &str,
-        target: impl Fn() -> String,
+        scope: &Scope,
     ) -> Result<bool, EditError> {
         let mut splices = Vec::new();
         for &i in chosen {
@@ -362,19 +419,17 @@ impl Document {
                 }],
             });
         }
-        self.commit(splices, target)
+        self.commit(splices, scope)
     }
 
     /// Applies the splices if they change nothing else's reading.
-    fn commit(
-        &mut self,
-        splices: Vec<Splice>,
-        target: impl Fn() -> String,
-    ) -> Result<bool, EditError> {
+    fn commit(&mut self, splices: Vec<Splice>, scope: &Scope) -> Result<bool, EditError> {
         if splices.is_empty() {
             return Ok(false);
         }
-        match splice::apply(&self.lines, &self.infos, splices) {
+        let target = || scope.target.clone();
+        let rules = self.syntax.rules();
+        match splice::apply(&self.lines, &self.infos, splices, rules) {
             Ok((lines, _))
                 if !self.bom && lines.first().is_some_and(|l| l.text.starts_with(BOM)) =>
             {
@@ -385,6 +440,14 @@ impl Document {
                 })
             }
             Ok((lines, infos)) => {
+                if !self.unguarded {
+                    guard::check(
+                        self.syntax,
+                        (&self.lines, &self.infos),
+                        (&lines, &infos),
+                        scope,
+                    )?;
+                }
                 self.lines = lines;
                 self.infos = infos;
                 Ok(true)
@@ -406,12 +469,13 @@ impl Document {
         key: &str,
         payload: Payload<'_>,
         ci: bool,
+        scope: &Scope,
     ) -> Result<bool, EditError> {
         let mut plans = self.plan_uncomment(section, key, &payload, ci);
         plans.push(self.plan_append(section, key, &payload, ci));
         let mut last = None;
         for plan in plans {
-            match self.commit(vec![plan], || key_target(section, key)) {
+            match self.commit(vec![plan], scope) {
                 Ok(changed) => return Ok(changed),
                 Err(e) => last = Some(e),
             }
@@ -437,7 +501,7 @@ impl Document {
         let Some((i, uncommented, parts)) = (0..self.lines.len())
             .filter(|&i| self.infos[i].kind == Kind::Comment && self.in_section(i, section, ci))
             .find_map(|i| {
-                let (u, parts) = uncomment_key(&self.lines[i].text)?;
+                let (u, parts) = uncomment_key(&self.lines[i].text, self.syntax.rules())?;
                 names_match(&u[parts.key.clone()], key, ci).then_some((i, u, parts))
             })
         else {
@@ -460,7 +524,7 @@ impl Document {
         let mut plans = Vec::new();
         for indent in indents {
             let line = format!("{indent}{body}");
-            let Some(parts) = line::parse_key(&line, indent.len()) else {
+            let Some(parts) = line::parse_key(&line, indent.len(), self.syntax.rules()) else {
                 continue;
             };
             let (first, key_spelling, rest) = match payload {

@@ -1,6 +1,7 @@
 //! Errors of the INI editor: each names the section, key and lines involved and
 //! says what to do. Parsing never fails; only edits do.
 
+use super::syntax::Syntax;
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -93,6 +94,23 @@ pub enum EditError {
         line: usize,
         detail: String,
     },
+
+    #[error(
+        "editing {target} would change how a {syntax} reader reads the file: {detail}; {}",
+        advice(*.syntax)
+    )]
+    ReadsDifferently {
+        target: String,
+        syntax: Syntax,
+        detail: String,
+    },
+}
+
+fn advice(syntax: Syntax) -> &'static str {
+    match syntax {
+        Syntax::Generic => "make this change by hand",
+        _ => "if another program reads this file, name it with `syntax:` in the migration; otherwise make this change by hand",
+    }
 }
 
 /// `[name]`, or a phrase for the keys before the first header.

@@ -71,27 +71,61 @@ pub fn indent_len(text: &str) -> usize {
     text.len() - text.trim_start_matches(is_ws).len()
 }
 
-fn is_comment_start(rest: &str) -> bool {
-    rest.starts_with(';') || rest.starts_with('#')
-}
-
 /// Byte ranges of an active (or uncommented) `key = value` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyParts {
     /// The key as written, without surrounding whitespace.
     pub key: Range<usize>,
-    /// Byte index of the `=` or `:`; `None` for a key without a value.
+    /// Byte index of the delimiter; `None` for a key without a value.
     pub delim: Option<usize>,
-    /// The value without surrounding whitespace (quotes included); an empty
+    /// The value without surrounding whitespace (quotes included) and
+    /// without an inline comment where the dialect has them; an empty
     /// range after the key when there is no delimiter.
     pub value: Range<usize>,
 }
 
+/// How a dialect splits a physical line into its parts. Each dialect in
+/// `syntax/` fills one of these; [`classify`] is the only reader.
+pub struct LineRules {
+    /// Characters that separate key and value; the first one found wins.
+    pub delimiters: &'static [char],
+    /// Characters that start a whole-line comment (after indentation).
+    pub comments: &'static [char],
+    pub continuation: Continuation,
+    /// The name range of a `[name]` header line starting at the given
+    /// indentation, `None` when the line is not a valid header.
+    pub header: fn(&str, usize) -> Option<Range<usize>>,
+    /// Whether `!include`-style lines are directives (else read as keys).
+    pub directives: bool,
+    /// Whether a line without a delimiter is a key without a value.
+    pub bare_keys: bool,
+    /// Where an inline comment starts in a value's text, if the dialect has them.
+    pub inline_comment: Option<fn(&str) -> Option<usize>>,
+}
+
+/// How a value goes on past its key line.
+#[derive(Clone, Copy)]
+pub enum Continuation {
+    /// Never (php.ini without an open quote, my.cnf).
+    None,
+    /// Lines indented deeper than the key line (configparser); with
+    /// `blank_lines_in_values`, blank lines do not end the value.
+    Indented { blank_lines_in_values: bool },
+    /// `continues(text, from, first)` says whether the line goes on to the
+    /// next one (`from`: where the value starts on a key line, 0 on a
+    /// continuation line; `first`: a key line). With `comments_inside`,
+    /// comment lines in between are skipped (systemd) rather than read as
+    /// continuation text (git).
+    Marked {
+        continues: fn(&str, usize, bool) -> bool,
+        comments_inside: bool,
+    },
+}
+
 /// Parses `key <ws> delim <ws> value <ws>` starting at `start` (after the indentation).
-/// The delimiter is whichever of `=` and `:` comes first.
-pub fn parse_key(text: &str, start: usize) -> Option<KeyParts> {
+pub fn parse_key(text: &str, start: usize, rules: &LineRules) -> Option<KeyParts> {
     let rest = text.get(start..)?;
-    match rest.find(['=', ':']) {
+    match rest.find(rules.delimiters) {
         Some(rel) => {
             let d = start + rel;
             let key_end = start + text[start..d].trim_end_matches(is_ws).len();
@@ -99,14 +133,19 @@ pub fn parse_key(text: &str, start: usize) -> Option<KeyParts> {
                 return None;
             }
             let value_start = d + 1 + indent_len(&text[d + 1..]);
-            let value_end = text.trim_end_matches(is_ws).len().max(value_start);
+            let mut value_end = text.len();
+            if let Some(comment) = rules.inline_comment.and_then(|f| f(&text[value_start..])) {
+                value_end = value_start + comment;
+            }
+            let value_end =
+                value_start + text[value_start..value_end].trim_end_matches(is_ws).len();
             Some(KeyParts {
                 key: start..key_end,
                 delim: Some(d),
                 value: value_start..value_end,
             })
         }
-        None => {
+        None if rules.bare_keys => {
             let key_end = text.trim_end_matches(is_ws).len();
             if key_end <= start {
                 return None;
@@ -117,26 +156,27 @@ pub fn parse_key(text: &str, start: usize) -> Option<KeyParts> {
                 value: key_end..key_end,
             })
         }
+        None => None,
     }
 }
 
 /// A comment that looks like a disabled key (`;key = x`, `# key=x`, `#key: x`):
 /// the text with the comment marker removed, and that text's key parts.
 /// A delimiter is required so prose like `# port` is not taken for a key.
-pub fn uncomment_key(text: &str) -> Option<(String, KeyParts)> {
+pub fn uncomment_key(text: &str, rules: &LineRules) -> Option<(String, KeyParts)> {
     let indent = indent_len(text);
     let rest = &text[indent..];
-    if !is_comment_start(rest) {
+    if !rest.starts_with(rules.comments) {
         return None;
     }
-    let marker_end = indent + (rest.len() - rest.trim_start_matches([';', '#']).len());
+    let marker_end = indent + (rest.len() - rest.trim_start_matches(rules.comments).len());
     let key_start = marker_end + indent_len(&text[marker_end..]);
     let body = &text[key_start..];
     if body.is_empty() || body.starts_with(['[', ';', '#', '!']) {
         return None;
     }
     let uncommented = format!("{}{}", &text[..indent], body);
-    let parts = parse_key(&uncommented, indent)?;
+    let parts = parse_key(&uncommented, indent, rules)?;
     parts.delim?;
     Some((uncommented, parts))
 }
@@ -144,12 +184,12 @@ pub fn uncomment_key(text: &str) -> Option<(String, KeyParts)> {
 /// Name range of a `[ name ]` header starting at `start`. The closing bracket is
 /// the first `]` followed only by whitespace or a comment, so `[a]]` is named `a]`
 /// and `[a] ; note` is named `a`.
-fn header_name(text: &str, start: usize) -> Option<Range<usize>> {
+pub fn header_name(text: &str, start: usize) -> Option<Range<usize>> {
     let open = start + 1;
     for (rel, _) in text[open..].match_indices(']') {
         let close = open + rel;
         let after = text[close + 1..].trim_start_matches(is_ws);
-        if after.is_empty() || is_comment_start(after) {
+        if after.is_empty() || after.starts_with([';', '#']) {
             let inner = &text[open..close];
             let name_start = open + indent_len(inner);
             let name_end = (open + inner.trim_end_matches(is_ws).len()).max(name_start);
@@ -162,18 +202,20 @@ fn header_name(text: &str, start: usize) -> Option<Range<usize>> {
 /// What a line means in its document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// Empty or whitespace only; ends a multi-line value.
+    /// Empty or whitespace only, outside any value.
     Blank,
-    /// `;` or `#` after optional indentation, outside any value.
+    /// A whole-line comment, outside any value.
     Comment,
-    /// `[name]`; the range is the trimmed name.
+    /// `[name]`; the range is the name as the dialect reads it.
     Header { name: Range<usize> },
     /// `key = value`, `key: value` or a bare `key`.
     Key(KeyParts),
-    /// An indented line continuing the value of the key on line `owner` (0-based).
+    /// A line continuing the value of the key on line `owner` (0-based).
     Continuation { owner: usize },
     /// A comment between continuation lines; part of the key's lines, not its value.
     ValueComment { owner: usize },
+    /// A blank line between continuation lines (configparser keeps it in the value).
+    ValueBlank { owner: usize },
     /// `!include ...` style directive (my.cnf); never a key.
     Directive,
     /// Anything else (`= x`, `[unclosed`); kept as is and ignored.
@@ -188,75 +230,134 @@ pub struct LineInfo {
     pub header: Option<usize>,
 }
 
-/// Classifies every line. Continuation follows Python's configparser: a
-/// non-blank line indented deeper than the key line that opened the value
-/// continues it, so tab-indented git-config keys stay separate keys. A blank
-/// line ends the value; comments do not (configparser skips them).
-pub fn classify(lines: &[RawLine]) -> Vec<LineInfo> {
+/// A value that may still go on, and where it started.
+struct Open {
+    owner: usize,
+    /// Indentation of the line that opened it (indented continuation).
+    indent: usize,
+    /// The last line asked to go on (marked continuation).
+    marked: bool,
+}
+
+/// Classifies every line by `rules`. Lines that sit between a key and a
+/// later continuation line (comments, and blank lines where the dialect
+/// keeps them in values) belong to the key's lines; at the end of a value
+/// they stay plain comments and blank lines.
+pub fn classify(lines: &[RawLine], rules: &LineRules) -> Vec<LineInfo> {
     let mut infos: Vec<LineInfo> = Vec::with_capacity(lines.len());
     let mut header: Option<usize> = None;
-    // The key whose value may continue, with its indentation.
-    let mut open: Option<(usize, usize)> = None;
-    // Comments seen while a value was open; they join the value's lines only
-    // if a continuation line follows them.
+    let mut open: Option<Open> = None;
+    // Comments (and blank lines) seen while a value was open; they join the
+    // value's lines only if a continuation line follows them.
     let mut pending: Vec<usize> = Vec::new();
 
     for (i, line) in lines.iter().enumerate() {
         let text = line.text.as_str();
-        if is_blank(text) {
-            infos.push(LineInfo {
-                kind: Kind::Blank,
-                header,
-            });
+        let indent = indent_len(text);
+        let rest = &text[indent..];
+        let blank = rest.is_empty();
+        let comment = !blank && rest.starts_with(rules.comments);
+        let push = move |infos: &mut Vec<LineInfo>, kind| infos.push(LineInfo { kind, header });
+        if let Some(o) = &open {
+            let owner = o.owner;
+            let continued = match rules.continuation {
+                Continuation::None => false,
+                Continuation::Indented {
+                    blank_lines_in_values,
+                } => {
+                    if blank || comment {
+                        push(&mut infos, if blank { Kind::Blank } else { Kind::Comment });
+                        if comment || blank_lines_in_values {
+                            pending.push(i);
+                        } else {
+                            open = None;
+                            pending.clear();
+                        }
+                        continue;
+                    }
+                    indent > o.indent
+                }
+                Continuation::Marked {
+                    continues,
+                    comments_inside,
+                } => {
+                    if !o.marked {
+                        false
+                    } else if comment && comments_inside {
+                        push(&mut infos, Kind::ValueComment { owner });
+                        continue;
+                    } else if blank {
+                        open = None;
+                        push(&mut infos, Kind::Continuation { owner });
+                        continue;
+                    } else {
+                        let marked = continues(text, 0, false);
+                        open = Some(Open {
+                            owner,
+                            indent: o.indent,
+                            marked,
+                        });
+                        true
+                    }
+                }
+            };
+            if continued {
+                for p in pending.drain(..) {
+                    infos[p].kind = match infos[p].kind {
+                        Kind::Blank => Kind::ValueBlank { owner },
+                        _ => Kind::ValueComment { owner },
+                    };
+                }
+                push(&mut infos, Kind::Continuation { owner });
+                continue;
+            }
+        }
+        if blank || comment {
+            push(&mut infos, if blank { Kind::Blank } else { Kind::Comment });
             open = None;
             pending.clear();
             continue;
         }
-        let indent = indent_len(text);
-        let rest = &text[indent..];
-        if is_comment_start(rest) {
-            infos.push(LineInfo {
-                kind: Kind::Comment,
-                header,
-            });
-            if open.is_some() {
-                pending.push(i);
-            }
-            continue;
-        }
-        if let Some((owner, owner_indent)) = open {
-            if indent > owner_indent {
-                for p in pending.drain(..) {
-                    infos[p].kind = Kind::ValueComment { owner };
-                }
-                infos.push(LineInfo {
-                    kind: Kind::Continuation { owner },
-                    header,
-                });
-                continue;
-            }
-        }
-        open = None;
         pending.clear();
         let kind = if rest.starts_with('[') {
-            match header_name(text, indent) {
+            match (rules.header)(text, indent) {
                 Some(name) => {
                     header = Some(i);
+                    open = None;
                     Kind::Header { name }
                 }
                 None => Kind::Invalid,
             }
-        } else if rest.starts_with('!') {
+        } else if rules.directives && rest.starts_with('!') {
+            open = None;
             Kind::Directive
         } else {
-            match parse_key(text, indent) {
+            match parse_key(text, indent, rules) {
                 Some(parts) => {
-                    open = Some((i, indent));
+                    let marked = match rules.continuation {
+                        Continuation::Marked { continues, .. } => {
+                            continues(text, parts.delim.map_or(text.len(), |d| d + 1), true)
+                        }
+                        _ => false,
+                    };
+                    open = Some(Open {
+                        owner: i,
+                        indent,
+                        marked,
+                    });
                     Kind::Key(parts)
                 }
                 None => Kind::Invalid,
             }
         };
+        if kind == Kind::Invalid {
+            // configparser keeps the open value across an unreadable line
+            // but measures later lines against that line's indentation.
+            if let Some(o) = &mut open {
+                o.indent = indent;
+                o.marked = false;
+            }
+        }
         infos.push(LineInfo { kind, header });
     }
     infos

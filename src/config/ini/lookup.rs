@@ -65,6 +65,7 @@ impl Document {
     }
 
     pub(super) fn in_section(&self, i: usize, section: Option<&str>, ci: bool) -> bool {
+        let ci = ci || self.syntax.folds_section_case();
         match (self.infos[i].header, section) {
             (None, None) => true,
             (Some(h), Some(s)) => self.header_name(h).is_some_and(|n| names_match(n, s, ci)),
@@ -73,6 +74,7 @@ impl Document {
     }
 
     pub(super) fn headers(&self, name: &str, ci: bool) -> Vec<usize> {
+        let ci = ci || self.syntax.folds_section_case();
         (0..self.lines.len())
             .filter(|&h| {
                 self.header_name(h)
@@ -86,11 +88,12 @@ impl Document {
     }
 
     pub(super) fn key_lines(&self, section: Option<&str>, key: &str, ci: bool) -> Vec<usize> {
+        let key_ci = ci || self.syntax.folds_key_case();
         (0..self.lines.len())
             .filter(|&i| {
                 matches!(self.infos[i].kind, Kind::Key(_))
                     && self.in_section(i, section, ci)
-                    && names_match(self.key_text(i), key, ci)
+                    && names_match(self.key_text(i), key, key_ci)
             })
             .collect()
     }
@@ -101,7 +104,7 @@ impl Document {
         for j in i + 1..self.lines.len() {
             match self.infos[j].kind {
                 Kind::Continuation { owner } if owner == i => end = j + 1,
-                Kind::ValueComment { owner } if owner == i => {}
+                Kind::ValueComment { owner } | Kind::ValueBlank { owner } if owner == i => {}
                 _ => break,
             }
         }
@@ -114,8 +117,11 @@ impl Document {
         let text = &self.lines[i].text;
         let first = parts.delim.and_then(|_| text.get(parts.value.clone()));
         let continued: Vec<&str> = (i + 1..self.span_end(i))
-            .filter(|&j| matches!(self.infos[j].kind, Kind::Continuation { .. }))
-            .map(|j| self.lines[j].text.trim_matches(is_ws))
+            .filter_map(|j| match self.infos[j].kind {
+                Kind::Continuation { .. } => Some(self.lines[j].text.trim_matches(is_ws)),
+                Kind::ValueBlank { .. } => Some(""),
+                _ => None,
+            })
             .collect();
         if continued.is_empty() {
             return first.map(str::to_string);

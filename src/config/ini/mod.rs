@@ -61,10 +61,12 @@
 
 mod edit;
 mod error;
+mod guard;
 mod line;
 mod lookup;
 mod names;
 mod splice;
+mod syntax;
 
 #[cfg(test)]
 mod corpus_tests;
@@ -79,6 +81,7 @@ use std::str::FromStr;
 pub use error::EditError;
 use line::{classify, split_lines, Kind, LineInfo, RawLine};
 use names::{check_key, check_section_opt};
+pub use syntax::{Setting, Syntax, DIALECTS};
 
 const BOM: char = '\u{feff}';
 
@@ -150,6 +153,9 @@ pub struct MatchOptions {
 /// An INI file as lines with their raw bytes; `to_string()` gives them back.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Document {
+    syntax: Syntax,
+    /// Edits skip the check against the dialects' readings (`guard`).
+    unguarded: bool,
     bom: bool,
     lines: Vec<RawLine>,
     infos: Vec<LineInfo>,
@@ -169,15 +175,50 @@ impl fmt::Display for Document {
 }
 
 impl Document {
-    /// Reads any text; never fails, and `to_string()` returns `text` exactly.
+    /// Reads any text as `generic`; never fails, and `to_string()` returns `text` exactly.
     pub fn parse(text: &str) -> Document {
+        Document::parse_as(text, Syntax::Generic)
+    }
+
+    /// Reads any text by `syntax`'s rules; never fails, and `to_string()`
+    /// returns `text` exactly.
+    pub fn parse_as(text: &str, syntax: Syntax) -> Document {
         let (bom, body) = match text.strip_prefix(BOM) {
             Some(rest) => (true, rest),
             None => (false, text),
         };
         let lines = split_lines(body);
-        let infos = classify(&lines);
-        Document { bom, lines, infos }
+        let infos = classify(&lines, syntax.rules());
+        Document {
+            syntax,
+            unguarded: false,
+            bom,
+            lines,
+            infos,
+        }
+    }
+
+    pub fn syntax(&self) -> Syntax {
+        self.syntax
+    }
+
+    /// A copy whose edits skip the reading check: for masking secret
+    /// values in output, which must never be refused.
+    pub fn for_masking(&self) -> Document {
+        Document {
+            unguarded: true,
+            ..self.clone()
+        }
+    }
+
+    /// Every assignment as `reader` reads this file, or `None` when that
+    /// reader rejects it.
+    pub fn reading(&self, reader: Syntax) -> Option<Vec<Setting>> {
+        if reader == self.syntax {
+            return syntax::read(reader, &self.lines, &self.infos);
+        }
+        let infos = classify(&self.lines, reader.rules());
+        syntax::read(reader, &self.lines, &infos)
     }
 
     /// The line ending most lines use (`"\n"` when there is none yet); new lines get it.

@@ -171,12 +171,14 @@ impl Op {
         let trimmed = line.trim_start();
         let indented = line.starts_with([' ', '\t']);
         let comment = trimmed.starts_with([';', '#']);
+        // Blank lines inside a multi-line value go with it.
+        let blank = trimmed.trim().is_empty();
         match *self {
             Op::Set(_, k, ..) | Op::SetDefault(_, k, ..) | Op::Delete(_, k, _) => {
-                has(k) || indented || comment || unterminated_last
+                has(k) || indented || comment || blank || unterminated_last
             }
             Op::Rename(_, k, _, tk, _) => {
-                has(k) || has(tk) || indented || comment || unterminated_last
+                has(k) || has(tk) || indented || comment || blank || unterminated_last
             }
             Op::RenameSection(from, ..) => trimmed.starts_with('[') && has(from),
             Op::DeleteSection(..) => in_section_region,

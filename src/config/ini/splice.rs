@@ -3,7 +3,7 @@
 //! a key is a continuation), so an edit that keeps every other line's bytes
 //! can still change what those lines say; such an edit is refused here.
 
-use super::line::{classify, Kind, LineInfo, RawLine};
+use super::line::{classify, Kind, LineInfo, LineRules, RawLine};
 
 /// Replace old lines `start..end` with `lines`; `expect` says what each new
 /// line must read as afterwards (one entry per line).
@@ -56,6 +56,7 @@ enum Role {
     /// Owner line in the new text; `None` when it cannot be known (matches any).
     Continuation(Option<usize>),
     ValueComment(Option<usize>),
+    ValueBlank(Option<usize>),
     Directive,
     Invalid,
 }
@@ -82,6 +83,7 @@ fn role_of(
         Kind::Key(parts) => Role::Key(text[parts.key.clone()].to_string()),
         Kind::Continuation { owner } => Role::Continuation(map(*owner)),
         Kind::ValueComment { owner } => Role::ValueComment(map(*owner)),
+        Kind::ValueBlank { owner } => Role::ValueBlank(map(*owner)),
         Kind::Directive => Role::Directive,
         Kind::Invalid => Role::Invalid,
     }
@@ -96,6 +98,7 @@ fn describe(role: &Role) -> String {
         Role::Continuation(Some(o)) => format!("a continuation of line {}", o + 1),
         Role::Continuation(None) => "a continuation line".to_string(),
         Role::ValueComment(_) => "a comment inside a multi-line value".to_string(),
+        Role::ValueBlank(_) => "a blank line inside a multi-line value".to_string(),
         Role::Directive => "a directive".to_string(),
         Role::Invalid => "an unreadable line".to_string(),
     }
@@ -104,7 +107,8 @@ fn describe(role: &Role) -> String {
 fn role_matches(want: &Role, got: &Role) -> bool {
     match (want, got) {
         (Role::Continuation(None), Role::Continuation(_))
-        | (Role::ValueComment(None), Role::ValueComment(_)) => true,
+        | (Role::ValueComment(None), Role::ValueComment(_))
+        | (Role::ValueBlank(None), Role::ValueBlank(_)) => true,
         _ => want == got,
     }
 }
@@ -137,6 +141,7 @@ pub fn apply(
     lines: &[RawLine],
     infos: &[LineInfo],
     mut splices: Vec<Splice>,
+    rules: &LineRules,
 ) -> Result<(Vec<RawLine>, Vec<LineInfo>), Conflict> {
     splices.sort_by_key(|s| (s.start, s.end));
     let mut new_lines: Vec<RawLine> = Vec::with_capacity(lines.len() + 4);
@@ -180,7 +185,7 @@ pub fn apply(
         map[i] = Some(new_lines.len());
         new_lines.push(line.clone());
     }
-    let new_infos = classify(&new_lines);
+    let new_infos = classify(&new_lines, rules);
 
     let map_fn = |i: usize| map.get(i).copied().flatten();
     let old_reading = |i: usize| Reading {
@@ -239,7 +244,7 @@ pub fn apply(
                     let owner = base + off;
                     let ok = matches!(
                         got.role,
-                        Role::Continuation(Some(o)) | Role::ValueComment(Some(o)) if o == owner
+                        Role::Continuation(Some(o)) | Role::ValueComment(Some(o)) | Role::ValueBlank(Some(o)) if o == owner
                     );
                     if !ok {
                         return Err(Conflict {

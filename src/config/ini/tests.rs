@@ -23,7 +23,16 @@ fn ci() -> MatchOptions {
 /// Runs `op` on `input`, checks it reports `changed` and yields `expected`,
 /// then checks a second run reports no change and writes nothing.
 fn edit(input: &str, expected: &str, op: impl Fn(&mut Document) -> Result<bool, EditError>) {
-    let mut doc = Document::parse(input);
+    edit_as(Syntax::Generic, input, expected, op)
+}
+
+fn edit_as(
+    syntax: Syntax,
+    input: &str,
+    expected: &str,
+    op: impl Fn(&mut Document) -> Result<bool, EditError>,
+) {
+    let mut doc = Document::parse_as(input, syntax);
     let changed = op(&mut doc).unwrap();
     assert_eq!(doc.to_string(), expected);
     assert_eq!(changed, input != expected, "changed flag");
@@ -31,7 +40,7 @@ fn edit(input: &str, expected: &str, op: impl Fn(&mut Document) -> Result<bool, 
     assert!(!again, "second run must not change anything");
     assert_eq!(doc.to_string(), expected, "second run");
     // The edited text reads back as the same document.
-    assert_eq!(Document::parse(expected), doc);
+    assert_eq!(Document::parse_as(expected, syntax), doc);
 }
 
 /// Like `edit` for ops that act again on every run (`First`/`Last` picks).
@@ -129,8 +138,13 @@ fn reads_continuation_lines_like_configparser() {
         doc.entries(),
         vec![
             entry(Some("s"), "k", Some("a\nb\nc"), 2),
-            entry(Some("s"), "next", Some("1\ngit = style\nsame = indent"), 6),
-            entry(Some("s"), "after_blank", Some("x"), 10),
+            // A blank line does not end a value (`empty_lines_in_values`).
+            entry(
+                Some("s"),
+                "next",
+                Some("1\ngit = style\nsame = indent\n\nafter_blank = x"),
+                6
+            ),
         ]
     );
     let git = Document::parse("[core]\n\tbare = false\n\tfilemode = true\n");
@@ -317,8 +331,26 @@ fn set_keeps_quote_style() {
     set("k = \"x\"\n", "k = \"y\"\n", None, "k", "y");
     set("k = 'x'\n", "k = 'y'\n", None, "k", "y");
     set("k = \"x\"\n", "k = \"x\"\n", None, "k", "x");
-    set("k = \"x\"\n", "k = 'x'\n", None, "k", "'x'");
-    set("k = x\n", "k = \"y\"\n", None, "k", "\"y\"");
+    // Quotes in the value itself: configparser keeps them, php.ini strips
+    // them, so only a file named as configparser's takes them.
+    let cp = |input: &str, expected: &str, value: &str| {
+        edit_as(Syntax::Configparser, input, expected, |d| {
+            d.set(Some("s"), "k", value, &o())
+        })
+    };
+    cp("[s]\nk = \"x\"\n", "[s]\nk = 'x'\n", "'x'");
+    cp("[s]\nk = x\n", "[s]\nk = \"y\"\n", "\"y\"");
+    let e = err("k = x\n", |d| d.set(None, "k", "\"y\"", &o()));
+    assert!(
+        matches!(
+            e,
+            EditError::ReadsDifferently {
+                syntax: Syntax::Php,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -423,7 +455,12 @@ fn set_uncomments_a_commented_key_in_place() {
         "3307",
     );
     set("[s]\n# key=x\n", "[s]\nkey=y\n", Some("s"), "key", "y");
-    set("[s]\n#key: x\r\n", "[s]\nkey: y\r\n", Some("s"), "key", "y");
+    edit_as(
+        Syntax::Configparser,
+        "[s]\n#key: x\r\n",
+        "[s]\nkey: y\r\n",
+        |d| d.set(Some("s"), "key", "y", &o()),
+    );
     set(
         "[s]\n\n  ;; key  =  \"x\"\n",
         "[s]\n\n  key  =  \"y\"\n",
@@ -599,23 +636,21 @@ fn set_adds_a_missing_section_at_the_end() {
 
 #[test]
 fn set_adds_global_keys_at_the_top_or_after_the_last_global_key() {
-    set("[a]\nx = 1\n", "g = 1\n[a]\nx = 1\n", None, "g", "1");
-    set(
-        "\u{feff}; header\n[a]\n",
-        "\u{feff}g = 1\n; header\n[a]\n",
-        None,
-        "g",
-        "1",
-    );
+    // php.ini is the dialect that reads keys before the first header.
+    let php = |input: &str, expected: &str| {
+        edit_as(Syntax::Php, input, expected, |d| {
+            d.set(None, "g", "1", &o())
+        })
+    };
+    php("[a]\nx = 1\n", "g = 1\n[a]\nx = 1\n");
+    php("\u{feff}; header\n[a]\n", "\u{feff}g = 1\n; header\n[a]\n");
+    php("[core]\n\tbare = 1\n", "g = 1\n[core]\n\tbare = 1\n");
     set("a=1\n\n[s]\n", "a=1\ng=1\n\n[s]\n", None, "g", "1");
     set("", "g = 1\n", None, "g", "1");
-    set(
-        "[core]\n\tbare = 1\n",
-        "g = 1\n[core]\n\tbare = 1\n",
-        None,
-        "g",
-        "1",
-    );
+    // A generic file that configparser, systemd, my.cnf and git all read
+    // would stop being readable for them.
+    let e = err("[a]\nx = 1\n", |d| d.set(None, "g", "1", &o()));
+    assert!(matches!(e, EditError::ReadsDifferently { .. }), "{e:?}");
 }
 
 #[test]
