@@ -97,7 +97,17 @@ async fn run(command: Command, mut settings: Settings) -> Report {
         Command::Status => commands::status::status(&ctx).await,
         Command::Verify => commands::status::verify(&ctx).await,
         Command::Sql { dialect } => commands::sql::run(&ctx, dialect.as_deref()).await,
-        Command::Rollback { to } => commands::rollback::run(&ctx, to).await,
+        Command::Rollback {
+            to,
+            database_to,
+            config_to,
+        } => {
+            let targets = commands::rollback::Targets {
+                database: database_to.clone().or_else(|| to.clone()),
+                config: config_to.clone().or_else(|| to.clone()),
+            };
+            commands::rollback::run(&ctx, &targets).await
+        }
         Command::Resolve {
             version,
             mark_applied,

@@ -271,10 +271,17 @@ pub enum Command {
         dialect: Option<String>,
     },
     /// Undo migrations newer than VERSION, newest first, with their down SQL
+    #[command(group(clap::ArgGroup::new("targets").required(true).multiple(true).args(["to", "database_to", "config_to"])))]
     Rollback {
-        /// The version to return to (it stays applied)
+        /// The version to return to, database and config alike (it stays applied)
         #[arg(long, value_name = "VERSION")]
-        to: String,
+        to: Option<String>,
+        /// The database version to return to (overrides --to; without it and --to the database is left as it is)
+        #[arg(long, value_name = "VERSION")]
+        database_to: Option<String>,
+        /// The config migration version to return to (overrides --to; without it and --to config files are left as they are)
+        #[arg(long, value_name = "VERSION")]
+        config_to: Option<String>,
     },
     /// Repair recorded state on purpose
     #[command(group(clap::ArgGroup::new("action").required(true).args(["mark_applied", "mark_rolled_back", "resume", "restamp", "adopt"])))]

@@ -10,6 +10,7 @@ pub mod part_sql;
 pub mod resolve;
 pub mod resume;
 pub mod rollback;
+pub mod rollback_preview;
 pub mod sql;
 pub mod status;
 

@@ -18,8 +18,23 @@ use crate::report::{AppliedEntry, Report};
 use anyhow::{anyhow, Context, Result};
 use std::path::Path;
 
-pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
-    let to = Version::parse(to).ok_or_else(|| anyhow!("--to {to}: expected a version number"))?;
+/// How far back each side goes; `None` leaves that side as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    pub database: Option<String>,
+    pub config: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx, targets: &Targets) -> Result<Report> {
+    let parse = |flag: &str, t: &Option<String>| {
+        t.as_deref()
+            .map(|t| {
+                Version::parse(t).ok_or_else(|| anyhow!("{flag} {t}: expected a version number"))
+            })
+            .transpose()
+    };
+    let db_to = parse("--database-to", &targets.database)?;
+    let config_to = parse("--config-to", &targets.config)?;
     let migrations = ctx.load_migrations()?;
     let config_migrations = ctx.load_config_migrations()?;
     let mut report = ctx.new_report();
@@ -33,8 +48,12 @@ pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
     };
     let mut state = State::load(&ctx.settings.state_dir)?;
     super::apply::settle_pending_writes(ctx, &mut state);
-    let Some(restores) = plan_config(ctx, &config_migrations, &state, &to, &mut report) else {
-        return Ok(report);
+    let restores = match &config_to {
+        Some(to) => match plan_config(ctx, &config_migrations, &state, to, &mut report) {
+            Some(r) => r,
+            None => return Ok(report),
+        },
+        None => Vec::new(),
     };
     report.extra.insert(
         "config_rolled_back".to_owned(),
@@ -46,49 +65,147 @@ pub async fn run(ctx: &Ctx, to: &str) -> Result<Report> {
     );
     if ctx.settings.check {
         let history = super::history_read_only(ctx).await?;
-        if let Some(steps) = plan(ctx, &migrations, &history, &to, &mut report) {
+        let steps = match &db_to {
+            Some(to) => plan(ctx, &migrations, &history, to, &mut report),
+            None => Some(Vec::new()),
+        };
+        if let Some(steps) = steps {
             report.changed = !steps.is_empty() || restores.iter().any(|r| r.changes());
             report.database.pending = Vec::new();
             report.extra.insert(
                 "would_roll_back".to_owned(),
                 steps.iter().map(|m| m.version.to_string()).collect(),
             );
-            report.msg = format!(
-                "would roll back {} migration{}",
-                steps.len(),
-                super::apply::plural(steps.len())
-            );
+            let mut db = super::connect_read_only(ctx).await?;
+            super::rollback_preview::describe(
+                ctx,
+                db.as_mut(),
+                &steps,
+                &preview_files(&restores, &state),
+                &mut report,
+            )
+            .await;
+            if let Some(db) = db {
+                db.close().await;
+            }
+            report.msg = summary(&steps, &restores, &db_to, &config_to, true);
         }
         return Ok(report);
     }
     let (mut db, lock) = connect_locked(ctx).await?;
     // Refuse before anything runs if the database side cannot be undone.
     let history = read_history(&mut db).await?;
-    if plan(ctx, &migrations, &history, &to, &mut report).is_none() {
+    let steps = match &db_to {
+        Some(to) => plan(ctx, &migrations, &history, to, &mut report),
+        None => Some(Vec::new()),
+    };
+    let Some(steps) = steps else {
         lock.release(&mut db).await;
         db.close().await;
         return Ok(report);
-    }
+    };
+    super::rollback_preview::describe(
+        ctx,
+        Some(&mut db),
+        &steps,
+        &preview_files(&restores, &state),
+        &mut report,
+    )
+    .await;
     let config_result = write_restores(ctx, &mut state, &restores, &mut report);
     if let Err(e) = config_result {
         lock.release(&mut db).await;
         db.close().await;
         return Err(e);
     }
-    let result = roll_back_locked(ctx, &mut db, &migrations, &to, &mut report).await;
+    let result = match &db_to {
+        Some(to) => roll_back_locked(ctx, &mut db, &migrations, to, &mut report).await,
+        None => Ok(()),
+    };
     lock.release(&mut db).await;
     db.close().await;
     result?;
-    let config_versions: usize = restores.iter().map(|r| r.versions.len()).sum();
-    if !report.failed && config_versions > 0 {
-        report.msg = format!(
-            "rolled back {} database migration{} and {config_versions} config migration{} to {to}",
-            report.database.rolled_back.len(),
-            super::apply::plural(report.database.rolled_back.len()),
-            super::apply::plural(config_versions)
-        );
+    if !report.failed {
+        report.msg = summary(&steps, &restores, &db_to, &config_to, false);
     }
     Ok(report)
+}
+
+/// The config side of the preview: each file's restore with the migrations
+/// it undoes and the values they recorded.
+fn preview_files<'a>(
+    restores: &'a [Restore],
+    state: &'a State,
+) -> Vec<super::rollback_preview::FileRollback<'a>> {
+    restores
+        .iter()
+        .map(|r| super::rollback_preview::FileRollback {
+            file: &r.file,
+            before: &r.before,
+            after: &r.after,
+            secret_keys: &r.secret_keys,
+            migrations: r
+                .versions
+                .iter()
+                .filter_map(|v| state.migrations.get(v))
+                .collect(),
+        })
+        .collect()
+}
+
+/// "rolled back database migrations 0003_c, 0002_b to 0001 and config
+/// migration 0002 (app.ini) to 0001".
+fn summary(
+    steps: &[&Migration],
+    restores: &[Restore],
+    db_to: &Option<Version>,
+    config_to: &Option<Version>,
+    check: bool,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(to) = db_to {
+        if !steps.is_empty() {
+            let names: Vec<String> = steps
+                .iter()
+                .map(|m| format!("{}_{}", m.version, m.slug))
+                .collect();
+            parts.push(format!(
+                "database migration{} {} to {to}",
+                super::apply::plural(steps.len()),
+                names.join(", ")
+            ));
+        }
+    }
+    if let Some(to) = config_to {
+        let names: Vec<String> = restores
+            .iter()
+            .flat_map(|r| r.versions.iter().map(move |v| format!("{v} ({})", r.file)))
+            .collect();
+        if !names.is_empty() {
+            parts.push(format!(
+                "config migration{} {} to {to}",
+                super::apply::plural(names.len()),
+                names.join(", ")
+            ));
+        }
+    }
+    if parts.is_empty() {
+        let to = db_to
+            .as_ref()
+            .or(config_to.as_ref())
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        return format!("nothing to roll back: no applied migration is newer than {to}");
+    }
+    format!(
+        "{} {}",
+        if check {
+            "would roll back"
+        } else {
+            "rolled back"
+        },
+        parts.join(" and ")
+    )
 }
 
 /// The migrations to undo, newest first; `None` (and the report failed)
@@ -202,17 +319,6 @@ async fn roll_back_locked(
         .filter_map(|r| Version::parse(&r.version))
         .max()
         .map(|v| v.to_string());
-    if !report.failed {
-        let n = report.database.rolled_back.len();
-        report.msg = if n == 0 {
-            format!("nothing to roll back: no applied migration is newer than {to}")
-        } else {
-            format!(
-                "rolled back {n} migration{} to {to}",
-                super::apply::plural(n)
-            )
-        };
-    }
     Ok(())
 }
 
@@ -334,6 +440,7 @@ fn plan_config(
                 refusals.push(format!("config migration {} on {}: {e}", a.version, a.file));
             }
         }
+        remove_emptied_sections(&mut doc, &a.prior, &opts);
         r.after = doc.to_string();
         r.versions.push(a.version.clone());
     }
@@ -393,4 +500,43 @@ fn write_restores(
         state.save(dir)?;
     }
     Ok(())
+}
+
+/// Removes a section the rolled-back migration created: one it added a key
+/// to that was absent before, left with no key, and with nothing but its
+/// header and blank lines (a comment in it is someone's, and stays).
+fn remove_emptied_sections(
+    doc: &mut Document,
+    prior: &[crate::config::state::PriorValue],
+    opts: &MatchOptions,
+) {
+    let mut sections: Vec<&str> = prior
+        .iter()
+        .filter(|p| p.values.is_empty())
+        .filter_map(|p| p.section.as_deref())
+        .collect();
+    sections.dedup();
+    for section in sections {
+        let same = |s: &Option<String>| match s {
+            Some(s) if opts.case_insensitive => s.eq_ignore_ascii_case(section),
+            Some(s) => s == section,
+            None => false,
+        };
+        if doc.entries().iter().any(|e| same(&e.section)) {
+            continue;
+        }
+        let mut without = doc.clone();
+        if !matches!(without.delete_section(section, opts), Ok(true)) {
+            continue;
+        }
+        let code_lines = |d: &Document| {
+            d.to_string()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .count()
+        };
+        if code_lines(doc) == code_lines(&without) + 1 {
+            *doc = without;
+        }
+    }
 }

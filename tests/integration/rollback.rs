@@ -109,3 +109,179 @@ fn rollback_removes_a_secret_key_the_migration_added() {
         b"[db]\nhost = h\npool = 9\npassword = Rotated-S3cret-Qx\n"
     );
 }
+
+/// Two database migrations with `down` SQL and a config migration that
+/// creates a section, all applied.
+fn three_to_undo(t: &Test, drop_index: &str) {
+    t.migration(
+        "0001_a.sql",
+        "-- lockstep:up\nCREATE TABLE a (id INT);\n-- lockstep:down\nDROP TABLE a;\n",
+    );
+    t.migration(
+        "0002_b.sql",
+        "-- lockstep:up\nCREATE TABLE b (id INT);\n-- lockstep:down\nDROP TABLE b;\n",
+    );
+    t.migration(
+        "0003_c.sql",
+        &format!(
+            "-- lockstep:up\nCREATE TABLE c (id INT);\nCREATE INDEX c_id ON c (id);\n\
+             -- lockstep:down\n{drop_index};\nDROP TABLE c;\n"
+        ),
+    );
+    t.write("app.ini", "[server]\nworkers = 4\n");
+    t.write(
+        "config-migrations/0002_cache.yaml",
+        "file: app.ini\noperations:\n  - set: {section: server, key: workers, value: 8}\n  \
+         - set: {section: cache, key: backend, value: redis}\n",
+    );
+    t.run(&["apply"]).assert_ok();
+}
+
+dialects!(
+    rollback_preview_names_each_migration_with_its_down_sql,
+    |t: Test| {
+        // MariaDB's DROP INDEX names the table.
+        let drop_index = if t.db().kind == crate::databases::Kind::Mysql {
+            "DROP INDEX c_id ON c"
+        } else {
+            "DROP INDEX c_id"
+        };
+        three_to_undo(&t, drop_index);
+        let out = t.run(&["rollback", "--to", "0001", "--check", "--diff"]);
+        out.assert_ok();
+        assert_eq!(out.json["changed"], true);
+        assert_eq!(
+        out.msg(),
+        "would roll back database migrations 0003_c, 0002_b to 0001 and config migration 0002 (app.ini) to 0001"
+    );
+        let r = out.json["rollback"].as_array().unwrap();
+        assert_eq!(r.len(), 3, "{}", out.stdout);
+        assert_eq!(r[0]["side"], "database");
+        assert_eq!(r[0]["version"], "0003");
+        assert_eq!(
+            r[0]["down"],
+            serde_json::json!([drop_index, "DROP TABLE c"])
+        );
+        assert_eq!(r[1]["version"], "0002");
+        assert_eq!(r[1]["down"], serde_json::json!(["DROP TABLE b"]));
+        assert_eq!(r[2]["side"], "config");
+        assert_eq!(r[2]["file"], "app.ini");
+        assert_eq!(
+            r[2]["restores"],
+            serde_json::json!([
+                "server.workers = 4",
+                "cache.backend removed (it was not there)"
+            ])
+        );
+        let sql = out.json["diff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["before_header"] == "database")
+            .unwrap()["prepared"]
+            .clone();
+        assert_eq!(
+            sql,
+            format!(
+                "-- 0003_c (down)\n{drop_index};\nDROP TABLE c;\n-- 0002_b (down)\nDROP TABLE b;\n"
+            )
+        );
+        let file = out.json["diff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["before_header"] == "app.ini")
+            .unwrap();
+        assert_eq!(file["after"], "[server]\nworkers = 4\n");
+        // A preview: nothing changed.
+        assert_eq!(
+            t.db().history(),
+            ["0001:applied", "0002:applied", "0003:applied"]
+        );
+        assert!(String::from_utf8(t.read("app.ini"))
+            .unwrap()
+            .contains("[cache]"));
+
+        // The real run does what the preview said, and leaves no empty [cache].
+        let real = t.run(&["rollback", "--to", "0001"]);
+        real.assert_ok();
+        assert_eq!(
+        real.msg(),
+        "rolled back database migrations 0003_c, 0002_b to 0001 and config migration 0002 (app.ini) to 0001"
+    );
+        assert_eq!(t.read("app.ini"), b"[server]\nworkers = 4\n");
+        assert_eq!(
+            t.db().history(),
+            ["0001:applied", "0002:rolled_back", "0003:rolled_back"]
+        );
+    }
+);
+
+#[test]
+fn database_and_config_targets_are_separate() {
+    let Some(t) = Test::with_db(crate::databases::Kind::Sqlite) else {
+        return;
+    };
+    three_to_undo(&t, "DROP INDEX c_id");
+    let out = t.run(&["rollback", "--database-to", "0002"]);
+    out.assert_ok();
+    assert_eq!(out.msg(), "rolled back database migration 0003_c to 0002");
+    assert_eq!(out.json["config_rolled_back"], serde_json::json!([]));
+    assert_eq!(
+        t.db().history(),
+        ["0001:applied", "0002:applied", "0003:rolled_back"]
+    );
+    assert!(String::from_utf8(t.read("app.ini"))
+        .unwrap()
+        .contains("workers = 8"));
+
+    let out = t.run(&["rollback", "--config-to", "0001"]);
+    out.assert_ok();
+    assert_eq!(
+        out.msg(),
+        "rolled back config migration 0002 (app.ini) to 0001"
+    );
+    assert_eq!(t.read("app.ini"), b"[server]\nworkers = 4\n");
+    assert_eq!(
+        t.db().history(),
+        ["0001:applied", "0002:applied", "0003:rolled_back"]
+    );
+
+    // --to sets both, a side's own flag overrides it.
+    t.run(&["apply"]).assert_ok();
+    let out = t.run(&[
+        "rollback",
+        "--to",
+        "0001",
+        "--database-to",
+        "0002",
+        "--check",
+    ]);
+    out.assert_ok();
+    assert_eq!(
+        out.msg(),
+        "would roll back database migration 0003_c to 0002 and config migration 0002 (app.ini) to 0001"
+    );
+}
+
+#[test]
+fn a_section_with_a_comment_stays_after_rollback() {
+    let t = Test::new();
+    t.write("app.ini", "[server]\nworkers = 4\n");
+    t.write(
+        "config-migrations/0001_cache.yaml",
+        "file: app.ini\noperations:\n  - set: {section: cache, key: backend, value: redis}\n",
+    );
+    t.run(&["apply"]).assert_ok();
+    // Someone wrote a note into the new section.
+    t.write(
+        "app.ini",
+        "[server]\nworkers = 4\n\n[cache]\n; tuned by ops\nbackend = redis\n",
+    );
+    t.run(&["resolve", "--adopt", "app.ini"]).assert_ok();
+    t.run(&["rollback", "--to", "0000"]).assert_ok();
+    assert_eq!(
+        t.read("app.ini"),
+        b"[server]\nworkers = 4\n\n[cache]\n; tuned by ops\n"
+    );
+}
