@@ -487,7 +487,10 @@ async fn run_online_step(
                 }
             };
             if !args.no_backfill {
-                if let Err(()) = run_backfills(db, m, &compiled, &batches, &run_ctx, report).await {
+                if let Err(()) =
+                    super::backfill::run_backfills(db, m, &compiled, &batches, &run_ctx, report)
+                        .await
+                {
                     return Err(());
                 }
             }
@@ -510,7 +513,8 @@ async fn run_online_step(
                 // A backfill that a killed run (or `--no-backfill`) left
                 // unfinished: resume it after its last committed batch, so
                 // that apply converges instead of stopping at `expanded`.
-                run_backfills(db, m, &compiled, &batches, &run_ctx, report).await?;
+                super::backfill::run_backfills(db, m, &compiled, &batches, &run_ctx, report)
+                    .await?;
             }
             match online::runner::sanity(db, &compiled).await {
                 Ok(wrong) if !wrong.is_empty() && !args.force => {
@@ -541,41 +545,6 @@ async fn run_online_step(
                     Err(())
                 }
             }
-        }
-    }
-}
-
-/// Runs a migration's backfills, with progress on a terminal and in the report.
-pub async fn run_backfills(
-    db: &mut Database,
-    m: &Migration,
-    compiled: &Compiled,
-    batches: &BackfillOptions,
-    run_ctx: &crate::db::runner::RunContext,
-    report: &mut Report,
-) -> Result<(), ()> {
-    let bar = crate::report::progress::Bar::new(&format!("backfill {}", m.version));
-    match online::runner::backfill(db, m, compiled, batches, run_ctx, |p| bar.update(p)).await {
-        Ok(progress) => {
-            bar.finish();
-            let entry = report
-                .extra
-                .entry("backfills")
-                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
-            if let Some(list) = entry.as_array_mut() {
-                for p in progress {
-                    let mut v = serde_json::to_value(&p).unwrap_or_default();
-                    v["version"] = m.version.to_string().into();
-                    list.push(v);
-                }
-            }
-            report.changed = true;
-            Ok(())
-        }
-        Err(e) => {
-            bar.finish();
-            report.fail(format!("migration {}: {e:#}", m.version));
-            Err(())
         }
     }
 }

@@ -4,10 +4,16 @@
 
 use super::{apply, connect_locked, read_history, Ctx};
 use crate::cli::args::BatchArgs;
-use crate::db::online::backfill::BackfillOptions;
+use crate::db::connection::Database;
+use crate::db::migration::Migration;
+use crate::db::online::backfill::{BackfillOptions, Progress};
+use crate::db::online::{self, Compiled};
 use crate::plan::database::state;
+use crate::report::progress::Bar;
 use crate::report::Report;
 use anyhow::Result;
+use std::cell::RefCell;
+use std::time::Instant;
 
 pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
     let migrations = ctx.load_migrations()?;
@@ -39,7 +45,7 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
         };
         for m in &pending {
             let compiled = apply::compile_live(&mut db, m).await?;
-            if apply::run_backfills(
+            if run_backfills(
                 &mut db,
                 m,
                 &compiled,
@@ -69,4 +75,111 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
     db.close().await;
     result?;
     Ok(report)
+}
+
+/// Runs a migration's backfills, with progress on a terminal and a summary
+/// (rows, batches, duration) in the report. Ctrl-C or SIGTERM stops it
+/// between statements: the batch in flight rolls back, the committed ones
+/// stay, and the report says how to resume.
+pub async fn run_backfills(
+    db: &mut Database,
+    m: &Migration,
+    compiled: &Compiled,
+    batches: &BackfillOptions,
+    run_ctx: &crate::db::runner::RunContext,
+    report: &mut Report,
+) -> Result<(), ()> {
+    let mut bar = Bar::new(&format!("backfill {}", m.version));
+    let last: RefCell<Option<Progress>> = RefCell::new(None);
+    let started = Instant::now();
+    let work = online::runner::backfill(db, m, compiled, batches, run_ctx, |p| {
+        bar.update(p);
+        *last.borrow_mut() = Some(p.clone());
+    });
+    let outcome = tokio::select! {
+        result = work => Ok(result),
+        signal = interrupted() => Err(signal),
+    };
+    bar.finish();
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match outcome {
+        Ok(Ok(progress)) => {
+            let entry = report
+                .extra
+                .entry("backfills")
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let Some(list) = entry.as_array_mut() {
+                for p in progress {
+                    let mut v = serde_json::to_value(&p).unwrap_or_default();
+                    v["version"] = m.version.to_string().into();
+                    v["duration_ms"] = duration_ms.into();
+                    list.push(v);
+                }
+            }
+            report.changed = true;
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            report.fail(format!("migration {}: {e:#}", m.version));
+            Err(())
+        }
+        Err(signal) => {
+            // The batch in flight was cut off inside its transaction; what
+            // the committed ones reached is read back, as a batch may have
+            // committed after the last progress reported.
+            db.rollback().await;
+            let recorded = online::backfill::recorded(db, m.version.as_str()).await;
+            let stopped = recorded
+                .as_ref()
+                .ok()
+                .and_then(|all| all.iter().find(|p| !p.finished).or(all.last()).cloned())
+                .or_else(|| last.borrow().clone());
+            let done = match &stopped {
+                Some(p) if p.batches > 0 => format!(
+                    "after key {} ({}.{}: {} rows in {} batches committed, kept)",
+                    p.last_key.unwrap_or_default(),
+                    p.table,
+                    p.column,
+                    p.rows,
+                    p.batches
+                ),
+                _ => "before its first batch committed".to_owned(),
+            };
+            report.changed = stopped.is_some_and(|p| p.batches > 0);
+            report.fail_as(
+                "interrupted",
+                format!(
+                    "backfill of migration {} interrupted by {signal} {done}; run `lockstep backfill` to resume \
+                     it after its last committed batch (`lockstep apply` resumes it too)",
+                    m.version
+                ),
+            );
+            Err(())
+        }
+    }
+}
+
+/// Resolves when the process gets SIGINT (Ctrl-C) or SIGTERM, naming it.
+#[cfg(unix)]
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // Without handlers the default applies: the process ends.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT (Ctrl-C)",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+#[cfg(not(unix))]
+async fn interrupted() -> &'static str {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => "Ctrl-C",
+        Err(_) => std::future::pending().await,
+    }
 }

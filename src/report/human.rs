@@ -307,6 +307,30 @@ pub fn render(report: &Report, colour: bool) -> String {
             a.duration_ms
         );
     }
+    for b in report
+        .extra
+        .get("backfills")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let batches = b["batches"].as_i64().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "  {} {} {}.{}: {} rows in {batches} batch{}{} in {} ms",
+            p.green("backfilled"),
+            str_of(&b["version"]),
+            str_of(&b["table"]),
+            str_of(&b["column"]),
+            b["rows"].as_i64().unwrap_or(0),
+            if batches == 1 { "" } else { "es" },
+            match b["resumed_after"].as_i64() {
+                Some(key) => format!(" (resumed after key {key})"),
+                None => String::new(),
+            },
+            b["duration_ms"].as_u64().unwrap_or(0)
+        );
+    }
     for a in &db.rolled_back {
         let _ = writeln!(
             out,

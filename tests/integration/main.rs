@@ -6,6 +6,7 @@ mod projects;
 mod test;
 
 mod apply;
+mod backfill_output;
 mod bad_input;
 mod check_mode;
 mod checksums;

@@ -39,6 +39,10 @@ pub struct Progress {
     /// budget; `--batch-size` when none did.
     pub smallest_batch: Option<i64>,
     pub finished: bool,
+    /// The table's lowest and highest key when this run started: the
+    /// progress bar's total, as a key range.
+    pub min_key: Option<i64>,
+    pub max_key: Option<i64>,
 }
 
 pub async fn run(
@@ -132,6 +136,7 @@ pub async fn run(
         }
     }
     if result.is_ok() {
+        (progress.min_key, progress.max_key) = key_range(db, b, key).await;
         let walk = Walk {
             b,
             key,
@@ -158,6 +163,26 @@ pub async fn run(
     .await?;
     progress.finished = true;
     Ok(progress)
+}
+
+/// The table's key range, for the progress bar; `(None, None)` for an
+/// empty table or when it cannot be read (the bar then shows no total).
+async fn key_range(db: &mut Database, b: &Backfill, key: &str) -> (Option<i64>, Option<i64>) {
+    let d = db.dialect();
+    let g = for_dialect(d);
+    let k = g.q(key);
+    let sql = format!(
+        "SELECT {}, {} FROM {}",
+        d.as_bigint(&format!("MIN({k})")),
+        d.as_bigint(&format!("MAX({k})")),
+        g.q(&b.table)
+    );
+    match db.fetch_all_bound(&sql, &[]).await {
+        Ok(rows) => rows.first().map_or((None, None), |row| {
+            (row.try_get(0).ok().flatten(), row.try_get(1).ok().flatten())
+        }),
+        Err(_) => (None, None),
+    }
 }
 
 /// Rows per batch: shrinks while batches take longer than this, so the
@@ -335,6 +360,33 @@ fn statement_bounds(first: i64, last: i64, parts: i64) -> Vec<i64> {
         .collect();
     bounds.dedup();
     bounds
+}
+
+/// A migration's backfills as their committed batches recorded them: the
+/// truth after an interrupted run, whose last batch may have committed
+/// after the progress it last reported.
+pub async fn recorded(db: &mut Database, version: &str) -> Result<Vec<Progress>> {
+    let sql = format!(
+        "SELECT table_name, column_name, last_key, rows_done, batches, finished FROM {BACKFILLS} \
+         WHERE version = {} ORDER BY table_name, column_name",
+        db.dialect().placeholder(1)
+    );
+    let rows = db
+        .fetch_all_bound(&sql, &[Value::Text(version.to_owned())])
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Progress {
+                table: row.try_get(0)?,
+                column: row.try_get(1)?,
+                last_key: row.try_get(2)?,
+                rows: row.try_get(3)?,
+                batches: row.try_get(4)?,
+                finished: row.try_get::<i64, _>(5)? != 0,
+                ..Progress::default()
+            })
+        })
+        .collect()
 }
 
 /// Forgets a migration's backfill progress (after a rollback).
