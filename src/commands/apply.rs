@@ -79,7 +79,8 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
         Some(r) => r,
         None => recorded.await,
     }?;
-    loaded.part_sql = super::part_sql::for_review(ctx, &loaded.migrations, &recorded.0).await;
+    loaded.part_sql =
+        super::part_sql::for_review(ctx, &loaded.migrations, &recorded.0, args.force).await;
     // Plan once without locks: bad input and refused drift fail here with
     // nothing written, not even a lock file or lockstep's own tables.
     let (preview, quiet) = preview(ctx, &loaded, args, recorded)?;
@@ -520,12 +521,8 @@ async fn run_online_step(
                 Ok(wrong) if !wrong.is_empty() && !args.force => {
                     report.fail_as(
                         "sanity_check",
-                        format!(
-                        "contract of migration {} refused: the sanity check found {}; the backfill or the sync triggers \
-                         missed them. Run `lockstep backfill`, check the up/down expressions, or pass --force",
-                        m.version,
-                        wrong.join(", ")
-                    ));
+                        super::part_sql::sanity_refusal(m.version.as_str(), &wrong),
+                    );
                     return Err(());
                 }
                 Ok(_) => {}

@@ -19,6 +19,9 @@ use std::collections::BTreeMap;
 pub struct PartSql {
     pub expand: Vec<String>,
     pub contract: Vec<String>,
+    /// For a backfilled migration: what its sanity check finds wrong now,
+    /// which refuses its contract (empty when it passes or was not run).
+    pub sanity_wrong: Vec<String>,
 }
 
 impl PartSql {
@@ -60,6 +63,7 @@ pub async fn part_sql(
     Ok(PartSql {
         expand: statements(&compiled, Phase::Expand, dialect, &rows),
         contract: statements(&compiled, Phase::Contract, dialect, &rows),
+        sanity_wrong: Vec::new(),
     })
 }
 
@@ -127,6 +131,7 @@ pub async fn for_review(
     ctx: &super::Ctx,
     migrations: &[Migration],
     history: &[HistoryRow],
+    force: bool,
 ) -> BTreeMap<String, Result<PartSql, String>> {
     let mut out = BTreeMap::new();
     let pending: Vec<&Migration> = migrations
@@ -152,7 +157,19 @@ pub async fn for_review(
         }
     };
     for m in pending {
-        let parts = part_sql(db.as_mut(), m, ctx.target.dialect).await;
+        let mut parts = part_sql(db.as_mut(), m, ctx.target.dialect).await;
+        // A backfilled migration's contract runs the sanity check first:
+        // run it now (it only counts rows) so plan refuses as apply will.
+        let backfilled = history
+            .iter()
+            .any(|r| r.version == m.version.as_str() && r.state == state::BACKFILLED);
+        if let (Ok(p), Some(db), true) = (&mut parts, db.as_mut(), backfilled && !force) {
+            if let Ok(compiled) = super::apply::compile_live(db, m).await {
+                p.sanity_wrong = online::runner::sanity(db, &compiled)
+                    .await
+                    .unwrap_or_default();
+            }
+        }
         out.insert(m.version.to_string(), parts.map_err(|e| format!("{e:#}")));
     }
     if let Some(db) = db {
@@ -172,6 +189,14 @@ pub fn refusals(
     let mut out = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let m = step.migration;
+        if let (Phase::Contract, Some(Ok(p))) = (step.part, parts.get(m.version.as_str())) {
+            if !p.sanity_wrong.is_empty() {
+                out.push(crate::report::Problem::new(
+                    "sanity_check",
+                    sanity_refusal(m.version.as_str(), &p.sanity_wrong),
+                ));
+            }
+        }
         if i > 0 || m.online.is_none() {
             continue;
         }
@@ -188,4 +213,13 @@ pub fn refusals(
         }
     }
     out
+}
+
+/// The refusal of a contract whose sanity check found rows that differ.
+pub fn sanity_refusal(version: &str, wrong: &[String]) -> String {
+    format!(
+        "contract of migration {version} refused: the sanity check found {}; the backfill or the sync \
+         triggers missed them. Run `lockstep backfill`, check the up/down expressions, or pass --force",
+        wrong.join(", ")
+    )
 }

@@ -243,3 +243,48 @@ dialects!(rollback_check_refuses_as_rollback_does, |t: Test| {
     assert_eq!(check.msg(), real.msg());
     assert_eq!(t.db().history(), ["0001:applied", "0002:applied"]);
 });
+
+/// A backfilled migration whose new column someone rewrote behind the sync
+/// triggers' back: its contract's sanity check fails, and plan says so.
+fn backfilled_then_tampered(t: &Test) {
+    t.migration("0001_users.sql", USERS);
+    t.migration("0002_rename_mail.yaml", RENAME);
+    t.run(&["apply", "--phase", "expand"]).assert_ok();
+    assert_eq!(t.db().history(), ["0001:applied", "0002:backfilled"]);
+    t.db().execute(match t.db().kind {
+        Kind::Sqlite => {
+            "INSERT INTO lockstep_guard (active) VALUES (1); \
+                         UPDATE users SET email = 'wrong@x' WHERE id = 2; \
+                         DELETE FROM lockstep_guard"
+        }
+        _ => {
+            "SET session_replication_role = replica; \
+              UPDATE users SET email = 'wrong@x' WHERE id = 2"
+        }
+    });
+}
+
+#[test]
+fn refusal_sanity_check_before_contract() {
+    for kind in [Kind::Sqlite, Kind::Postgres] {
+        let Some(t) = Test::with_db(kind) else {
+            continue;
+        };
+        backfilled_then_tampered(&t);
+        let out = refused_alike(&t, &["--phase", "contract"], "sanity_check");
+        out.assert_msg_contains(&[
+            "contract of migration 0002 refused: the sanity check found 1 ",
+            "or pass --force",
+        ]);
+        assert_eq!(t.db().history(), ["0001:applied", "0002:backfilled"]);
+        // --force is the documented way past it, in plan as in apply.
+        let plan = t.run(&[
+            "plan",
+            "--phase",
+            "contract",
+            "--force",
+            "--detailed-exitcode",
+        ]);
+        assert_eq!(plan.code, 2, "{}", plan.stdout);
+    }
+}
