@@ -1,34 +1,50 @@
 #!/usr/bin/env bash
 # Builds the Debian package and smoke-tests it unpacked:
 #   1. cargo build --release (reused when up to date);
-#   2. scripts/gen-assets target/assets (man page, completions) and a copy of
-#      the Ansible collection without caches into target/assets/ansible;
+#   2. scripts/gen-assets target/assets (man page, completions), a copy of
+#      the Ansible collection without caches or tests into
+#      target/assets/ansible (its module's interpreter line made python3),
+#      and packaging/gen-debian-docs target/assets (the DEP-5 copyright of
+#      every linked crate, the Debian changelog);
 #   3. cargo deb --no-build (cargo-deb is installed into target/tools when
 #      missing; set CARGO_DEB to use another);
 #   4. dpkg -x into a temporary directory, then: the installed
 #      `lockstep --version`, `man -l` on the installed page, bash completion
-#      of `lockstep ap` to `apply`, and the conffile.
+#      of `lockstep ap` to `apply`, the conffile, the copyright and changelog;
+#   5. lintian, which must report no error and no warning (installed with
+#      apt-get when missing).
 # Prints the path of the .deb on success. Usage: packaging/build-deb.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
 cargo build --release --locked
-version=$(cargo metadata --no-deps --format-version 1 --locked \
-    | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "lockstep"))')
+read -r version maintainer < <(cargo metadata --no-deps --format-version 1 --locked \
+    | python3 -c 'import json,sys; p = next(p for p in json.load(sys.stdin)["packages"] if p["name"] == "lockstep"); print(p["version"], p["metadata"]["deb"]["maintainer"])')
+deb_version="$version-$(sed -n 's/^revision = "\(.*\)"/\1/p' Cargo.toml)"
 
 assets="$root/target/assets"
 rm -rf "$assets"
 scripts/gen-assets "$assets" "$root/target/release/lockstep"
 mkdir -p "$assets/ansible"
 if [ -d ansible ]; then
-    (cd ansible && find . -type f ! -path '*/__pycache__/*' ! -name '*.pyc' ! -name '.*' -print0 \
+    # tests/ (sanity ignore files, unit tests) is for developing the
+    # collection, not for using it.
+    (cd ansible && find . -type f ! -path '*/__pycache__/*' ! -path './tests/*' ! -name '*.pyc' ! -name '.*' -print0 \
         | xargs -0 -I{} cp --parents {} "$assets/ansible/")
+    # Ansible runs a module with its own interpreter whatever the first line
+    # says; `#!/usr/bin/python` (what ansible-test asks of the source) names
+    # an interpreter Debian does not ship.
+    find "$assets/ansible" -name '*.py' -exec sed -i '1s|^#!/usr/bin/python$|#!/usr/bin/python3|' {} +
 else
     echo "warning: no ansible/ in the source tree: the package gets no Ansible collection" >&2
     echo "The lockstep Ansible collection was not in the source tree this package was built from." \
         > "$assets/ansible/README.md"
 fi
+
+packaging/gen-debian-docs "$assets" "$deb_version" "$maintainer"
+# The upstream changelog under the name Debian policy gives it.
+gzip -9n < CHANGELOG.md > "$assets/changelog.gz"
 
 cargo_deb="${CARGO_DEB:-}"
 if [ -z "$cargo_deb" ]; then
@@ -70,7 +86,7 @@ completed=$(bash -c 'source "$1"; COMP_WORDS=(lockstep ap); COMP_CWORD=1; COMP_L
 [ -f "$unpacked/usr/share/zsh/vendor-completions/_lockstep" ] || fail "no zsh completion"
 [ -f "$unpacked/usr/share/fish/vendor_completions.d/lockstep.fish" ] || fail "no fish completion"
 
-for doc in README.md LICENSE LICENSE-MIT LICENSE-APACHE CHANGELOG.md copyright docs/output.schema.json; do
+for doc in README.md LICENSE LICENSE-MIT LICENSE-APACHE changelog.gz copyright docs/output.schema.json; do
     [ -f "$unpacked/usr/share/doc/lockstep/$doc" ] || fail "no usr/share/doc/lockstep/$doc"
 done
 [ -f "$unpacked/usr/share/lockstep/ansible/plugins/modules/migrate.py" ] || [ ! -f ansible/plugins/modules/migrate.py ] \
@@ -79,10 +95,25 @@ done
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/lockstep/lockstep.ini \
     || fail "/etc/lockstep/lockstep.ini is not a conffile"
 
+[ -f "$unpacked/usr/share/doc/lockstep/changelog.Debian.gz" ] || fail "no Debian changelog"
+head -1 "$unpacked/usr/share/doc/lockstep/copyright" | grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' \
+    || fail "usr/share/doc/lockstep/copyright is not machine-readable (DEP-5)"
+grep -qx 'Files: vendor/serde/\*' "$unpacked/usr/share/doc/lockstep/copyright" \
+    || fail "the copyright file has no Files: paragraph for the serde crate"
+[ ! -e "$unpacked/usr/share/lockstep/ansible/tests" ] || fail "the package ships the collection's tests"
+
 # The unpacked binary in system mode reads the packaged example settings.
 status=$(cd "$unpacked" && LOCKSTEP_SYSTEM_CONFIG="$unpacked/etc/lockstep/lockstep.ini" \
     "$unpacked/usr/bin/lockstep" --format json --database sqlite::memory: status)
 echo "$status" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["system_mode"] is True and r["state_dir"] == "/var/lib/lockstep", r'
 
 echo "package smoke test passed: $deb" >&2
+
+# lintian: no error and no warning.
+if ! command -v lintian >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian >/dev/null \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian >/dev/null; }
+fi
+lintian --fail-on error,warning --info "$deb" >&2 || fail "lintian reported errors or warnings (above)"
+echo "lintian passed: $deb" >&2
 echo "$deb"
