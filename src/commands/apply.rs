@@ -15,7 +15,7 @@ use crate::db::connection::Database;
 use crate::db::history;
 use crate::db::layouts::Layout;
 use crate::db::migration::{Migration, Phase, Version};
-use crate::db::online::{self, backfill::BackfillOptions, compile::Schema, Compiled};
+use crate::db::online::{self, backfill::BackfillOptions, Compiled};
 use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::config::{
     self as config_plan, ConfigOptions, ConfigPlan, FilePlan, PlannedMigration,
@@ -419,16 +419,7 @@ pub async fn compile_live(db: &mut Database, m: &Migration) -> Result<Compiled> 
     let Some(online) = &m.online else {
         return Err(anyhow!("migration {} is not a YAML migration", m.version));
     };
-    let mut schema = Schema::new();
-    for op in &online.operations {
-        for table in op.tables() {
-            if !schema.contains_key(table) {
-                if let Some(info) = online::introspect::table(db, table).await? {
-                    schema.insert(table.to_owned(), info);
-                }
-            }
-        }
-    }
+    let schema = online::introspect::schema(db, online, m.version.as_str()).await?;
     let compiled = online::compile(online, m.version.as_str(), db.dialect(), &schema)
         .map_err(|e| anyhow!("{e}"))?;
     for b in &compiled.backfills {

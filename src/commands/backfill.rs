@@ -1,6 +1,8 @@
 //! `backfill`: run or resume the batched backfills of migrations that were
 //! expanded with `--no-backfill` or whose backfill was interrupted. Each
-//! resumes after its last committed batch.
+//! resumes after its last committed batch. A finished backfill whose table
+//! has rows it would still fill (written with the sync triggers set aside)
+//! walks the table again: it fills only rows never written.
 
 use super::{apply, connect_locked, read_history, Ctx};
 use crate::cli::args::BatchArgs;
@@ -21,15 +23,26 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
     let (mut db, lock) = connect_locked(ctx).await?;
     let result = async {
         let history = read_history(&mut db).await?;
-        let pending: Vec<_> = migrations
-            .iter()
-            .filter(|m| m.online.is_some())
-            .filter(|m| {
-                history
-                    .iter()
-                    .any(|r| r.version == m.version.as_str() && r.state == state::EXPANDED)
-            })
-            .collect();
+        let in_state = |m: &crate::db::migration::Migration, st: &str| {
+            history
+                .iter()
+                .any(|r| r.version == m.version.as_str() && r.state == st)
+        };
+        let mut pending: Vec<_> = Vec::new();
+        for m in migrations.iter().filter(|m| m.online.is_some()) {
+            if in_state(m, state::EXPANDED) {
+                pending.push(m);
+            } else if in_state(m, state::BACKFILLED) {
+                let compiled = apply::compile_live(&mut db, m).await?;
+                if online::runner::unfilled(&mut db, &compiled).await? > 0 {
+                    if !ctx.settings.check {
+                        db.run(&online::backfill::restart(db.dialect(), m.version.as_str()))
+                            .await?;
+                    }
+                    pending.push(m);
+                }
+            }
+        }
         if ctx.settings.check {
             report.changed = !pending.is_empty();
             report.msg = format!(

@@ -217,9 +217,9 @@ pub fn refusals(
 
 /// The refusal of a contract whose sanity check found rows that differ.
 pub fn sanity_refusal(version: &str, wrong: &[String]) -> String {
+    // Each finding names its rows and the command that resolves it.
     format!(
-        "contract of migration {version} refused: the sanity check found {}; the backfill or the sync \
-         triggers missed them. Run `lockstep backfill`, check the up/down expressions, or pass --force",
-        wrong.join(", ")
+        "contract of migration {version} refused by its sanity check: {}",
+        wrong.join("; ")
     )
 }

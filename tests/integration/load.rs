@@ -67,21 +67,10 @@ impl Runner {
                         let sql = template
                             .replace("{n}", &format!("{name}{n}"))
                             .replace("{id}", &id.to_string());
-                        // SQLite writers take the write lock up front, as an
-                        // application on SQLite must to avoid SQLITE_BUSY.
-                        let result = if kind == Kind::Sqlite && !sql.starts_with("SELECT") {
-                            match conn.execute("BEGIN IMMEDIATE").await {
-                                Ok(_) => match conn.execute(sql.as_str()).await {
-                                    Ok(_) => conn.execute("COMMIT").await.map(|_| ()),
-                                    Err(e) => {
-                                        let _ = conn.execute("ROLLBACK").await;
-                                        Err(e)
-                                    }
-                                },
-                                Err(e) => Err(e),
-                            }
-                        } else {
+                        let result = if sql.starts_with("SELECT") {
                             conn.execute(sql.as_str()).await.map(|_| ())
+                        } else {
+                            write(&mut conn, kind, &sql).await
                         };
                         match result {
                             Ok(()) => {
@@ -111,14 +100,7 @@ impl Runner {
         if let Some(h) = self.handle.take() {
             h.join().unwrap();
         }
-        let errors = self.stats.errors.lock().unwrap();
-        assert!(
-            errors.is_empty(),
-            "{} saw {} errors, first: {}",
-            self.name,
-            errors.len(),
-            errors[0]
-        );
+        assert_no_errors(self.name, &self.stats.errors.lock().unwrap());
         let ops = self.stats.ops.load(Ordering::Relaxed);
         assert!(ops > 0, "{} never ran", self.name);
         (ops, self.stats.inserted.load(Ordering::Relaxed))
@@ -130,6 +112,33 @@ impl Drop for Runner {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
+        }
+    }
+}
+
+/// Panics with the first of the errors an application instance saw.
+#[track_caller]
+pub fn assert_no_errors(name: &str, errors: &[String]) {
+    assert!(
+        errors.is_empty(),
+        "{name} saw {} errors, first: {}",
+        errors.len(),
+        errors[0]
+    );
+}
+
+/// Runs one write as an application would: on SQLite it takes the write
+/// lock up front, as an application on SQLite must to avoid SQLITE_BUSY.
+pub async fn write(conn: &mut AnyConnection, kind: Kind, sql: &str) -> Result<(), sqlx::Error> {
+    if kind != Kind::Sqlite {
+        return conn.execute(sql).await.map(|_| ());
+    }
+    conn.execute("BEGIN IMMEDIATE").await?;
+    match conn.execute(sql).await {
+        Ok(_) => conn.execute("COMMIT").await.map(|_| ()),
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Err(e)
         }
     }
 }

@@ -30,6 +30,8 @@ mod load;
 mod man_and_completions;
 mod new;
 mod online;
+mod online_sanity;
+mod online_writes;
 mod plan;
 mod races;
 mod resume;

@@ -273,8 +273,7 @@ fn refusal_sanity_check_before_contract() {
         backfilled_then_tampered(&t);
         let out = refused_alike(&t, &["--phase", "contract"], "sanity_check");
         out.assert_msg_contains(&[
-            "contract of migration 0002 refused: the sanity check found 1 ",
-            "or pass --force",
+            "contract of migration 0002 refused by its sanity check: 1 row of users where mail and email disagree (key: 2)",
         ]);
         assert_eq!(t.db().history(), ["0001:applied", "0002:backfilled"]);
         // --force is the documented way past it, in plan as in apply.

@@ -389,6 +389,19 @@ pub async fn recorded(db: &mut Database, version: &str) -> Result<Vec<Progress>>
         .collect()
 }
 
+/// Starts a migration's finished backfills over from the first key, as a
+/// new walk (its rows and batches count from zero); they still fill only
+/// rows never written.
+pub fn restart(d: crate::db::dialect::Dialect, version: &str) -> Bookkeeping {
+    Bookkeeping {
+        sql: format!(
+            "UPDATE {BACKFILLS} SET last_key = NULL, rows_done = 0, batches = 0, finished = 0 WHERE version = {}",
+            d.placeholder(1)
+        ),
+        values: vec![Value::Text(version.to_owned())],
+    }
+}
+
 /// Forgets a migration's backfill progress (after a rollback).
 pub fn forget(d: crate::db::dialect::Dialect, version: &str) -> Bookkeeping {
     Bookkeeping {

@@ -2,14 +2,17 @@
 //! its parts: expand DDL, backfills, sanity checks, contract DDL, and the
 //! undo of expand. Pure: the schema comes in, SQL text comes out.
 
-use super::dialects::{for_dialect, Ddl, OnlineSql, SyncRule, SyncTriggers};
+use super::capture;
+use super::dialects::{for_dialect, Ddl, InsertBranch, OnlineSql, SyncRule, SyncTriggers};
 use super::introspect::{ColumnInfo, TableInfo};
 use super::operation::{OnlineMigration, Operation, SqlType};
 use crate::db::dialect::Dialect;
 use crate::db::migration::Phase;
 use std::collections::BTreeMap;
 
-/// Rows to rewrite in key order: `SET column = expr` where it differs.
+/// Rows to fill in key order: `SET column = expr` where the column was
+/// never written since expand (it is still NULL); a value some writer set
+/// is never overwritten.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backfill {
     pub table: String,
@@ -21,14 +24,19 @@ pub struct Backfill {
     pub pending: String,
 }
 
-/// Proof before contract that the backfill left nothing behind.
+/// Proof before contract that no row is left wrong, and what fixes the
+/// rows it finds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SanityCheck {
     pub table: String,
     pub column: String,
     /// `SELECT COUNT(*) …` of the rows that are wrong.
     pub count_sql: String,
+    /// The first keys of those rows, when the table has a key.
+    pub keys_sql: Option<String>,
     pub what: String,
+    /// What resolves it; `{keys}` stands for the rows' keys.
+    pub fix: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -74,16 +82,16 @@ pub fn compile(
                 ));
                 let mut op_undo = Vec::new();
                 if let Some(up) = &a.up {
+                    let fill = InsertBranch {
+                        null: vec![a.column.name.clone()],
+                        set: Vec::new(),
+                        assign: vec![(a.column.name.clone(), up.clone())],
+                    };
                     let sync = sync(
-                        g,
                         &name,
                         &a.table,
                         schema,
-                        vec![SyncRule {
-                            target: a.column.name.clone(),
-                            expr: up.clone(),
-                            source: None,
-                        }],
+                        (vec![fill], Vec::new(), Vec::new()),
                         &[(&a.column.name, &ty)],
                     );
                     c.expand.extend(g.create_sync(&sync));
@@ -100,15 +108,24 @@ pub fn compile(
                 }
                 if !a.column.nullable {
                     let col = g.q(&a.column.name);
-                    c.checks.push(SanityCheck {
-                        table: a.table.clone(),
-                        column: a.column.name.clone(),
-                        count_sql: format!(
-                            "SELECT COUNT(*) FROM {} WHERE {col} IS NULL",
-                            g.q(&a.table)
+                    let fix = match &a.up {
+                        Some(up) => format!(
+                            "where `{up}` is NULL too the backfill cannot fill them: give them a value, e.g. \
+                             `UPDATE {} SET {col} = … WHERE {} IN ({{keys}})`, then apply again",
+                            g.q(&a.table),
+                            key_of(schema, &a.table).map_or("id".to_owned(), |k| g.q(&k))
                         ),
-                        what: format!("rows of {} where {} is NULL", a.table, a.column.name),
-                    });
+                        None => "give them a value, then apply again".to_owned(),
+                    };
+                    c.checks.push(check(
+                        g,
+                        schema,
+                        &a.table,
+                        &a.column.name,
+                        &format!("{col} IS NULL"),
+                        format!("rows of {} where {} is NULL", a.table, a.column.name),
+                        fix,
+                    ));
                     let not_null = g.set_not_null(&a.table, &a.column.name, &ty);
                     if not_null.is_empty() {
                         c.notes
@@ -121,67 +138,125 @@ pub fn compile(
             }
             Operation::DropColumn(d) => {
                 if let Some(down) = &d.down {
-                    let ty = schema
-                        .get(&d.table)
-                        .and_then(|t| t.column(&d.column))
+                    let old = original(schema, &d.table, &d.column);
+                    let ty = old
+                        .as_ref()
                         .map_or("TEXT".to_owned(), |c| c.sql_type.clone());
+                    let mut op_undo = Vec::new();
+                    let mut not_null = Vec::new();
+                    let mut relaxed = Vec::new();
+                    if let Some(old) = &old {
+                        c.expand
+                            .extend(capture::record(dialect, version, &d.table, old));
+                        let (relax, lifted) = g.relax(&d.table, old);
+                        relaxed = relax;
+                        op_undo.extend(g.unrelax(&d.table, old));
+                        if lifted {
+                            not_null.push(d.column.clone());
+                        }
+                    }
+                    let fill = InsertBranch {
+                        null: vec![d.column.clone()],
+                        set: Vec::new(),
+                        assign: vec![(d.column.clone(), down.clone())],
+                    };
                     let sync = sync(
-                        g,
                         &name,
                         &d.table,
                         schema,
-                        vec![SyncRule {
-                            target: d.column.clone(),
-                            expr: down.clone(),
-                            source: None,
-                        }],
+                        (vec![fill], Vec::new(), not_null),
                         &[(&d.column, &ty)],
                     );
                     c.expand.extend(g.create_sync(&sync));
+                    c.expand.extend(relaxed);
+                    if let Some(old) = &old {
+                        c.contract.extend(g.release(&d.table, old));
+                    }
                     c.contract.extend(g.drop_sync(&sync));
-                    undo.push(g.drop_sync(&sync));
+                    op_undo.extend(g.drop_sync(&sync));
+                    undo.push(op_undo);
                 }
                 c.contract.push(g.drop_column(&d.table, &d.column));
             }
             Operation::RenameColumn(r) => {
-                let old = schema.get(&r.table).and_then(|t| t.column(&r.from));
-                let ty = match (&r.sql_type, old) {
-                    (Some(t), _) => column_type(t, dialect).map_err(at)?,
-                    (None, Some(col)) => col.sql_type.clone(),
+                let old = original(schema, &r.table, &r.from);
+                let old = match (&r.sql_type, old) {
+                    (_, Some(col)) => col,
+                    (Some(t), None) if schema.is_empty() => ColumnInfo {
+                        name: r.from.clone(),
+                        sql_type: column_type(t, dialect).map_err(at)?,
+                        nullable: true,
+                        ..ColumnInfo::default()
+                    },
                     (None, None) if schema.is_empty() => {
                         return Err(at(format!(
                             "give `type` to print the SQL of renaming {}.{} without a database",
                             r.table, r.from
                         )))
                     }
-                    (None, None) => {
+                    (_, None) => {
                         return Err(at(format!("table {} has no column {}", r.table, r.from)))
                     }
                 };
-                let not_null = old.is_some_and(|c| !c.nullable);
-                let from = g.q(&r.from);
-                let to = g.q(&r.to);
-                dual_write(
-                    g, &mut c, &mut undo, schema, &name, &r.table, &r.from, &r.to, &ty, &from, &to,
-                    not_null,
-                );
+                let target = ColumnInfo {
+                    name: r.to.clone(),
+                    text: None,
+                    ..old.clone()
+                };
+                let pair = Pair {
+                    table: &r.table,
+                    old: &old,
+                    new: &target,
+                    up: g.q(&r.from),
+                    down: g.q(&r.to),
+                    seed: old.default.clone().map(|d| (r.from.clone(), d)),
+                };
+                dual_write(g, &mut c, &mut undo, schema, &name, version, &pair);
             }
             Operation::AlterColumn(a) => {
-                let old = schema.get(&a.table).and_then(|t| t.column(&a.column));
-                let ty = match (&a.sql_type, old) {
-                    (Some(t), _) => column_type(t, dialect).map_err(at)?,
-                    (None, Some(col)) => col.sql_type.clone(),
-                    (None, None) => {
-                        return Err(at(format!("give `type` for {}.{}", a.table, a.to)))
-                    }
+                let Some(old) = original(schema, &a.table, &a.column).or_else(|| {
+                    schema.is_empty().then(|| ColumnInfo {
+                        name: a.column.clone(),
+                        nullable: true,
+                        ..ColumnInfo::default()
+                    })
+                }) else {
+                    return Err(at(format!("table {} has no column {}", a.table, a.column)));
                 };
-                let not_null = a
-                    .nullable
-                    .map_or_else(|| old.is_some_and(|c| !c.nullable), |n| !n);
-                dual_write(
-                    g, &mut c, &mut undo, schema, &name, &a.table, &a.column, &a.to, &ty, &a.up,
-                    &a.down, not_null,
-                );
+                let retyped = a.sql_type.is_some();
+                let ty = match &a.sql_type {
+                    Some(t) => column_type(t, dialect).map_err(at)?,
+                    None if !old.sql_type.is_empty() => old.sql_type.clone(),
+                    None => return Err(at(format!("give `type` for {}.{}", a.table, a.to))),
+                };
+                // A new type keeps nothing of the old one's; the same type
+                // keeps its collation, default and MariaDB extras.
+                let target = ColumnInfo {
+                    name: a.to.clone(),
+                    sql_type: ty,
+                    nullable: a.nullable.unwrap_or(old.nullable),
+                    default: a
+                        .default
+                        .clone()
+                        .or_else(|| (!retyped).then(|| old.default.clone()).flatten()),
+                    collation: (!retyped).then(|| old.collation.clone()).flatten(),
+                    extra: (!retyped).then(|| old.extra.clone()).flatten(),
+                    text: None,
+                };
+                let seed = match (&a.default, &old.default) {
+                    (Some(d), _) => Some((a.to.clone(), d.clone())),
+                    (None, Some(d)) => Some((a.column.clone(), d.clone())),
+                    (None, None) => None,
+                };
+                let pair = Pair {
+                    table: &a.table,
+                    old: &old,
+                    new: &target,
+                    up: a.up.clone(),
+                    down: a.down.clone(),
+                    seed,
+                };
+                dual_write(g, &mut c, &mut undo, schema, &name, version, &pair);
             }
             Operation::CreateIndex(i) => {
                 c.expand
@@ -220,72 +295,166 @@ pub fn compile(
             }
         }
     }
-    // Undo runs in reverse operation order.
+    // Undo runs in reverse operation order, then forgets what expand
+    // recorded of the columns it relaxed.
     c.undo = undo.into_iter().rev().flatten().collect();
+    if c.expand.iter().any(|d| d.sql.contains(capture::COLUMNS)) {
+        c.undo.push(capture::forget(dialect, version));
+    }
     Ok(c)
 }
 
-/// Expand, backfill, check and contract of replacing `old` by `new`, with
-/// `up` (over the old column) and `down` (over the new one) kept in sync.
-#[allow(clippy::too_many_arguments)]
+/// A column replaced by another while old and new code both run.
+struct Pair<'a> {
+    table: &'a str,
+    /// The old column as it was before expand.
+    old: &'a ColumnInfo,
+    /// The new column as it must be after contract.
+    new: &'a ColumnInfo,
+    /// The new column's value, over the old one.
+    up: String,
+    /// The old column's value, over the new one.
+    down: String,
+    /// For a row that sets neither: the column that gets its default, and
+    /// the default; the other column follows from it.
+    seed: Option<(String, String)>,
+}
+
+/// Expand, backfill, check and contract of replacing `old` by `new`. The
+/// sync triggers decide by what a statement wrote: on INSERT a column that
+/// arrives NULL was left out (expand moved the old column's DEFAULT into
+/// the triggers), on UPDATE a column whose value changed was written.
 fn dual_write(
     g: &dyn OnlineSql,
     c: &mut Compiled,
     undo: &mut Vec<Vec<Ddl>>,
     schema: &Schema,
     name: &str,
-    table: &str,
-    old: &str,
-    new: &str,
-    ty: &str,
-    up: &str,
-    down: &str,
-    not_null: bool,
+    version: &str,
+    p: &Pair<'_>,
 ) {
-    c.expand.push(g.add_column(table, new, ty, None));
-    let rules = vec![
+    let (table, old, new) = (p.table, &p.old.name, &p.new.name);
+    let online = !schema.is_empty();
+    if online {
+        c.expand
+            .extend(capture::record(g.dialect(), version, table, p.old));
+    }
+    // The old column is relaxed only once the triggers that fill it are
+    // in place: where expand is not one transaction (MariaDB), an insert
+    // leaving it out never finds it without a default and without them.
+    let (relax, lifted) = g.relax(table, p.old);
+    c.expand
+        .push(g.add_replacement(table, new, &p.new.sql_type, p.new));
+    let branch = |null: &[&String], set: &[&String], assign: Vec<(String, String)>| InsertBranch {
+        null: null.iter().map(|s| (*s).clone()).collect(),
+        set: set.iter().map(|s| (*s).clone()).collect(),
+        assign,
+    };
+    let mut insert = vec![
+        branch(&[new], &[old], vec![(new.clone(), p.up.clone())]),
+        branch(&[old], &[new], vec![(old.clone(), p.down.clone())]),
+    ];
+    if let Some((seeded, default)) = &p.seed {
+        let follow = if seeded == old {
+            (new.clone(), p.up.clone())
+        } else {
+            (old.clone(), p.down.clone())
+        };
+        insert.push(branch(
+            &[old, new],
+            &[],
+            vec![(seeded.clone(), default.clone()), follow],
+        ));
+    }
+    let update = vec![
         SyncRule {
-            target: new.to_owned(),
-            expr: up.to_owned(),
-            source: Some(old.to_owned()),
+            target: new.clone(),
+            expr: p.up.clone(),
+            source: old.clone(),
+            reverse: p.down.clone(),
         },
         SyncRule {
-            target: old.to_owned(),
-            expr: down.to_owned(),
-            source: Some(new.to_owned()),
+            target: old.clone(),
+            expr: p.down.clone(),
+            source: new.clone(),
+            reverse: p.up.clone(),
         },
     ];
-    let old_ty = schema
-        .get(table)
-        .and_then(|t| t.column(old))
-        .map_or(ty.to_owned(), |c| c.sql_type.clone());
-    let sync = sync(g, name, table, schema, rules, &[(old, &old_ty), (new, ty)]);
+    let not_null = if lifted {
+        vec![old.clone()]
+    } else {
+        Vec::new()
+    };
+    let sync = sync(
+        name,
+        table,
+        schema,
+        (insert, update, not_null),
+        &[(old, &p.old.sql_type), (new, &p.new.sql_type)],
+    );
     c.expand.extend(g.create_sync(&sync));
-    let differs = g.differs(&g.q(new), up);
+    c.expand.extend(relax);
+
+    let (q_old, q_new, q_table) = (g.q(old), g.q(new), g.q(table));
+    let pending = format!("{q_new} IS NULL AND ({}) IS NOT NULL", p.up);
     c.backfills.push(Backfill {
         table: table.to_owned(),
-        column: new.to_owned(),
-        expr: up.to_owned(),
+        column: new.clone(),
+        expr: p.up.clone(),
         key: key_of(schema, table),
-        pending: differs.clone(),
+        pending: pending.clone(),
     });
-    c.checks.push(SanityCheck {
-        table: table.to_owned(),
-        column: new.to_owned(),
-        count_sql: format!("SELECT COUNT(*) FROM {} WHERE {differs}", g.q(table)),
-        what: format!("rows of {table} where {new} differs from {up}"),
-    });
+    let key = key_of(schema, table).map_or("id".to_owned(), |k| g.q(&k));
+    c.checks.push(check(
+        g,
+        schema,
+        table,
+        new,
+        &pending,
+        format!("rows of {table} where {new} was never filled from {old}"),
+        "run `lockstep backfill`, which fills them, then apply again".to_owned(),
+    ));
+    // Every writer leaves one column following from the other: old code's
+    // rows have new = up(old), new code's have old = down(new).
+    c.checks.push(check(
+        g,
+        schema,
+        table,
+        new,
+        &format!(
+            "NOT ({pending}) AND {} AND {}",
+            g.differs(&q_new, &g.as_column(&p.up, p.new)),
+            g.differs(&q_old, &g.as_column(&p.down, p.old))
+        ),
+        format!("rows of {table} where {old} and {new} disagree"),
+        format!(
+            "neither follows from the other, so no backfill can choose; keep old code's value with \
+             `UPDATE {q_table} SET {q_new} = ({}) WHERE {key} IN ({{keys}})` or new code's with \
+             `UPDATE {q_table} SET {q_old} = ({}) WHERE {key} IN ({{keys}})` (the triggers update the other column), then apply again",
+            p.up, p.down
+        ),
+    ));
+    if !p.new.nullable {
+        c.checks.push(check(
+            g,
+            schema,
+            table,
+            new,
+            &format!("{q_new} IS NULL AND ({}) IS NULL", p.up),
+            format!("rows of {table} where {new} is NULL but must be NOT NULL"),
+            format!(
+                "give them a value with `UPDATE {q_table} SET {q_new} = … WHERE {key} IN ({{keys}})`, then apply again"
+            ),
+        ));
+    }
+
+    let live_new = schema.get(table).and_then(|t| t.column(new));
+    c.contract.extend(g.complete(table, live_new, p.new, p.old));
     c.contract.extend(g.drop_sync(&sync));
     c.contract.push(g.drop_column(table, old));
-    if not_null {
-        let not_null = g.set_not_null(table, new, ty);
-        if not_null.is_empty() {
-            c.notes.push(not_null_note(g.dialect(), table, new));
-        }
-        c.contract.extend(not_null);
-    }
     undo.push({
-        let mut u = g.drop_sync(&sync);
+        let mut u = g.unrelax(table, p.old);
+        u.extend(g.drop_sync(&sync));
         u.push(g.drop_column(table, new));
         u
     });
@@ -301,12 +470,47 @@ fn not_null_note(dialect: impl std::fmt::Display, table: &str, column: &str) -> 
     )
 }
 
-fn sync(
+/// A sanity check counting the rows of `table` where `wrong` holds.
+fn check(
     g: &dyn OnlineSql,
+    schema: &Schema,
+    table: &str,
+    column: &str,
+    wrong: &str,
+    what: String,
+    fix: String,
+) -> SanityCheck {
+    let t = g.q(table);
+    SanityCheck {
+        table: table.to_owned(),
+        column: column.to_owned(),
+        count_sql: format!("SELECT COUNT(*) FROM {t} WHERE {wrong}"),
+        keys_sql: key_of(schema, table).map(|k| {
+            let k = g.q(&k);
+            format!(
+                "SELECT {} FROM {t} WHERE {wrong} ORDER BY {k} LIMIT 10",
+                g.dialect().as_bigint(&k)
+            )
+        }),
+        what,
+        fix,
+    }
+}
+
+/// A column as it was before this migration's expand.
+fn original(schema: &Schema, table: &str, column: &str) -> Option<ColumnInfo> {
+    schema.get(table).and_then(|t| t.original(column)).cloned()
+}
+
+/// Insert branches, update rules and columns whose NOT NULL the triggers
+/// keep.
+type Rules = (Vec<InsertBranch>, Vec<SyncRule>, Vec<String>);
+
+fn sync(
     name: &str,
     table: &str,
     schema: &Schema,
-    rules: Vec<SyncRule>,
+    rules: Rules,
     extra: &[(&str, &str)],
 ) -> SyncTriggers {
     let mut columns: Vec<ColumnInfo> = schema
@@ -319,18 +523,18 @@ fn sync(
                 name: (*col).to_owned(),
                 sql_type: (*ty).to_owned(),
                 nullable: true,
+                ..ColumnInfo::default()
             });
         }
     }
-    let _ = g;
+    let (insert, update, not_null) = rules;
     SyncTriggers {
         name: name.to_owned(),
         table: table.to_owned(),
-        key: schema
-            .get(table)
-            .and_then(|t| t.integer_key().ok())
-            .map(|c| c.name.clone()),
-        rules,
+        key: key_of(schema, table),
+        insert,
+        update,
+        not_null,
         columns,
     }
 }

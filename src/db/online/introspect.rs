@@ -1,29 +1,53 @@
 //! Reads the live schema an online migration's SQL depends on: a table's
-//! columns (for trigger variables and copied types) and its primary key
-//! (the backfill walks it in batches).
+//! columns with their complete definitions (for trigger variables, copied
+//! types, and the definition a renamed column must end up with) and its
+//! primary key (the backfill walks it in batches).
 
+use super::sqlite_columns::{self, ColumnText};
 use crate::db::connection::Database;
 use crate::db::dialect::Dialect;
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnInfo {
     pub name: String,
     /// The type as the database spells it (`character varying(255)`).
     pub sql_type: String,
     pub nullable: bool,
+    /// The DEFAULT expression as the catalog gives it back.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// A collation other than the type's default (MariaDB: always, for text).
+    #[serde(default)]
+    pub collation: Option<String>,
+    /// MariaDB: `on update current_timestamp()` and `auto_increment`.
+    #[serde(default)]
+    pub extra: Option<String>,
+    /// SQLite: the definition as written in the table's text.
+    #[serde(default)]
+    pub text: Option<ColumnText>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableInfo {
     pub columns: Vec<ColumnInfo>,
     pub primary_key: Vec<String>,
+    /// Definitions recorded when the migration being compiled expanded,
+    /// by column name: what the columns were before expand relaxed them.
+    pub captured: std::collections::BTreeMap<String, ColumnInfo>,
 }
 
 impl TableInfo {
     pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// A column as it was before this migration's expand: the recorded
+    /// definition, else the live one.
+    pub fn original(&self, name: &str) -> Option<&ColumnInfo> {
+        self.captured.get(name).or_else(|| self.column(name))
     }
 
     /// The single integer primary key column a keyset backfill can walk.
@@ -54,6 +78,31 @@ impl TableInfo {
     }
 }
 
+/// The live tables an online migration touches, with what its expand
+/// recorded of the columns it relaxed.
+pub async fn schema(
+    db: &mut Database,
+    m: &super::OnlineMigration,
+    version: &str,
+) -> Result<super::compile::Schema> {
+    let mut schema = super::compile::Schema::new();
+    for op in &m.operations {
+        for name in op.tables() {
+            if !schema.contains_key(name) {
+                if let Some(info) = table(db, name).await? {
+                    schema.insert(name.to_owned(), info);
+                }
+            }
+        }
+    }
+    for ((name, column), info) in super::capture::load(db, version).await? {
+        if let Some(t) = schema.get_mut(&name) {
+            t.captured.insert(column, info);
+        }
+    }
+    Ok(schema)
+}
+
 /// The table's columns and key; `None` when it does not exist.
 pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
     let d = db.dialect();
@@ -62,7 +111,12 @@ pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
         Dialect::Postgres => (
             format!(
                 "SELECT CAST(a.attname AS TEXT), CAST(format_type(a.atttypid, a.atttypmod) AS TEXT), \
-                 CAST(CASE WHEN a.attnotnull THEN 0 ELSE 1 END AS BIGINT) FROM pg_attribute a \
+                 CAST(CASE WHEN a.attnotnull THEN 0 ELSE 1 END AS BIGINT), \
+                 CAST(pg_get_expr(d.adbin, d.adrelid) AS TEXT), \
+                 CAST(CASE WHEN a.attcollation <> ty.typcollation THEN (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END AS TEXT), \
+                 CAST(NULL AS TEXT) \
+                 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid \
+                 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
                  WHERE a.attrelid = to_regclass({lit}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
             ),
             format!(
@@ -74,7 +128,9 @@ pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
         Dialect::Mysql => (
             format!(
                 "SELECT CAST(column_name AS CHAR(255)), CAST(column_type AS CHAR(255)), \
-                 CAST(CASE WHEN is_nullable = 'YES' THEN 1 ELSE 0 END AS SIGNED) FROM information_schema.columns \
+                 CAST(CASE WHEN is_nullable = 'YES' THEN 1 ELSE 0 END AS SIGNED), \
+                 CAST(column_default AS CHAR(4000)), CAST(collation_name AS CHAR(255)), \
+                 CAST(NULLIF(extra, '') AS CHAR(255)) FROM information_schema.columns \
                  WHERE table_schema = DATABASE() AND table_name = {lit} ORDER BY ordinal_position"
             ),
             format!(
@@ -84,7 +140,7 @@ pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
             ),
         ),
         Dialect::Sqlite => (
-            format!("SELECT name, type, CASE WHEN \"notnull\" = 1 THEN 0 ELSE 1 END FROM pragma_table_info({lit}) ORDER BY cid"),
+            format!("SELECT name, type, CASE WHEN \"notnull\" = 1 THEN 0 ELSE 1 END, dflt_value, NULL, NULL FROM pragma_table_info({lit}) ORDER BY cid"),
             format!("SELECT name FROM pragma_table_info({lit}) WHERE pk > 0 ORDER BY pk"),
         ),
     };
@@ -95,12 +151,37 @@ pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
     if rows.is_empty() {
         return Ok(None);
     }
+    let create_sql = match d {
+        Dialect::Sqlite => db
+            .fetch_strings(&format!(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = {lit}"
+            ))
+            .await
+            .with_context(|| format!("cannot read the definition of {name}"))?
+            .into_iter()
+            .next(),
+        _ => None,
+    };
     let mut columns = Vec::new();
     for r in &rows {
+        let name: String = r.try_get(0)?;
+        let text = create_sql
+            .as_deref()
+            .and_then(|sql| sqlite_columns::find(sql, &name));
         columns.push(ColumnInfo {
-            name: r.try_get(0)?,
             sql_type: r.try_get(1)?,
             nullable: r.try_get::<i64, _>(2)? != 0,
+            default: r
+                .try_get::<Option<String>, _>(3)?
+                .filter(|d| !d.eq_ignore_ascii_case("NULL")),
+            collation: r
+                .try_get::<Option<String>, _>(4)?
+                .or_else(|| text.as_ref().and_then(|t| t.collation.clone())),
+            extra: r
+                .try_get::<Option<String>, _>(5)?
+                .and_then(|e| kept_extra(&e)),
+            text,
+            name,
         });
     }
     let primary_key = db
@@ -110,5 +191,20 @@ pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
     Ok(Some(TableInfo {
         columns,
         primary_key,
+        captured: Default::default(),
     }))
+}
+
+/// The parts of MariaDB's `EXTRA` that belong to a column's definition and
+/// move with it: `on update …` and `auto_increment` (not generated columns).
+fn kept_extra(extra: &str) -> Option<String> {
+    let lower = extra.to_ascii_lowercase();
+    let mut kept = Vec::new();
+    if let Some(at) = lower.find("on update ") {
+        kept.push(extra[at..].trim().to_owned());
+    }
+    if lower.contains("auto_increment") {
+        kept.push("AUTO_INCREMENT".to_owned());
+    }
+    (!kept.is_empty()).then(|| kept.join(" "))
 }

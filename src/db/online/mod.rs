@@ -10,11 +10,13 @@
 //! [`introspect`] reads the live schema the SQL depends on.
 
 pub mod backfill;
+pub mod capture;
 pub mod compile;
 pub mod dialects;
 pub mod introspect;
 pub mod operation;
 pub mod runner;
+pub mod sqlite_columns;
 
 pub use compile::{compile, Compiled};
 pub use operation::OnlineMigration;

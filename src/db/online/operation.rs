@@ -127,6 +127,10 @@ pub struct AlterColumn {
     pub sql_type: Option<SqlType>,
     #[serde(default)]
     pub nullable: Option<bool>,
+    /// The new column's DEFAULT after contract, a SQL expression. Without
+    /// it the column keeps the old one's default unless `type` changes.
+    #[serde(default)]
+    pub default: Option<String>,
     /// New value from the old column (`CAST(price AS NUMERIC(10,2))`).
     pub up: String,
     /// Old value from the new column, for old code still reading it.

@@ -252,20 +252,65 @@ pub async fn backfill(
     Ok(out)
 }
 
-/// Counts the rows each sanity check finds wrong; empty when all pass.
+/// Runs every sanity check; empty when all pass, else one sentence per
+/// failed check: how many rows, the first keys, and what resolves it.
 pub async fn sanity(db: &mut Database, c: &Compiled) -> anyhow::Result<Vec<String>> {
     let mut failures = Vec::new();
     for check in &c.checks {
-        let sql = check
-            .count_sql
-            .replacen("COUNT(*)", &db.dialect().as_bigint("COUNT(*)"), 1);
-        let rows = db.fetch_all(&sql).await?;
-        let n: i64 = rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
-        if n > 0 {
-            failures.push(format!("{n} {}", check.what));
+        let n = count(db, &check.count_sql).await?;
+        if n == 0 {
+            continue;
         }
+        let keys = match &check.keys_sql {
+            Some(sql) => {
+                let rows = db.fetch_all(sql).await?;
+                let keys: Vec<String> = rows
+                    .iter()
+                    .map(|r| r.try_get::<i64, _>(0).map(|k| k.to_string()))
+                    .collect::<Result<_, _>>()?;
+                keys.join(", ")
+            }
+            None => String::new(),
+        };
+        let first = match n {
+            1 => "key",
+            2..=10 => "keys",
+            _ => "first keys",
+        };
+        let what = match check.what.strip_prefix("rows ") {
+            Some(rest) if n == 1 => format!("row {rest}"),
+            _ => check.what.clone(),
+        };
+        failures.push(format!(
+            "{n} {what} ({first}: {keys}); {}",
+            check.fix.replace("{keys}", &keys)
+        ));
     }
     Ok(failures)
+}
+
+/// Rows a finished backfill would still fill (rows written with the sync
+/// triggers set aside): `lockstep backfill` walks the table again for them.
+pub async fn unfilled(db: &mut Database, c: &Compiled) -> anyhow::Result<i64> {
+    let mut n = 0;
+    for b in &c.backfills {
+        n += count(
+            db,
+            &format!(
+                "SELECT COUNT(*) FROM {} WHERE {}",
+                db.dialect().ident(&b.table),
+                b.pending
+            ),
+        )
+        .await?;
+    }
+    Ok(n)
+}
+
+async fn count(db: &mut Database, count_sql: &str) -> anyhow::Result<i64> {
+    let sql = count_sql.replacen("COUNT(*)", &db.dialect().as_bigint("COUNT(*)"), 1);
+    let rows = db.fetch_all(&sql).await?;
+    Ok(rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
 }
 
 /// Contract: drop what old code needed. Recorded `contracted`; a failure

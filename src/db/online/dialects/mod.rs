@@ -32,14 +32,29 @@ impl Ddl {
     }
 }
 
-/// Keeps `target` filled from `expr` while old and new code both write.
-/// With a `source`, an update that changes only the source recomputes the
-/// target; without one, only inserts that leave the target empty fill it.
+/// On UPDATE: a statement that changed `source` and left `target` as it
+/// was sets `target` from `expr` (over the new row). A statement that
+/// changed both wrote both, and keeps what it wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncRule {
     pub target: String,
     pub expr: String,
-    pub source: Option<String>,
+    pub source: String,
+    /// The source's value over the target (the other rule's `expr`): a row
+    /// whose source already has it was just synced from the target, and
+    /// an AFTER trigger (SQLite) must not bounce it back.
+    pub reverse: String,
+}
+
+/// On INSERT: when the columns in `null` arrived NULL and those in `set`
+/// did not, assign each `(column, expr)` in order, each expression seeing
+/// the columns assigned before it. The branches of one trigger exclude
+/// each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsertBranch {
+    pub null: Vec<String>,
+    pub set: Vec<String>,
+    pub assign: Vec<(String, String)>,
 }
 
 /// The triggers of one operation.
@@ -50,8 +65,11 @@ pub struct SyncTriggers {
     pub table: String,
     /// The row's key, to find it again from an AFTER trigger (SQLite).
     pub key: Option<String>,
-    /// Checked in order; the first that applies wins.
-    pub rules: Vec<SyncRule>,
+    pub insert: Vec<InsertBranch>,
+    pub update: Vec<SyncRule>,
+    /// Columns expand made nullable although old code relies on NOT NULL
+    /// (SQLite): the triggers refuse a row that leaves them NULL.
+    pub not_null: Vec<String>,
     /// The table's columns, visible by name inside the expressions.
     pub columns: Vec<ColumnInfo>,
 }
@@ -149,6 +167,65 @@ pub trait OnlineSql: std::marker::Sync + Send {
     /// database allows; empty where it cannot be done in place.
     fn set_not_null(&self, table: &str, column: &str, sql_type: &str) -> Vec<Ddl>;
 
+    /// The nullable column that will replace `old`, with its collation.
+    fn add_replacement(&self, table: &str, column: &str, sql_type: &str, old: &ColumnInfo) -> Ddl {
+        let collate = old
+            .collation
+            .as_ref()
+            .map_or(String::new(), |c| format!(" COLLATE {c}"));
+        self.add_column(table, column, &format!("{sql_type}{collate}"), None)
+    }
+
+    /// Expand: lets a statement leave `column` out and find it NULL in the
+    /// triggers (its DEFAULT moves into them), and, where NOT NULL is
+    /// checked before the triggers could fill it (SQLite), lets it be NULL
+    /// until they do. Returns whether NOT NULL was lifted.
+    fn relax(&self, table: &str, column: &ColumnInfo) -> (Vec<Ddl>, bool) {
+        let sql = column.default.as_ref().map(|_| {
+            Ddl::tx(format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                self.q(table),
+                self.q(&column.name)
+            ))
+        });
+        (sql.into_iter().collect(), false)
+    }
+
+    /// Undo of [`OnlineSql::relax`]: `column` as it was before expand.
+    fn unrelax(&self, table: &str, column: &ColumnInfo) -> Vec<Ddl> {
+        column
+            .default
+            .as_ref()
+            .map(|d| {
+                Ddl::tx(format!(
+                    "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
+                    self.q(table),
+                    self.q(&column.name)
+                ))
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// Contract: gives `live` (the replacement column as expand added it)
+    /// the complete definition `target`: NOT NULL, DEFAULT, and what else
+    /// the database keeps per column; and releases `old` as
+    /// [`OnlineSql::release`] does. Runs while the triggers still sync.
+    fn complete(
+        &self,
+        table: &str,
+        live: Option<&ColumnInfo>,
+        target: &ColumnInfo,
+        old: &ColumnInfo,
+    ) -> Vec<Ddl>;
+
+    /// Contract, where its statements do not run in one transaction: lets
+    /// new code's inserts leave `old` out once the triggers that filled it
+    /// are gone, in the moment before it is dropped.
+    fn release(&self, _table: &str, _old: &ColumnInfo) -> Vec<Ddl> {
+        Vec::new()
+    }
+
     fn create_sync(&self, s: &SyncTriggers) -> Vec<Ddl>;
 
     fn drop_sync(&self, s: &SyncTriggers) -> Vec<Ddl>;
@@ -161,6 +238,12 @@ pub trait OnlineSql: std::marker::Sync + Send {
 
     /// `a` and `b` differ, NULLs compared as values.
     fn differs(&self, a: &str, b: &str) -> String;
+
+    /// `expr` as a value of `column`'s type, where comparing it with the
+    /// column needs that (MariaDB: a string in the column's collation).
+    fn as_column(&self, expr: &str, _column: &ColumnInfo) -> String {
+        expr.to_owned()
+    }
 
     /// Statements run once before the batches, e.g. the SQLite guard table.
     fn backfill_setup(&self) -> Vec<Ddl> {
@@ -243,4 +326,59 @@ fn column_list(g: &dyn OnlineSql, columns: &[String]) -> String {
         .map(|c| g.q(c))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The IF/ELSIF chain of a row trigger's INSERT branches (PostgreSQL and
+/// MySQL): `elsif` is the dialect's keyword, `assign` one assignment.
+fn branches(
+    g: &dyn OnlineSql,
+    list: &[InsertBranch],
+    elsif: &str,
+    assign: impl Fn(&str, &str) -> String,
+) -> String {
+    let mut out = String::new();
+    for (i, b) in list.iter().enumerate() {
+        let kw = if i == 0 { "IF" } else { elsif };
+        let cond: Vec<String> = b
+            .null
+            .iter()
+            .map(|c| format!("NEW.{} IS NULL", g.q(c)))
+            .chain(b.set.iter().map(|c| format!("NEW.{} IS NOT NULL", g.q(c))))
+            .collect();
+        let body: Vec<String> = b.assign.iter().map(|(c, e)| assign(c, e)).collect();
+        out.push_str(&format!(
+            "      {kw} {} THEN\n        {}\n",
+            cond.join(" AND "),
+            body.join("\n        ")
+        ));
+    }
+    if !out.is_empty() {
+        out.push_str("      END IF;\n");
+    }
+    out
+}
+
+/// The IF/ELSIF chain of a row trigger's UPDATE rules: a rule applies when
+/// its source changed and its target did not.
+fn updates(
+    g: &dyn OnlineSql,
+    rules: &[SyncRule],
+    elsif: &str,
+    assign: impl Fn(&str, &str) -> String,
+) -> String {
+    let mut out = String::new();
+    for (i, r) in rules.iter().enumerate() {
+        let kw = if i == 0 { "IF" } else { elsif };
+        let (src, target) = (g.q(&r.source), g.q(&r.target));
+        let changed = g.differs(&format!("NEW.{src}"), &format!("OLD.{src}"));
+        let kept = g.differs(&format!("NEW.{target}"), &format!("OLD.{target}"));
+        out.push_str(&format!(
+            "      {kw} {changed} AND NOT ({kept}) THEN\n        {}\n",
+            assign(&r.target, &r.expr)
+        ));
+    }
+    if !out.is_empty() {
+        out.push_str("      END IF;\n");
+    }
+    out
 }

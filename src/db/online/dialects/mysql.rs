@@ -3,11 +3,43 @@
 //! session variable that sets the triggers aside for backfill batches, and
 //! a short `lock_wait_timeout` on DDL.
 
-use super::{column_list, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
+use super::{
+    branches, column_list, updates, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers,
+};
 use crate::db::dialect::Dialect;
+use crate::db::online::introspect::ColumnInfo;
 use crate::db::online::operation::AddConstraint;
 
 pub struct Mysql;
+
+impl Mysql {
+    /// A column definition as MODIFY COLUMN takes it.
+    fn definition(&self, c: &ColumnInfo) -> String {
+        let mut def = format!("{} {}", self.q(&c.name), c.sql_type);
+        if let Some(collation) = &c.collation {
+            def.push_str(&format!(" COLLATE {collation}"));
+        }
+        def.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
+        if let Some(d) = &c.default {
+            def.push_str(&format!(" DEFAULT {d}"));
+        }
+        if let Some(e) = &c.extra {
+            def.push_str(&format!(" {e}"));
+        }
+        def
+    }
+
+    /// `old` nullable and without a default: what a statement that leaves
+    /// it out needs once no trigger fills it.
+    fn released(&self, old: &ColumnInfo) -> String {
+        self.definition(&ColumnInfo {
+            nullable: true,
+            default: None,
+            extra: None,
+            ..old.clone()
+        })
+    }
+}
 
 impl OnlineSql for Mysql {
     fn dialect(&self) -> Dialect {
@@ -26,6 +58,37 @@ impl OnlineSql for Mysql {
         ))]
     }
 
+    fn complete(
+        &self,
+        table: &str,
+        _live: Option<&ColumnInfo>,
+        target: &ColumnInfo,
+        old: &ColumnInfo,
+    ) -> Vec<Ddl> {
+        // One MODIFY states the whole definition; MariaDB keeps only what
+        // it says, so every part the old column had is spelled out. The
+        // old column is released in the same statement: one table rebuild.
+        let mut def = self.definition(target);
+        if !old.nullable {
+            def.push_str(&format!(", MODIFY COLUMN {}", self.released(old)));
+        }
+        vec![Ddl::tx(format!(
+            "ALTER TABLE {} MODIFY COLUMN {def}, LOCK=NONE",
+            self.q(table)
+        ))]
+    }
+
+    fn release(&self, table: &str, old: &ColumnInfo) -> Vec<Ddl> {
+        if old.nullable {
+            return Vec::new();
+        }
+        vec![Ddl::tx(format!(
+            "ALTER TABLE {} MODIFY COLUMN {}, LOCK=NONE",
+            self.q(table),
+            self.released(old)
+        ))]
+    }
+
     fn create_sync(&self, s: &SyncTriggers) -> Vec<Ddl> {
         let t = self.q(&s.table);
         let declare: String = s
@@ -40,42 +103,26 @@ impl OnlineSql for Mysql {
                 )
             })
             .collect();
-        let mut insert = String::new();
-        let mut update = String::new();
-        for (i, r) in s.rules.iter().enumerate() {
-            let kw = if i == 0 { "IF" } else { "ELSEIF" };
-            let target = self.q(&r.target);
-            let source_set = r.source.as_ref().map_or(String::new(), |src| {
-                format!(" AND NEW.{} IS NOT NULL", self.q(src))
-            });
-            insert.push_str(&format!(
-                "      {kw} NEW.{target} IS NULL{source_set} THEN SET NEW.{target} = ({});\n",
-                r.expr
-            ));
-            if let Some(src) = &r.source {
-                let src = self.q(src);
-                let ukw = if update.is_empty() { "IF" } else { "ELSEIF" };
-                update.push_str(&format!(
-                    "      {ukw} NOT (NEW.{src} <=> OLD.{src}) AND (NEW.{target} <=> OLD.{target}) THEN SET NEW.{target} = ({});\n",
-                    r.expr
-                ));
-            }
-        }
+        let insert = branches(self, &s.insert, "ELSEIF", |col, expr| {
+            let c = self.q(col);
+            format!("SET {c} = ({expr}); SET NEW.{c} = {c};")
+        });
+        let update = updates(self, &s.update, "ELSEIF", |col, expr| {
+            format!("SET NEW.{} = ({expr});", self.q(col))
+        });
         let body = |name: &str, event: &str, logic: &str| {
             format!(
-                "CREATE TRIGGER {} BEFORE {event} ON {t} FOR EACH ROW\nBEGIN\n  IF @lockstep_backfill IS NULL THEN\n    BEGIN\n{declare}{logic}      END IF;\n    END;\n  END IF;\nEND",
+                "CREATE TRIGGER {} BEFORE {event} ON {t} FOR EACH ROW\nBEGIN\n  IF @lockstep_backfill IS NULL THEN\n    BEGIN\n{declare}{logic}    END;\n  END IF;\nEND",
                 self.q(name)
             )
         };
-        let ins = format!("{}_ins", s.name);
-        let upd = format!("{}_upd", s.name);
-        let mut out = vec![
-            Ddl::tx(format!("DROP TRIGGER IF EXISTS {}", self.q(&ins))),
-            Ddl::tx(body(&ins, "INSERT", &insert)),
-        ];
-        if !update.is_empty() {
-            out.push(Ddl::tx(format!("DROP TRIGGER IF EXISTS {}", self.q(&upd))));
-            out.push(Ddl::tx(body(&upd, "UPDATE", &update)));
+        let mut out = Vec::new();
+        for (suffix, event, logic) in [("ins", "INSERT", &insert), ("upd", "UPDATE", &update)] {
+            let name = format!("{}_{suffix}", s.name);
+            out.push(Ddl::tx(format!("DROP TRIGGER IF EXISTS {}", self.q(&name))));
+            if !logic.is_empty() {
+                out.push(Ddl::tx(body(&name, event, logic)));
+            }
         }
         out
     }
@@ -163,6 +210,18 @@ impl OnlineSql for Mysql {
             contract: Vec::new(),
             undo: vec![Ddl::tx(undo)],
         })
+    }
+
+    fn as_column(&self, expr: &str, column: &ColumnInfo) -> String {
+        // A string expression carries the connection's collation, which
+        // MariaDB refuses to compare with a column's different one.
+        match &column.collation {
+            Some(c) => {
+                let charset = c.split('_').next().unwrap_or(c);
+                format!("CONVERT(({expr}) USING {charset}) COLLATE {c}")
+            }
+            None => expr.to_owned(),
+        }
     }
 
     fn differs(&self, a: &str, b: &str) -> String {

@@ -2,8 +2,9 @@
 //! outside a transaction, `NOT VALID` constraints validated at contract,
 //! NOT NULL through a validated CHECK, a short `lock_timeout` on DDL.
 
-use super::{column_list, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
+use super::{branches, column_list, updates, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
 use crate::db::dialect::Dialect;
+use crate::db::online::introspect::ColumnInfo;
 use crate::db::online::operation::AddConstraint;
 
 pub struct Postgres;
@@ -29,6 +30,27 @@ impl OnlineSql for Postgres {
         ]
     }
 
+    fn complete(
+        &self,
+        table: &str,
+        _live: Option<&ColumnInfo>,
+        target: &ColumnInfo,
+        _old: &ColumnInfo,
+    ) -> Vec<Ddl> {
+        let mut out = Vec::new();
+        if let Some(d) = &target.default {
+            out.push(Ddl::tx(format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {d}",
+                self.q(table),
+                self.q(&target.name)
+            )));
+        }
+        if !target.nullable {
+            out.extend(self.set_not_null(table, &target.name, &target.sql_type));
+        }
+        out
+    }
+
     fn create_sync(&self, s: &SyncTriggers) -> Vec<Ddl> {
         let f = self.q(&s.name);
         let t = self.q(&s.table);
@@ -44,41 +66,32 @@ impl OnlineSql for Postgres {
                 )
             })
             .collect();
-        let mut insert = String::new();
-        let mut update = String::new();
-        for (i, r) in s.rules.iter().enumerate() {
-            let kw = if i == 0 { "IF" } else { "ELSIF" };
-            let target = self.q(&r.target);
-            let source_set = r.source.as_ref().map_or(String::new(), |src| {
-                format!(" AND NEW.{} IS NOT NULL", self.q(src))
-            });
-            insert.push_str(&format!(
-                "      {kw} NEW.{target} IS NULL{source_set} THEN NEW.{target} := ({});\n",
-                r.expr
+        let insert = branches(self, &s.insert, "ELSIF", |col, expr| {
+            let c = self.q(col);
+            format!("{c} := ({expr}); NEW.{c} := {c};")
+        });
+        let update = updates(self, &s.update, "ELSIF", |col, expr| {
+            format!("NEW.{} := ({expr});", self.q(col))
+        });
+        let mut body = String::new();
+        if !insert.is_empty() {
+            body.push_str(&format!(
+                "    IF TG_OP = 'INSERT' THEN\n{insert}    END IF;\n"
             ));
-            if let Some(src) = &r.source {
-                let src = self.q(src);
-                let ukw = if update.is_empty() { "IF" } else { "ELSIF" };
-                update.push_str(&format!(
-                    "      {ukw} NEW.{src} IS DISTINCT FROM OLD.{src} AND NEW.{target} IS NOT DISTINCT FROM OLD.{target} THEN NEW.{target} := ({});\n",
-                    r.expr
-                ));
-            }
         }
-        insert.push_str("      END IF;\n");
         if !update.is_empty() {
-            update.push_str("      END IF;\n");
+            body.push_str(&format!(
+                "    IF TG_OP = 'UPDATE' THEN\n{update}    END IF;\n"
+            ));
         }
         let function = format!(
             "CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $lockstep$\nDECLARE\n{declare}BEGIN\n    \
-             IF current_setting('lockstep.backfill', true) = 'on' THEN\n        RETURN NEW;\n    END IF;\n    \
-             IF TG_OP = 'INSERT' THEN\n{insert}    ELSE\n{update}    END IF;\n    RETURN NEW;\nEND\n$lockstep$"
+             IF current_setting('lockstep.backfill', true) = 'on' THEN\n        RETURN NEW;\n    END IF;\n{body}    RETURN NEW;\nEND\n$lockstep$"
         );
-        let function = function.replace("    ELSE\n    END IF;", "    END IF;");
-        let events = if update.is_empty() {
-            "INSERT"
-        } else {
-            "INSERT OR UPDATE"
+        let events = match (insert.is_empty(), update.is_empty()) {
+            (false, true) => "INSERT",
+            (true, false) => "UPDATE",
+            _ => "INSERT OR UPDATE",
         };
         vec![
             Ddl::tx(function),

@@ -5,6 +5,7 @@
 
 use super::{column_list, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
 use crate::db::dialect::Dialect;
+use crate::db::online::introspect::ColumnInfo;
 use crate::db::online::operation::AddConstraint;
 use std::time::Duration;
 
@@ -23,6 +24,85 @@ impl OnlineSql for Sqlite {
         Vec::new()
     }
 
+    fn relax(&self, table: &str, column: &ColumnInfo) -> (Vec<Ddl>, bool) {
+        match &column.text {
+            Some(text) if text.written != text.relaxed => (
+                edit_table(self, table, &text.written, &text.relaxed),
+                !column.nullable,
+            ),
+            _ => (Vec::new(), false),
+        }
+    }
+
+    fn unrelax(&self, table: &str, column: &ColumnInfo) -> Vec<Ddl> {
+        match &column.text {
+            Some(text) if text.written != text.relaxed => {
+                edit_table(self, table, &text.relaxed, &text.written)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn complete(
+        &self,
+        table: &str,
+        live: Option<&ColumnInfo>,
+        target: &ColumnInfo,
+        _old: &ColumnInfo,
+    ) -> Vec<Ddl> {
+        let mut def = format!("{} {}", self.q(&target.name), target.sql_type);
+        if let Some(c) = &target.collation {
+            def.push_str(&format!(" COLLATE {c}"));
+        }
+        if !target.nullable {
+            def.push_str(" NOT NULL");
+        }
+        if let Some(d) = &target.default {
+            def.push_str(&format!(" DEFAULT {d}"));
+        }
+        let (prefix, added) = match live.and_then(|c| c.text.as_ref()) {
+            Some(text) => {
+                let name_at = text.written.find(&self.q(&target.name)).unwrap_or(0);
+                (
+                    text.written[..name_at].to_owned(),
+                    text.written[name_at..].to_owned(),
+                )
+            }
+            // Offline: the column as `add_replacement` adds it.
+            None => (
+                String::new(),
+                format!("{} {} NULL", self.q(&target.name), target.sql_type),
+            ),
+        };
+        let mut out = Vec::new();
+        if !target.nullable {
+            // The text edit does not check the rows: a NULL left there
+            // would break the table, so a NULL stops the contract here.
+            let check = self.q(&format!("lockstep_nulls_{table}_{}", target.name));
+            let what = format!(
+                "{table}.{} has NULL values and cannot become NOT NULL",
+                target.name
+            );
+            out.push(Ddl::tx(format!(
+                "CREATE TEMP TABLE {check} (nulls INTEGER CONSTRAINT {} CHECK (nulls = 0))",
+                self.q(&what)
+            )));
+            out.push(Ddl::tx(format!(
+                "INSERT INTO {check} SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE {} IS NULL LIMIT 1)",
+                self.q(table),
+                self.q(&target.name)
+            )));
+            out.push(Ddl::tx(format!("DROP TABLE temp.{check}")));
+        }
+        out.extend(edit_table(
+            self,
+            table,
+            &format!("{prefix}{added}"),
+            &format!("{prefix}{def}"),
+        ));
+        out
+    }
+
     fn create_sync(&self, s: &SyncTriggers) -> Vec<Ddl> {
         let t = self.q(&s.table);
         let key = s.key.as_deref().map_or("rowid".to_owned(), |k| self.q(k));
@@ -30,50 +110,80 @@ impl OnlineSql for Sqlite {
         let mut out = vec![Ddl::tx(format!(
             "CREATE TABLE IF NOT EXISTS {GUARD} (active INTEGER NOT NULL)"
         ))];
+        // AFTER triggers see the row as the statement wrote it in NEW, and
+        // fix the stored row; each branch's condition is on NEW, so an
+        // earlier fix does not change which branch applies.
         let mut inserts = String::new();
-        for r in &s.rules {
-            let target = self.q(&r.target);
-            let source_set = r.source.as_ref().map_or(String::new(), |src| {
-                format!(" AND {} IS NOT NULL", self.q(src))
-            });
+        for b in &s.insert {
+            let cond: Vec<String> = b
+                .null
+                .iter()
+                .map(|c| format!("NEW.{} IS NULL", self.q(c)))
+                .chain(
+                    b.set
+                        .iter()
+                        .map(|c| format!("NEW.{} IS NOT NULL", self.q(c))),
+                )
+                .collect();
+            for (col, expr) in &b.assign {
+                inserts.push_str(&format!(
+                    "    UPDATE {t} SET {} = ({expr}) WHERE {key} = NEW.{key} AND {};\n",
+                    self.q(col),
+                    cond.join(" AND ")
+                ));
+            }
+        }
+        for col in &s.not_null {
             inserts.push_str(&format!(
-                "    UPDATE {t} SET {target} = ({}) WHERE {key} = NEW.{key} AND {target} IS NULL{source_set};\n",
-                r.expr
+                "    SELECT RAISE(ABORT, {}) FROM {t} WHERE {key} = NEW.{key} AND {} IS NULL;\n",
+                not_null_message(&s.table, col),
+                self.q(col)
             ));
         }
         let ins = self.q(&format!("{}_ins", s.name));
         out.push(Ddl::tx(format!("DROP TRIGGER IF EXISTS {ins}")));
-        out.push(Ddl::tx(format!(
-            "CREATE TRIGGER {ins} AFTER INSERT ON {t} WHEN {not_guarded}\nBEGIN\n{inserts}END"
-        )));
-        for (i, r) in s.rules.iter().enumerate() {
-            let Some(src) = &r.source else { continue };
-            let (src, target) = (self.q(src), self.q(&r.target));
+        if !inserts.is_empty() {
+            out.push(Ddl::tx(format!(
+                "CREATE TRIGGER {ins} AFTER INSERT ON {t} WHEN {not_guarded}\nBEGIN\n{inserts}END"
+            )));
+        }
+        for (i, r) in s.update.iter().enumerate() {
+            let (src, target) = (self.q(&r.source), self.q(&r.target));
             let name = self.q(&format!("{}_upd{i}", s.name));
             out.push(Ddl::tx(format!("DROP TRIGGER IF EXISTS {name}")));
-            // The last condition stops two rules from feeding each other.
+            // The row is only rewritten where the target does not already
+            // follow from the source, nor the source from the target: the
+            // fix another sync trigger just made does not bounce back (with
+            // a lossy pair, up(down(x)) is not x).
             out.push(Ddl::tx(format!(
                 "CREATE TRIGGER {name} AFTER UPDATE OF {src} ON {t}\n\
                  WHEN {not_guarded} AND NEW.{src} IS NOT OLD.{src} AND NEW.{target} IS OLD.{target}\n\
-                 BEGIN\n    UPDATE {t} SET {target} = ({expr}) WHERE {key} = NEW.{key} AND {target} IS NOT ({expr});\nEND",
-                expr = r.expr
+                 BEGIN\n    UPDATE {t} SET {target} = ({expr}) WHERE {key} = NEW.{key} AND {target} IS NOT ({expr}) AND {src} IS NOT ({reverse});\nEND",
+                expr = r.expr,
+                reverse = r.reverse
+            )));
+        }
+        for (i, col) in s.not_null.iter().enumerate() {
+            let name = self.q(&format!("{}_nn{i}", s.name));
+            out.push(Ddl::tx(format!("DROP TRIGGER IF EXISTS {name}")));
+            out.push(Ddl::tx(format!(
+                "CREATE TRIGGER {name} AFTER UPDATE OF {c} ON {t} WHEN NEW.{c} IS NULL\n\
+                 BEGIN\n    SELECT RAISE(ABORT, {});\nEND",
+                not_null_message(&s.table, col),
+                c = self.q(col)
             )));
         }
         out
     }
 
     fn drop_sync(&self, s: &SyncTriggers) -> Vec<Ddl> {
-        let mut out = vec![Ddl::tx(format!(
-            "DROP TRIGGER IF EXISTS {}",
-            self.q(&format!("{}_ins", s.name))
-        ))];
-        for i in 0..s.rules.len() {
-            out.push(Ddl::tx(format!(
-                "DROP TRIGGER IF EXISTS {}",
-                self.q(&format!("{}_upd{i}", s.name))
-            )));
-        }
-        out
+        let mut names = vec![format!("{}_ins", s.name)];
+        names.extend((0..s.update.len()).map(|i| format!("{}_upd{i}", s.name)));
+        names.extend((0..s.not_null.len()).map(|i| format!("{}_nn{i}", s.name)));
+        names
+            .iter()
+            .map(|n| Ddl::tx(format!("DROP TRIGGER IF EXISTS {}", self.q(n))))
+            .collect()
     }
 
     fn create_index(&self, table: &str, name: &str, columns: &[String], unique: bool) -> Vec<Ddl> {
@@ -168,6 +278,32 @@ impl OnlineSql for Sqlite {
     fn batch_commit(&self) -> String {
         format!("DELETE FROM {GUARD}; COMMIT")
     }
+}
+
+/// SQLite's own words for a NOT NULL violation, as a string literal.
+fn not_null_message(table: &str, column: &str) -> String {
+    Dialect::Sqlite.string_literal(&format!("NOT NULL constraint failed: {table}.{column}"))
+}
+
+/// Replaces `from` by `to` in the table's stored `CREATE TABLE` text, the
+/// documented way to drop or add a DEFAULT or a NOT NULL in place, then
+/// reloads the schema. The throwaway table after it bumps the schema
+/// version, so every other connection reloads it too.
+fn edit_table(g: &Sqlite, table: &str, from: &str, to: &str) -> Vec<Ddl> {
+    let lit = |s: &str| Dialect::Sqlite.string_literal(s);
+    let bump = g.q("lockstep_schema_bump");
+    vec![
+        Ddl::tx("PRAGMA writable_schema = ON".to_owned()),
+        Ddl::tx(format!(
+            "UPDATE sqlite_master SET sql = replace(sql, {}, {}) WHERE type = 'table' AND name = {}",
+            lit(from),
+            lit(to),
+            lit(table)
+        )),
+        Ddl::tx("PRAGMA writable_schema = RESET".to_owned()),
+        Ddl::tx(format!("CREATE TABLE {bump} (x INTEGER)")),
+        Ddl::tx(format!("DROP TABLE {bump}")),
+    ]
 }
 
 #[cfg(test)]

@@ -1,0 +1,299 @@
+//! Column definitions in the text SQLite keeps for a table (`sqlite_master.sql`):
+//! where one column's definition sits, what its DEFAULT, NOT NULL and
+//! COLLATE clauses say, and the same definition without NOT NULL and
+//! DEFAULT. SQLite cannot drop a default or a NOT NULL in place, but its
+//! documentation allows editing that text for exactly these two changes
+//! (<https://www.sqlite.org/lang_altertable.html>, "otherwise alter table").
+//! Not a full SQL parser: it tokenizes just enough to find clause limits.
+
+/// One column's definition as written, and what it declares.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ColumnText {
+    /// The definition, from its name to the comma or parenthesis after it,
+    /// preceded by the comma or parenthesis before it and any whitespace, so
+    /// that it cannot match inside another column's definition.
+    pub written: String,
+    /// The same with NOT NULL, NULL and DEFAULT clauses left out.
+    pub relaxed: String,
+    pub not_null: bool,
+    pub default: Option<String>,
+    pub collation: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Token<'a> {
+    text: &'a str,
+    start: usize,
+    end: usize,
+}
+
+impl Token<'_> {
+    fn is(&self, word: &str) -> bool {
+        self.text.eq_ignore_ascii_case(word)
+    }
+}
+
+/// Splits SQL into words, quoted names, strings, numbers, parenthesised
+/// groups (one token each) and single punctuation characters.
+fn tokens(sql: &str) -> Vec<Token<'_>> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            i = sql[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
+            continue;
+        }
+        i = match c {
+            b'\'' | b'"' | b'`' => quoted_end(b, i, c),
+            b'[' => sql[i..].find(']').map_or(b.len(), |p| i + p + 1),
+            b'(' => group_end(b, i),
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80 => {
+                let mut j = i;
+                while j < b.len()
+                    && (b[j].is_ascii_alphanumeric()
+                        || b[j] == b'_'
+                        || b[j] == b'$'
+                        || b[j] >= 0x80
+                        || b[j] == b'.')
+                {
+                    j += 1;
+                }
+                j
+            }
+            _ => i + 1,
+        };
+        out.push(Token {
+            text: &sql[start..i],
+            start,
+            end: i,
+        });
+    }
+    out
+}
+
+fn quoted_end(b: &[u8], start: usize, quote: u8) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        if b[i] == quote {
+            if b.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+fn group_end(b: &[u8], start: usize) -> usize {
+    let mut depth = 0;
+    let mut i = start;
+    while i < b.len() {
+        match b[i] {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            q @ (b'\'' | b'"' | b'`') => {
+                i = quoted_end(b, i, q);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// A name without its quotes.
+fn unquote(name: &str) -> String {
+    let inner = |s: &str, q: char| s[1..s.len() - 1].replace(&format!("{q}{q}"), &q.to_string());
+    match name.chars().next() {
+        Some(q @ ('"' | '`' | '\'')) if name.len() >= 2 => inner(name, q),
+        Some('[') if name.len() >= 2 => name[1..name.len() - 1].to_owned(),
+        _ => name.to_owned(),
+    }
+}
+
+const TABLE_CONSTRAINTS: [&str; 5] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"];
+
+/// The definition of `column` in a `CREATE TABLE` statement's text.
+pub fn find(create_sql: &str, column: &str) -> Option<ColumnText> {
+    let open = tokens(create_sql)
+        .into_iter()
+        .find(|t| t.text.starts_with('('))?;
+    let body = &create_sql[open.start + 1..open.end - 1];
+    let offset = open.start + 1;
+    // Top-level commas split the body into column and table constraints.
+    let mut items = Vec::new();
+    let mut from = 0;
+    for t in tokens(body) {
+        if t.text == "," {
+            items.push((from, t.start));
+            from = t.end;
+        }
+    }
+    items.push((from, body.len()));
+    for (start, end) in items {
+        let item = &body[start..end];
+        let toks = tokens(item);
+        let Some(name) = toks.first() else { continue };
+        if TABLE_CONSTRAINTS.iter().any(|k| name.is(k)) || unquote(name.text) != column {
+            continue;
+        }
+        // Back over the whitespace to the delimiter before the definition.
+        let abs_start = offset + start + name.start;
+        let abs_end = offset + start + toks.last().map_or(name.end, |t| t.end);
+        let mut lead = abs_start;
+        while lead > 0 && create_sql.as_bytes()[lead - 1].is_ascii_whitespace() {
+            lead -= 1;
+        }
+        lead = lead.saturating_sub(1);
+        let prefix = &create_sql[lead..abs_start];
+        let definition = &create_sql[abs_start..abs_end];
+        return Some(describe(prefix, definition));
+    }
+    None
+}
+
+fn describe(prefix: &str, definition: &str) -> ColumnText {
+    let toks = tokens(definition);
+    let mut kept: Vec<&Token<'_>> = Vec::new();
+    let (mut not_null, mut default, mut collation) = (false, None, None);
+    let mut i = 0;
+    // A `CONSTRAINT name` before a clause that is left out goes with it.
+    let mut pending_name: Vec<&Token<'_>> = Vec::new();
+    while i < toks.len() {
+        let t = &toks[i];
+        if t.is("CONSTRAINT") && i + 1 < toks.len() {
+            pending_name = vec![t, &toks[i + 1]];
+            i += 2;
+            continue;
+        }
+        if t.is("NOT") && toks.get(i + 1).is_some_and(|n| n.is("NULL")) {
+            not_null = true;
+            i += 2 + conflict_clause(&toks[i + 2..]);
+            pending_name.clear();
+            continue;
+        }
+        if t.is("NULL") {
+            i += 1 + conflict_clause(&toks[i + 1..]);
+            pending_name.clear();
+            continue;
+        }
+        if t.is("DEFAULT") {
+            let value_len = match toks.get(i + 1) {
+                Some(s) if (s.text == "-" || s.text == "+") && i + 2 < toks.len() => 2,
+                Some(_) => 1,
+                None => 0,
+            };
+            if value_len > 0 {
+                let first = &toks[i + 1];
+                let last = &toks[i + value_len];
+                default = Some(definition[first.start..last.end].to_owned());
+            }
+            i += 1 + value_len;
+            pending_name.clear();
+            continue;
+        }
+        if t.is("COLLATE") {
+            collation = toks.get(i + 1).map(|c| unquote(c.text));
+        }
+        kept.append(&mut pending_name);
+        kept.push(t);
+        i += 1;
+    }
+    // The kept tokens as written; one space where a clause was left out.
+    let mut relaxed = String::new();
+    for (n, t) in kept.iter().enumerate() {
+        if n > 0 {
+            let before = kept[n - 1];
+            let adjacent = toks
+                .iter()
+                .position(|x| x.start == before.start)
+                .is_some_and(|p| toks.get(p + 1).is_some_and(|x| x.start == t.start));
+            if adjacent {
+                relaxed.push_str(&definition[before.end..t.start]);
+            } else {
+                relaxed.push(' ');
+            }
+        }
+        relaxed.push_str(t.text);
+    }
+    ColumnText {
+        written: format!("{prefix}{definition}"),
+        relaxed: format!("{prefix}{relaxed}"),
+        not_null,
+        default,
+        collation,
+    }
+}
+
+/// Length of an `ON CONFLICT …` clause at the start of `toks`.
+fn conflict_clause(toks: &[Token<'_>]) -> usize {
+    if toks.len() >= 3 && toks[0].is("ON") && toks[1].is("CONFLICT") {
+        3
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_column_and_relaxes_it() {
+        let sql = "CREATE TABLE t (\n  id INTEGER PRIMARY KEY,\n  hits INTEGER NOT NULL DEFAULT '0',\n  xhits INTEGER NOT NULL DEFAULT 0\n)";
+        let c = find(sql, "hits").unwrap();
+        assert_eq!(c.written, ",\n  hits INTEGER NOT NULL DEFAULT '0'");
+        assert_eq!(c.relaxed, ",\n  hits INTEGER");
+        assert!(c.not_null);
+        assert_eq!(c.default.as_deref(), Some("'0'"));
+        assert_eq!(sql.matches(&c.written).count(), 1);
+    }
+
+    #[test]
+    fn keeps_other_clauses_and_reads_collation() {
+        let sql = "CREATE TABLE \"t\" (\"id\" integer primary key, \"Name\" varchar(10, 2) CONSTRAINT nn NOT NULL ON CONFLICT ABORT COLLATE NOCASE DEFAULT (lower('A,B')) CHECK (length(\"Name\") > 0), UNIQUE (\"Name\"))";
+        let c = find(sql, "Name").unwrap();
+        assert_eq!(
+            c.relaxed,
+            ", \"Name\" varchar(10, 2) COLLATE NOCASE CHECK (length(\"Name\") > 0)"
+        );
+        assert_eq!(c.default.as_deref(), Some("(lower('A,B'))"));
+        assert_eq!(c.collation.as_deref(), Some("NOCASE"));
+        assert!(c.not_null);
+        assert!(find(sql, "UNIQUE").is_none());
+        assert!(find(sql, "name").is_none());
+    }
+
+    #[test]
+    fn negative_defaults_and_nullable_columns() {
+        let sql = "CREATE TABLE t(a INT DEFAULT -1 NULL, b TEXT) -- trailing";
+        let a = find(sql, "a").unwrap();
+        assert_eq!(a.written, "(a INT DEFAULT -1 NULL");
+        assert_eq!(a.relaxed, "(a INT");
+        assert_eq!(a.default.as_deref(), Some("-1"));
+        assert!(!a.not_null);
+        let b = find(sql, "b").unwrap();
+        assert_eq!((b.written.as_str(), b.default), (", b TEXT", None));
+    }
+}
