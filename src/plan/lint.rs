@@ -40,6 +40,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("unique_constraint", "ADD UNIQUE builds its index under a lock; CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … UNIQUE USING INDEX"),
     ("column_type_change", "changing a column's type rewrites the table and breaks old code reading it; use a YAML alter_column (new column, sync triggers, backfill, contract)"),
     ("rename", "renaming breaks old code that still uses the old name; use a YAML rename_column (both names kept in sync until contract)"),
+    ("rename_table", "renaming a table breaks old code that still uses the old name; use a YAML rename_table (the old name stays a view old code can read and write until contract)"),
     ("drop_in_expand", "an expand migration runs while old code is live: dropping breaks it; move the DROP to a `-- lockstep:phase contract` migration"),
     ("create_in_contract", "a contract migration runs after the rollout: new code already needed this; move it to an expand migration"),
     ("dialect_coverage", "a migration with `up` SQL for fewer dialects than the migrations around it is recorded as skipped on the others and never runs there; add the missing `-- lockstep:up dialect=…` sections (or a portable `-- lockstep:up`), or say why with `-- lockstep:lint-ignore dialect_coverage REASON`"),
@@ -282,11 +283,11 @@ fn rules_for(
     {
         rules.push("column_type_change");
     }
-    if t.contains("RENAME COLUMN")
-        || t.contains("RENAME TO")
-        || t.starts_with("RENAME TABLE")
-        || (altered.is_some() && t.contains(" RENAME "))
+    if t.starts_with("RENAME TABLE")
+        || (altered.is_some() && (t.contains(" RENAME TO ") || t.contains(" RENAME AS ")))
     {
+        rules.push("rename_table");
+    } else if t.contains("RENAME COLUMN") || (altered.is_some() && t.contains(" RENAME ")) {
         rules.push("rename");
     }
     if phase == Phase::Expand

@@ -51,6 +51,16 @@ const CASES: &[(&str, &str, &str)] = &[
         "ALTER TABLE users ADD COLUMN email VARCHAR(255);\n",
     ),
     (
+        "rename_table",
+        "ALTER TABLE users RENAME TO accounts;\n",
+        "CREATE VIEW accounts AS SELECT * FROM users;\n",
+    ),
+    (
+        "rename_table",
+        "-- lockstep:up dialect=mysql\nRENAME TABLE users TO accounts;\n",
+        "-- lockstep:up dialect=mysql\nCREATE VIEW accounts AS SELECT * FROM users;\n",
+    ),
+    (
         "drop_in_expand",
         "ALTER TABLE users DROP COLUMN mail;\n",
         "-- lockstep:phase contract\nALTER TABLE users DROP COLUMN mail;\n",
@@ -155,6 +165,25 @@ fn sample_migrations_are_clean_and_apply_warns() {
             .unwrap()
             .iter()
             .any(|w| w.as_str().unwrap().contains("[rename]")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_table_rename_points_to_rename_table() {
+    let t = Test::new();
+    t.migration("0009_rename.sql", "ALTER TABLE users RENAME TO accounts;\n");
+    let out = t.run(&["lint"]);
+    out.assert_failed();
+    let findings = out.json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{}", out.stdout);
+    assert_eq!(findings[0]["rule"], "rename_table");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("use a YAML rename_table"),
         "{}",
         out.stdout
     );

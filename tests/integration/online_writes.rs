@@ -3,7 +3,8 @@
 //! (ORM style, leaving the other out), writers that update either, and
 //! readers of both, all running through expand, backfill and contract on a
 //! table of 50,000 rows, for three definitions of the old column and for
-//! `rename_column` and `alter_column`. Each writer keeps a ledger of the
+//! `rename_column`, `alter_column`, and `rename_table` with a rename of one
+//! of its columns (old code then goes through the compatibility view). Each writer keeps a ledger of the
 //! value it last committed per row; after contract every row must hold it,
 //! and the surviving column's catalog definition must be the expected one.
 
@@ -52,6 +53,8 @@ impl OldColumn {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Change {
     Rename,
+    /// `counters` becomes `tallies` and its `hits` column `visits`.
+    RenameTable,
     /// INTEGER `hits` becomes BIGINT `hits_big` = hits + 1,000,000.
     Alter,
 }
@@ -61,15 +64,23 @@ const SHIFT: i64 = 1_000_000;
 impl Change {
     fn new_column(self) -> &'static str {
         match self {
-            Change::Rename => "visits",
+            Change::Rename | Change::RenameTable => "visits",
             Change::Alter => "hits_big",
+        }
+    }
+
+    /// The table new code uses (old code keeps using `counters`).
+    fn new_table(self) -> &'static str {
+        match self {
+            Change::RenameTable => "tallies",
+            _ => "counters",
         }
     }
 
     /// The new column's value for an old one.
     fn up(self, old: i64) -> i64 {
         match self {
-            Change::Rename => old,
+            Change::Rename | Change::RenameTable => old,
             Change::Alter => old + SHIFT,
         }
     }
@@ -77,7 +88,7 @@ impl Change {
     /// `down(new)` in SQL: what old code must read.
     fn down_sql(self) -> String {
         match self {
-            Change::Rename => "visits".to_owned(),
+            Change::Rename | Change::RenameTable => "visits".to_owned(),
             Change::Alter => format!("hits_big - {SHIFT}"),
         }
     }
@@ -86,6 +97,11 @@ impl Change {
         match self {
             Change::Rename => {
                 "operations:\n  - rename_column: {table: counters, from: hits, to: visits}\n"
+                    .to_owned()
+            }
+            Change::RenameTable => {
+                "operations:\n  - rename_table: {from: counters, to: tallies}\n  \
+                 - rename_column: {table: tallies, from: hits, to: visits}\n"
                     .to_owned()
             }
             Change::Alter => {
@@ -160,7 +176,7 @@ pub fn definition(t: &Test, table: &str, column: &str) -> String {
 
 /// What `definition` must show for the new column after contract.
 fn expected_definition(t: &Test, before: &str, old: OldColumn, change: Change) -> String {
-    if change == Change::Rename {
+    if change != Change::Alter {
         return before.to_owned();
     }
     let ty = match t.db().kind {
@@ -217,9 +233,9 @@ impl Writer {
                 if kind == Kind::Sqlite {
                     c.execute("PRAGMA busy_timeout = 60000").await.unwrap();
                 }
-                let column = match version {
-                    Version::Old => "hits",
-                    Version::New => change.new_column(),
+                let (table, column) = match version {
+                    Version::Old => ("counters", "hits"),
+                    Version::New => (change.new_table(), change.new_column()),
                 };
                 let owner = w + if version == Version::New { WRITERS } else { 0 };
                 let mut own: Vec<String> = (0..ROWS / (2 * WRITERS))
@@ -247,7 +263,7 @@ impl Writer {
                         0 => {
                             let row = format!("{tag}-{n}");
                             let sql = format!(
-                                "INSERT INTO counters (name, {column}) VALUES ('{row}', {value})"
+                                "INSERT INTO {table} (name, {column}) VALUES ('{row}', {value})"
                             );
                             own.push(row.clone());
                             (sql, row, expected)
@@ -258,7 +274,7 @@ impl Writer {
                             own.push(row.clone());
                             let d = change.up(old.default().unwrap());
                             (
-                                format!("INSERT INTO counters (name) VALUES ('{row}')"),
+                                format!("INSERT INTO {table} (name) VALUES ('{row}')"),
                                 row,
                                 d,
                             )
@@ -268,7 +284,7 @@ impl Writer {
                             let row = own[(n as usize * 7919) % own.len()].clone();
                             (
                                 format!(
-                                    "UPDATE counters SET {column} = {value} WHERE name = '{row}'"
+                                    "UPDATE {table} SET {column} = {value} WHERE name = '{row}'"
                                 ),
                                 row,
                                 expected,
@@ -317,7 +333,7 @@ struct Reader {
 }
 
 impl Reader {
-    fn start(t: &Test, column: &'static str) -> Reader {
+    fn start(t: &Test, table: &'static str, column: &'static str) -> Reader {
         let stop = Arc::new(AtomicBool::new(false));
         let (url, kind, flag) = (t.db().url.clone(), t.db().kind, stop.clone());
         let handle = std::thread::spawn(move || {
@@ -331,7 +347,7 @@ impl Reader {
                 while !flag.load(Ordering::Relaxed) && n < MAX_STATEMENTS as i64 * 4 {
                     n += 1;
                     let sql = format!(
-                        "SELECT {column} FROM counters WHERE name = 'u{}'",
+                        "SELECT {column} FROM {table} WHERE name = 'u{}'",
                         1 + (n * 7919) % ROWS
                     );
                     if let Err(e) = sqlx::query(&sql).fetch_all(&mut c).await {
@@ -361,7 +377,8 @@ impl Reader {
 fn old_reads_wrong(t: &Test, change: Change) -> i64 {
     let new = change.new_column();
     t.db().count(&format!(
-        "SELECT COUNT(*) FROM counters WHERE {new} IS NOT NULL AND {}",
+        "SELECT COUNT(*) FROM {} WHERE {new} IS NOT NULL AND {}",
+        change.new_table(),
         differs(t.db().kind, "hits", &change.down_sql())
     ))
 }
@@ -378,13 +395,13 @@ pub fn matrix(t: Test, old: OldColumn, change: Change) {
     );
     t.run(&["apply"]).assert_ok();
     let before = definition(&t, "counters", "hits");
-    let new = change.new_column();
+    let (table, new) = (change.new_table(), change.new_column());
 
     // Release 1 runs alone, then expand (and its backfill) runs under it.
     let old_writers: Vec<Writer> = (0..WRITERS)
         .map(|w| Writer::start(&t, Version::Old, w, old, change))
         .collect();
-    let old_reader = Reader::start(&t, "hits");
+    let old_reader = Reader::start(&t, "counters", "hits");
     std::thread::sleep(Duration::from_millis(300));
     t.migration("0002_change.yaml", &change.migration(old));
     let expand = t.run(&["apply", "--phase", "expand"]);
@@ -395,7 +412,7 @@ pub fn matrix(t: Test, old: OldColumn, change: Change) {
     let new_writers: Vec<Writer> = (0..WRITERS)
         .map(|w| Writer::start(&t, Version::New, w, old, change))
         .collect();
-    let new_reader = Reader::start(&t, new);
+    let new_reader = Reader::start(&t, table, new);
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(400));
         assert_eq!(
@@ -404,11 +421,10 @@ pub fn matrix(t: Test, old: OldColumn, change: Change) {
             "old code reads a wrong value"
         );
         assert_eq!(
-            t.db().count(&format!(
-                "SELECT COUNT(*) FROM counters WHERE {new} IS NULL"
-            )),
             t.db()
-                .count("SELECT COUNT(*) FROM counters WHERE hits IS NULL"),
+                .count(&format!("SELECT COUNT(*) FROM {table} WHERE {new} IS NULL")),
+            t.db()
+                .count(&format!("SELECT COUNT(*) FROM {table} WHERE hits IS NULL")),
             "rows the backfill left unfilled"
         );
     }
@@ -435,7 +451,7 @@ pub fn matrix(t: Test, old: OldColumn, change: Change) {
     let rows: BTreeMap<String, Option<i64>> = block_on(async {
         let mut c = t.db().connect().await;
         let rows = sqlx::query(&format!(
-            "SELECT name, {} FROM counters",
+            "SELECT name, {} FROM {table}",
             match kind {
                 Kind::Mysql => format!("CAST({new} AS SIGNED)"),
                 _ => format!("CAST({new} AS BIGINT)"),
@@ -475,11 +491,27 @@ pub fn matrix(t: Test, old: OldColumn, change: Change) {
     assert_eq!(rows.len() as i64, ROWS + inserted, "rows lost or added");
 
     assert_eq!(
-        definition(&t, "counters", new),
+        definition(&t, table, new),
         expected_definition(&t, &before, old, change),
         "the new column's definition after contract (old: {before})"
     );
     assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
+    if change == Change::RenameTable {
+        // Contract dropped the compatibility view.
+        assert!(!t.db().tables().contains(&"counters".to_owned()));
+        assert_eq!(
+            t.db().strings(&view_names(t.db().kind)),
+            Vec::<String>::new()
+        );
+    }
+}
+
+fn view_names(kind: Kind) -> String {
+    match kind {
+        Kind::Postgres => "SELECT CAST(viewname AS TEXT) FROM pg_views WHERE schemaname = 'public'".to_owned(),
+        Kind::Mysql => "SELECT CAST(table_name AS CHAR(255)) FROM information_schema.views WHERE table_schema = DATABASE()".to_owned(),
+        Kind::Sqlite => "SELECT name FROM sqlite_master WHERE type IN ('view', 'trigger')".to_owned(),
+    }
 }
 
 /// One test per database for a definition of the old column and a change.
@@ -496,4 +528,5 @@ matrix! {
     alter_not_null_default: NotNullDefault, Alter;
     alter_nullable_default: NullableDefault, Alter;
     alter_not_null: NotNull, Alter;
+    rename_table_not_null_default: NotNullDefault, RenameTable;
 }

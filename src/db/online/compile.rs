@@ -62,6 +62,10 @@ pub fn compile(
 ) -> Result<Compiled, String> {
     let g = for_dialect(dialect);
     let mut c = Compiled::default();
+    // The tables as each operation finds them: a renamed table is found
+    // under its new name by the operations after it.
+    let mut schema = schema.clone();
+    let schema = &mut schema;
     let mut undo: Vec<Vec<Ddl>> = Vec::new();
     for (index, op) in m.operations.iter().enumerate() {
         let at = |e: String| format!("operation {} ({}): {e}", index + 1, op.name());
@@ -177,6 +181,21 @@ pub fn compile(
                     undo.push(op_undo);
                 }
                 c.contract.push(g.drop_column(&d.table, &d.column));
+            }
+            Operation::RenameTable(r) => {
+                // Before expand the live table has the old name; after it,
+                // the new one (and the old name is the view).
+                let info = match schema.remove(&r.from) {
+                    Some(old) if !old.primary_key.is_empty() || !schema.contains_key(&r.to) => {
+                        schema.entry(r.to.clone()).or_insert(old).clone()
+                    }
+                    _ => schema.get(&r.to).cloned().unwrap_or_default(),
+                };
+                let key = info.integer_key().ok().map(|k| k.name.clone());
+                let sql = g.rename_table(&r.from, &r.to, &info.columns, key.as_deref());
+                c.expand.extend(sql.expand);
+                c.contract.extend(sql.contract);
+                undo.push(sql.undo);
             }
             Operation::RenameColumn(r) => {
                 let old = original(schema, &r.table, &r.from);

@@ -23,6 +23,7 @@ pub enum Operation {
     AddColumn(AddColumn),
     DropColumn(DropColumn),
     RenameColumn(RenameColumn),
+    RenameTable(RenameTable),
     AlterColumn(AlterColumn),
     CreateIndex(CreateIndex),
     DropIndex(DropIndex),
@@ -114,6 +115,15 @@ pub struct RenameColumn {
     /// The column's type; read from the database when omitted.
     #[serde(default, rename = "type")]
     pub sql_type: Option<SqlType>,
+}
+
+/// Renames a table; until contract the old name is a view that old code
+/// reads and writes through.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RenameTable {
+    pub from: String,
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -213,6 +223,7 @@ impl Operation {
             Operation::AddColumn(_) => "add_column",
             Operation::DropColumn(_) => "drop_column",
             Operation::RenameColumn(_) => "rename_column",
+            Operation::RenameTable(_) => "rename_table",
             Operation::AlterColumn(_) => "alter_column",
             Operation::CreateIndex(_) => "create_index",
             Operation::DropIndex(_) => "drop_index",
@@ -229,6 +240,7 @@ impl Operation {
             Operation::AddColumn(a) => vec![&a.table],
             Operation::DropColumn(d) => vec![&d.table],
             Operation::RenameColumn(r) => vec![&r.table],
+            Operation::RenameTable(r) => vec![&r.from, &r.to],
             Operation::AlterColumn(a) => vec![&a.table],
             Operation::CreateIndex(i) => vec![&i.table],
             Operation::DropIndex(i) => vec![&i.table],

@@ -85,7 +85,8 @@ pub struct BackfillSession {
     pub between: Vec<String>,
 }
 
-/// What adding a constraint online takes, per phase.
+/// What an online change takes, per phase: adding a constraint, renaming
+/// a table.
 #[derive(Debug, Clone, Default)]
 pub struct ConstraintSql {
     pub expand: Vec<Ddl>,
@@ -236,6 +237,20 @@ pub trait OnlineSql: std::marker::Sync + Send {
 
     fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, String>;
 
+    /// Renames table `from` to `to` and leaves a view under the old name
+    /// that old code can read and write (`columns`: the table's, with
+    /// their definitions; `key`: its integer key, where it has one).
+    /// Contract drops the view; undo puts the table back.
+    fn rename_table(
+        &self,
+        from: &str,
+        to: &str,
+        columns: &[ColumnInfo],
+        _key: Option<&str>,
+    ) -> ConstraintSql {
+        rename_with_view(self, from, to, columns)
+    }
+
     /// `a` and `b` differ, NULLs compared as values.
     fn differs(&self, a: &str, b: &str) -> String;
 
@@ -319,8 +334,44 @@ pub fn for_dialect(d: Dialect) -> &'static dyn OnlineSql {
     }
 }
 
+/// Renames the table and creates the view in expand, which must be one
+/// transaction (PostgreSQL, SQLite) so that no statement finds neither
+/// name; a simple view is updatable on PostgreSQL and passes the table's
+/// defaults through.
+fn rename_with_view<G: OnlineSql + ?Sized>(
+    g: &G,
+    from: &str,
+    to: &str,
+    columns: &[ColumnInfo],
+) -> ConstraintSql {
+    let (f, t) = (g.q(from), g.q(to));
+    ConstraintSql {
+        expand: vec![
+            Ddl::tx(format!("ALTER TABLE {f} RENAME TO {t}")),
+            Ddl::tx(format!(
+                "CREATE VIEW {f} AS SELECT {} FROM {t}",
+                select_list(g, columns)
+            )),
+        ],
+        contract: vec![Ddl::tx(format!("DROP VIEW IF EXISTS {f}"))],
+        undo: vec![
+            Ddl::tx(format!("DROP VIEW IF EXISTS {f}")),
+            Ddl::tx(format!("ALTER TABLE {t} RENAME TO {f}")),
+        ],
+    }
+}
+
+/// The columns of a compatibility view: the table's, or all of them.
+fn select_list<G: OnlineSql + ?Sized>(g: &G, columns: &[ColumnInfo]) -> String {
+    if columns.is_empty() {
+        return "*".to_owned();
+    }
+    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    column_list(g, &names)
+}
+
 /// `columns` as a quoted, comma-separated list.
-fn column_list(g: &dyn OnlineSql, columns: &[String]) -> String {
+fn column_list<G: OnlineSql + ?Sized>(g: &G, columns: &[String]) -> String {
     columns
         .iter()
         .map(|c| g.q(c))

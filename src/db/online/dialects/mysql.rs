@@ -4,7 +4,8 @@
 //! a short `lock_wait_timeout` on DDL.
 
 use super::{
-    branches, column_list, updates, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers,
+    branches, column_list, select_list, updates, BackfillSession, ConstraintSql, Ddl, OnlineSql,
+    SyncTriggers,
 };
 use crate::db::dialect::Dialect;
 use crate::db::online::introspect::ColumnInfo;
@@ -221,6 +222,42 @@ impl OnlineSql for Mysql {
                 format!("CONVERT(({expr}) USING {charset}) COLLATE {c}")
             }
             None => expr.to_owned(),
+        }
+    }
+
+    fn rename_table(
+        &self,
+        from: &str,
+        to: &str,
+        columns: &[ColumnInfo],
+        _key: Option<&str>,
+    ) -> ConstraintSql {
+        // DDL is not transactional here, so the table and the view change
+        // places in one atomic RENAME TABLE: the view that will carry the
+        // old name is made first, over a view with the new name, which the
+        // table then replaces (RENAME TABLE renames views too).
+        let (f, t) = (self.q(from), self.q(to));
+        let staged = self.q(&format!("lockstep_view_{from}"));
+        let gone = self.q(&format!("lockstep_gone_{from}"));
+        let list = select_list(self, columns);
+        ConstraintSql {
+            expand: vec![
+                Ddl::tx(format!(
+                    "CREATE OR REPLACE VIEW {t} AS SELECT {list} FROM {f}"
+                )),
+                Ddl::tx(format!(
+                    "CREATE OR REPLACE VIEW {staged} AS SELECT {list} FROM {t}"
+                )),
+                Ddl::tx(format!(
+                    "RENAME TABLE {t} TO {gone}, {f} TO {t}, {staged} TO {f}"
+                )),
+                Ddl::tx(format!("DROP VIEW IF EXISTS {gone}")),
+            ],
+            contract: vec![Ddl::tx(format!("DROP VIEW IF EXISTS {f}"))],
+            undo: vec![
+                Ddl::tx(format!("RENAME TABLE {f} TO {gone}, {t} TO {f}")),
+                Ddl::tx(format!("DROP VIEW IF EXISTS {gone}")),
+            ],
         }
     }
 

@@ -3,7 +3,9 @@
 //! batch (SQLite has one writer at a time, so only the batch sees it), and
 //! plain DDL: SQLite locks the whole database for a write anyway.
 
-use super::{column_list, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
+use super::{
+    column_list, rename_with_view, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers,
+};
 use crate::db::dialect::Dialect;
 use crate::db::online::introspect::ColumnInfo;
 use crate::db::online::operation::AddConstraint;
@@ -213,6 +215,59 @@ impl OnlineSql for Sqlite {
                 c.table
             )),
         }
+    }
+
+    fn rename_table(
+        &self,
+        from: &str,
+        to: &str,
+        columns: &[ColumnInfo],
+        key: Option<&str>,
+    ) -> ConstraintSql {
+        // SQLite views are read-only: INSTEAD OF triggers write through.
+        // A column an INSERT leaves out arrives NULL in NEW (a view has no
+        // defaults), so it takes the table's default; rows are found again
+        // by key (or rowid).
+        let (f, t) = (self.q(from), self.q(to));
+        let key = key.map_or("rowid".to_owned(), |k| self.q(k));
+        let names: Vec<String> = columns.iter().map(|c| self.q(&c.name)).collect();
+        let values: Vec<String> = columns
+            .iter()
+            .map(|c| match &c.default {
+                Some(d) => format!("COALESCE(NEW.{}, {d})", self.q(&c.name)),
+                None => format!("NEW.{}", self.q(&c.name)),
+            })
+            .collect();
+        let sets: Vec<String> = names.iter().map(|n| format!("{n} = NEW.{n}")).collect();
+        let trigger = |suffix: &str, event: &str, body: String| {
+            Ddl::tx(format!(
+                "CREATE TRIGGER {} INSTEAD OF {event} ON {f}\nBEGIN\n    {body};\nEND",
+                self.q(&format!("lockstep_{from}_{suffix}"))
+            ))
+        };
+        let mut sql = rename_with_view(self, from, to, columns);
+        sql.expand.extend([
+            trigger(
+                "ins",
+                "INSERT",
+                format!(
+                    "INSERT INTO {t} ({}) VALUES ({})",
+                    names.join(", "),
+                    values.join(", ")
+                ),
+            ),
+            trigger(
+                "upd",
+                "UPDATE",
+                format!("UPDATE {t} SET {} WHERE {key} = OLD.{key}", sets.join(", ")),
+            ),
+            trigger(
+                "del",
+                "DELETE",
+                format!("DELETE FROM {t} WHERE {key} = OLD.{key}"),
+            ),
+        ]);
+        sql
     }
 
     fn differs(&self, a: &str, b: &str) -> String {
