@@ -30,6 +30,7 @@ mod load;
 mod man_and_completions;
 mod new;
 mod online;
+mod online_defaults;
 mod online_sanity;
 mod online_writes;
 mod plan;

@@ -277,6 +277,21 @@ pub fn compile(
                 };
                 dual_write(g, &mut c, &mut undo, schema, &name, version, &pair);
             }
+            Operation::SetDefault(d) => set_default(
+                g,
+                &mut c,
+                &mut undo,
+                schema,
+                version,
+                &d.table,
+                &d.column,
+                Some(&d.default),
+            )
+            .map_err(at)?,
+            Operation::DropDefault(d) => set_default(
+                g, &mut c, &mut undo, schema, version, &d.table, &d.column, None,
+            )
+            .map_err(at)?,
             Operation::CreateIndex(i) => {
                 c.expand
                     .extend(g.create_index(&i.table, &i.name, &i.columns, i.unique));
@@ -321,6 +336,37 @@ pub fn compile(
         c.undo.push(capture::forget(dialect, version));
     }
     Ok(c)
+}
+
+/// A new DEFAULT (or none) for a column at expand; undo puts back the one it
+/// had, recorded at expand.
+#[allow(clippy::too_many_arguments)]
+fn set_default(
+    g: &dyn OnlineSql,
+    c: &mut Compiled,
+    undo: &mut Vec<Vec<Ddl>>,
+    schema: &Schema,
+    version: &str,
+    table: &str,
+    column: &str,
+    default: Option<&str>,
+) -> Result<(), String> {
+    let live = schema.get(table).and_then(|t| t.column(column)).cloned();
+    let live = match live {
+        Some(live) => live,
+        None if schema.is_empty() => ColumnInfo {
+            name: column.to_owned(),
+            ..ColumnInfo::default()
+        },
+        None => return Err(format!("table {table} has no column {column}")),
+    };
+    if let Some(before) = original(schema, table, column).filter(|_| !schema.is_empty()) {
+        c.expand
+            .extend(capture::record(g.dialect(), version, table, &before));
+        undo.push(g.set_default(table, &live, before.default.as_deref()));
+    }
+    c.expand.extend(g.set_default(table, &live, default));
+    Ok(())
 }
 
 /// A column replaced by another while old and new code both run.

@@ -25,6 +25,8 @@ pub enum Operation {
     RenameColumn(RenameColumn),
     RenameTable(RenameTable),
     AlterColumn(AlterColumn),
+    SetDefault(SetDefault),
+    DropDefault(ColumnRef),
     CreateIndex(CreateIndex),
     DropIndex(DropIndex),
     AddConstraint(AddConstraint),
@@ -126,6 +128,22 @@ pub struct RenameTable {
     pub to: String,
 }
 
+/// Gives a column a new DEFAULT (a SQL expression) at expand.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SetDefault {
+    pub table: String,
+    pub column: String,
+    pub default: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnRef {
+    pub table: String,
+    pub column: String,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AlterColumn {
@@ -225,6 +243,8 @@ impl Operation {
             Operation::RenameColumn(_) => "rename_column",
             Operation::RenameTable(_) => "rename_table",
             Operation::AlterColumn(_) => "alter_column",
+            Operation::SetDefault(_) => "set_default",
+            Operation::DropDefault(_) => "drop_default",
             Operation::CreateIndex(_) => "create_index",
             Operation::DropIndex(_) => "drop_index",
             Operation::AddConstraint(_) => "add_constraint",
@@ -242,6 +262,8 @@ impl Operation {
             Operation::RenameColumn(r) => vec![&r.table],
             Operation::RenameTable(r) => vec![&r.from, &r.to],
             Operation::AlterColumn(a) => vec![&a.table],
+            Operation::SetDefault(d) => vec![&d.table],
+            Operation::DropDefault(d) => vec![&d.table],
             Operation::CreateIndex(i) => vec![&i.table],
             Operation::DropIndex(i) => vec![&i.table],
             Operation::AddConstraint(c) => vec![&c.table],

@@ -20,6 +20,21 @@ pub struct ColumnText {
     pub collation: Option<String>,
 }
 
+impl ColumnText {
+    /// The definition with its NOT NULL kept and its DEFAULT replaced by
+    /// `default` (or none).
+    pub fn with_default(&self, default: Option<&str>) -> String {
+        let mut out = self.relaxed.clone();
+        if self.not_null {
+            out.push_str(" NOT NULL");
+        }
+        if let Some(d) = default {
+            out.push_str(&format!(" DEFAULT {d}"));
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Token<'a> {
     text: &'a str,
@@ -268,6 +283,11 @@ mod tests {
         assert!(c.not_null);
         assert_eq!(c.default.as_deref(), Some("'0'"));
         assert_eq!(sql.matches(&c.written).count(), 1);
+        assert_eq!(
+            c.with_default(Some("5")),
+            ",\n  hits INTEGER NOT NULL DEFAULT 5"
+        );
+        assert_eq!(c.with_default(None), ",\n  hits INTEGER NOT NULL");
     }
 
     #[test]

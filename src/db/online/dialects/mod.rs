@@ -208,6 +208,15 @@ pub trait OnlineSql: std::marker::Sync + Send {
             .collect()
     }
 
+    /// `column` (as it is now) with `default` as its DEFAULT, or none.
+    fn set_default(&self, table: &str, column: &ColumnInfo, default: Option<&str>) -> Vec<Ddl> {
+        let (t, c) = (self.q(table), self.q(&column.name));
+        vec![Ddl::tx(match default {
+            Some(d) => format!("ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {d}"),
+            None => format!("ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT"),
+        })]
+    }
+
     /// Contract: gives `live` (the replacement column as expand added it)
     /// the complete definition `target`: NOT NULL, DEFAULT, and what else
     /// the database keeps per column; and releases `old` as

@@ -36,6 +36,13 @@ impl OnlineSql for Sqlite {
         }
     }
 
+    fn set_default(&self, table: &str, column: &ColumnInfo, default: Option<&str>) -> Vec<Ddl> {
+        match &column.text {
+            Some(text) => edit_table(self, table, &text.written, &text.with_default(default)),
+            None => Vec::new(),
+        }
+    }
+
     fn unrelax(&self, table: &str, column: &ColumnInfo) -> Vec<Ddl> {
         match &column.text {
             Some(text) if text.written != text.relaxed => {
