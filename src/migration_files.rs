@@ -70,7 +70,7 @@ pub fn load<T: Versioned>(
 
 /// The bytes of one migration file, every layout's files alike.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
-    std::fs::read(path).map_err(|e| {
+    crate::config::path::read_regular(path).map_err(|e| {
         SourceError::new(
             path.to_path_buf(),
             None,

@@ -150,6 +150,10 @@ fn config_status(ctx: &Ctx, report: &mut Report) -> Result<usize> {
         migrations_dir: &ctx.settings.config_migrations,
     };
     let plan = config_plan::plan(&migrations, &state, &opts);
+    // A file that cannot be read (a FIFO, a device) has no status to show.
+    if let Some(p) = plan.problems.iter().find(|p| p.kind == "config_unreadable") {
+        anyhow::bail!("{}", p.msg);
+    }
     report.drift.extend(plan.drift.iter().cloned());
     report.secrets.extend(plan.secret_values.iter().cloned());
     report.config.files = plan

@@ -91,8 +91,8 @@ impl State {
     /// Reads the state; an absent file is an empty state.
     pub fn load(state_dir: &Path) -> Result<State> {
         let path = State::path(state_dir);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
+        let bytes = match crate::config::path::read_regular(&path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(State {
                     format: FORMAT,
@@ -101,7 +101,7 @@ impl State {
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let state: State = serde_json::from_str(&text).with_context(|| {
+        let state: State = serde_json::from_slice(&bytes).with_context(|| {
             format!(
                 "{} is not a valid lockstep state file; restore it from a backup or move it away \
                  (lockstep then treats every config file as unmanaged)",

@@ -46,12 +46,32 @@ pub fn parse_file_name(path: &Path) -> Result<(Version, String), SourceError> {
     }
 }
 
+/// The migration's text: UTF-8 without a byte order mark, and without NUL
+/// bytes, which no database takes in SQL (SQLite's statement loop never
+/// ends on one).
+fn text_of<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, SourceError> {
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+        .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))?;
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() + 1;
+        let column = at - text[..at].rfind('\n').map_or(0, |n| n + 1) + 1;
+        return Err(SourceError::new(
+            path.to_path_buf(),
+            Some(line),
+            format!(
+                "a NUL byte at column {column}: SQL cannot contain one; remove it \
+                 (write binary data as a hex literal)"
+            ),
+        ));
+    }
+    Ok(text)
+}
+
 /// Parses one SQL migration file; `path` names it in messages.
 pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
     let (version, slug) = parse_file_name(path)?;
     let checksum = Checksum::of_migration(bytes);
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-        .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))?;
+    let text = text_of(path, bytes)?;
     if !text.contains(MARKER) {
         // No markers: one portable `up`, read without splitting lines, as
         // most files of a large migration set are.
@@ -275,8 +295,7 @@ pub fn parse_sql(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
 pub fn parse_yaml(path: &Path, bytes: &[u8]) -> Result<Migration, SourceError> {
     let (version, slug) = parse_file_name(path)?;
     let checksum = Checksum::of_migration(bytes);
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-        .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))?;
+    let text = text_of(path, bytes)?;
     let online = crate::db::online::operation::parse(text)
         .map_err(|(line, msg)| SourceError::new(path.to_path_buf(), line, msg))?;
     Ok(Migration {

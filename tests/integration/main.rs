@@ -23,6 +23,7 @@ mod docs_links;
 mod failure;
 mod faults_database;
 mod faults_filesystem;
+mod hangs;
 mod human_output;
 mod layouts;
 mod lint;
