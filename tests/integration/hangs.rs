@@ -43,12 +43,12 @@ dialects!(nul_byte_in_a_sql_migration, |t: Test| {
     t.migration("0001_ok.sql", "CREATE TABLE a (id INT);\n");
     t.migration(
         "0002_nul.sql",
-        "CREATE TABLE b (id INT);\n\nINSERT INTO b VALUES (1); SELECT '\0';\n",
+        "CREATE TABLE b (id INT);\n\nINSERT INTO b VALUES (1);\0\nSELECT 1;\n",
     );
     for args in [&["apply"][..], &["status"], &["plan"], &["lint"]] {
         let out = run_within(&t, args, LIMIT);
         out.assert_failed()
-            .assert_msg_contains(&["0002_nul.sql:3:", "NUL byte at column 35"]);
+            .assert_msg_contains(&["0002_nul.sql:3:", "NUL byte at column 26"]);
     }
     // Removed, the migrations apply: none had been applied before.
     t.migration("0002_nul.sql", "CREATE TABLE b (id INT);\n");
