@@ -151,7 +151,7 @@ fn preview(
         report.config.files = config
             .files
             .iter()
-            .map(|f| file_entry(f, f.changes(), None))
+            .map(|f| file_entry(f, None, None))
             .collect();
         let changing = config
             .files
@@ -259,6 +259,7 @@ async fn apply_locked(
     let (db_expand, db_contract): (Vec<_>, Vec<_>) =
         db_plan.steps.iter().partition(|s| s.part == Phase::Expand);
     let mut backups: BTreeMap<String, String> = BTreeMap::new();
+    let mut landed = Landed::new();
     run_db_steps(ctx, db, &db_expand, args, report, &mut current).await;
     crate::config::write::pause_for_tests();
     if !report.failed {
@@ -270,6 +271,7 @@ async fn apply_locked(
             args.backup,
             report,
             &mut backups,
+            &mut landed,
         )?;
     }
     if !report.failed {
@@ -281,6 +283,7 @@ async fn apply_locked(
             args.backup,
             report,
             &mut backups,
+            &mut landed,
         )?;
     }
     if !report.failed {
@@ -304,7 +307,7 @@ async fn apply_locked(
     report.config.files = config
         .files
         .iter()
-        .map(|f| file_entry(f, f.changes(), backups.get(&f.file).map(String::as_str)))
+        .map(|f| file_entry(f, Some(&landed), backups.get(&f.file).map(String::as_str)))
         .collect();
     if !report.failed {
         let changed_files = config
@@ -537,7 +540,12 @@ async fn run_online_step(
     }
 }
 
+/// The files, by phase, whose write landed (or whose migrations were
+/// recorded without a change of bytes).
+type Landed = std::collections::BTreeSet<(String, Phase)>;
+
 /// Writes each file's content after `phase`, bracketed by state writes.
+#[allow(clippy::too_many_arguments)]
 fn write_config(
     ctx: &Ctx,
     state: &mut State,
@@ -546,6 +554,7 @@ fn write_config(
     backup: bool,
     report: &mut Report,
     backups: &mut BTreeMap<String, String>,
+    landed_files: &mut Landed,
 ) -> Result<()> {
     let state_dir = &ctx.settings.state_dir;
     /// One file of this phase, ready to write and to record.
@@ -646,6 +655,7 @@ fn write_config(
     }
     for (i, w) in writes.into_iter().enumerate() {
         if i < landed {
+            landed_files.insert((w.file.to_owned(), phase));
             state.files.insert(w.file.to_owned(), w.record);
             for a in w.applied {
                 state.migrations.insert(a.version.clone(), a);
@@ -787,12 +797,30 @@ fn fill_plans(
     }
 }
 
-fn file_entry(f: &FilePlan<'_>, changed: bool, backup: Option<&str>) -> serde_json::Value {
+/// A file's entry in the report: all it would do (`landed`: `None`), or
+/// what did land.
+fn file_entry(
+    f: &FilePlan<'_>,
+    landed: Option<&Landed>,
+    backup: Option<&str>,
+) -> serde_json::Value {
     let sha = |t: Option<&str>| t.map(|t| Checksum::of_bytes(t.as_bytes()).to_string());
+    let did = |phase| landed.is_none_or(|l| l.contains(&(f.file.clone(), phase)));
+    let mut applied = Vec::new();
+    let mut now = f.before.as_deref();
+    for (phase, ms, after) in [
+        (Phase::Expand, &f.expand, &f.after_expand),
+        (Phase::Contract, &f.contract, &f.after),
+    ] {
+        if !ms.is_empty() && did(phase) {
+            applied.extend(ms.iter().map(|p| p.migration.version.to_string()));
+            now = Some(after.as_str());
+        }
+    }
     let mut entry = serde_json::json!({
         "path": f.file,
-        "changed": changed && f.has_pending(),
-        "applied": f.expand.iter().chain(&f.contract).map(|p| p.migration.version.to_string()).collect::<Vec<_>>(),
+        "changed": f.has_pending() && now != f.before.as_deref(),
+        "applied": applied,
         "sha256_before": sha(f.before.as_deref()),
         "sha256_after": sha(Some(&f.after)),
         "drifted": f.drift.is_some(),

@@ -90,6 +90,7 @@ impl State {
 
     /// Reads the state; an absent file is an empty state.
     pub fn load(state_dir: &Path) -> Result<State> {
+        refuse_shared(state_dir)?;
         let path = State::path(state_dir);
         let bytes = match crate::config::path::read_regular(&path) {
             Ok(b) => b,
@@ -126,8 +127,29 @@ impl State {
     }
 }
 
-/// Creates the state directory private to its owner.
+/// Refuses a state directory other users can write to (such as 0777 or a
+/// shared 1777 one): they could plant or swap lockstep's state and lock
+/// files in it. Not tightened in place: it may be a directory others rely
+/// on, such as /tmp.
+fn refuse_shared(state_dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(state_dir) {
+        Ok(meta) if meta.mode() & 0o022 != 0 => bail!(
+            "the state directory {} is writable by other users (mode {:04o}): they could change \
+             lockstep's state and lock files. Make it private (chmod 700 {}) or choose another \
+             with --state-dir",
+            state_dir.display(),
+            meta.mode() & 0o7777,
+            state_dir.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Creates the state directory private to its owner; refuses an existing
+/// one that others can write to.
 pub fn ensure_dir(state_dir: &Path) -> Result<()> {
+    refuse_shared(state_dir)?;
     if !state_dir.exists() {
         std::fs::DirBuilder::new()
             .recursive(true)

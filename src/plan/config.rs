@@ -119,15 +119,15 @@ pub fn plan<'a>(
     for file in state.files.keys() {
         by_file.entry(file.as_str()).or_default();
     }
-    // Opened once, and only when there is a file to find in it.
-    let mut root = None;
+    let targets = by_identity(by_file, state, opts.config_root, &mut plan.warnings);
     let applied_versions: BTreeSet<Version> = state
         .migrations
         .keys()
         .filter_map(|v| Version::parse(v))
         .collect();
 
-    for (file, ms) in by_file {
+    for (file, (ms, resolved)) in targets {
+        let file = file.as_str();
         let ms_all = ms.clone();
         let pending: Vec<&ConfigMigration> = ms
             .into_iter()
@@ -162,10 +162,6 @@ pub fn plan<'a>(
         };
         let first = expand.first().or(contract.first()).copied();
 
-        let resolved = match root.get_or_insert_with(|| ConfigRoot::open(opts.config_root)) {
-            Ok(root) => root.resolve(file),
-            Err(e) => Err(e.clone()),
-        };
         let (target, path) = match resolved {
             Ok(t) => {
                 let path = t.full_path();
@@ -421,6 +417,77 @@ fn file_syntax(file: &str, migrations: &[&ConfigMigration]) -> Result<Syntax, St
         )),
         None => Ok(syntax),
     }
+}
+
+/// The config migrations of each file, with where the file is. Names that
+/// resolve to the same file (`app.ini`, `./app.ini`, `app.ini/`, its
+/// absolute path, a symlink to it) are one file, planned from one content:
+/// planned apart, the second write would drop the first's edits. The file
+/// goes by the name the state records it under, else by the name of its
+/// first migration. A name that does not resolve stays apart, to fail.
+#[allow(clippy::type_complexity)]
+fn by_identity<'a>(
+    by_file: BTreeMap<&str, Vec<&'a ConfigMigration>>,
+    state: &State,
+    config_root: &Path,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, (Vec<&'a ConfigMigration>, Result<ConfigPath, String>)> {
+    let mut targets = BTreeMap::new();
+    if by_file.is_empty() {
+        return targets;
+    }
+    let root = ConfigRoot::open(config_root);
+    let mut groups: BTreeMap<PathBuf, Vec<(&str, Vec<&ConfigMigration>, ConfigPath)>> =
+        BTreeMap::new();
+    for (name, ms) in by_file {
+        match root
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|r| r.resolve(name))
+        {
+            Ok(path) => groups
+                .entry(path.identity().to_path_buf())
+                .or_default()
+                .push((name, ms, path)),
+            Err(e) => {
+                targets.insert(name.to_owned(), (ms, Err(e)));
+            }
+        }
+    }
+    for (identity, mut names) in groups {
+        let first_version = |ms: &[&ConfigMigration]| ms.first().map(|m| m.version.clone());
+        let chosen = names
+            .iter()
+            .position(|(n, _, _)| state.files.contains_key(*n))
+            .or_else(|| {
+                (0..names.len())
+                    .filter(|i| !names[*i].1.is_empty())
+                    .min_by_key(|i| first_version(&names[*i].1))
+            })
+            .unwrap_or(0);
+        let (name, mut ms, path) = names.swap_remove(chosen);
+        // Said while it matters: until the aliased migrations are applied.
+        let pending = names
+            .iter()
+            .flat_map(|(_, more, _)| more)
+            .chain(&ms)
+            .any(|m| !state.migrations.contains_key(m.version.as_str()));
+        if !names.is_empty() && pending {
+            let others: Vec<String> = names.iter().map(|(n, _, _)| format!("`{n}`")).collect();
+            warnings.push(format!(
+                "{} and `{name}` name the same file ({}); their config migrations are planned \
+                 together as `{name}`, in version order",
+                others.join(", "),
+                identity.display()
+            ));
+        }
+        for (_, more, _) in names {
+            ms.extend(more);
+        }
+        ms.sort_by(|a, b| a.version.cmp(&b.version));
+        targets.insert(name.to_owned(), (ms, Ok(path)));
+    }
+    targets
 }
 
 fn describe(changes: &KeyChanges, deleted: bool) -> String {

@@ -86,6 +86,11 @@ fn assert_refused(t: &Test, out: &Output, names: &[&str]) {
         Vec::<String>::new(),
         "a temporary file was left behind"
     );
+    // A write that did not land is neither changed nor applied.
+    for f in out.json["config"]["files"].as_array().into_iter().flatten() {
+        assert_eq!(f["changed"], false, "{}", out.stdout);
+        assert_eq!(f["applied"], serde_json::json!([]), "{}", out.stdout);
+    }
 }
 
 /// The config state, or `Null` when there is none.
