@@ -182,6 +182,11 @@ impl<'a> UrlParts<'a> {
     }
 }
 
+/// Secrets shorter than this are not scrubbed from free text: they would
+/// blank out ordinary words. They are masked where they are known to be
+/// secret instead.
+pub const MIN_SECRET_LEN: usize = 4;
+
 /// The secrets of one run, scrubbed from its output.
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
@@ -190,9 +195,7 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn add(&mut self, secret: &str) {
-        // Very short values would blank out ordinary words; they are masked
-        // where they are known to be secret instead.
-        if secret.len() >= 4 && !self.secrets.iter().any(|s| s == secret) {
+        if secret.len() >= MIN_SECRET_LEN && !self.secrets.iter().any(|s| s == secret) {
             self.secrets.push(secret.to_owned());
             // Longest first, so a secret containing another is masked whole.
             self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));

@@ -9,6 +9,7 @@
 //! state dir defaults to `/var/lib/lockstep`, as a distro package expects.
 
 use crate::cli::args::{Format, GlobalArgs, OnDrift, PhaseArg};
+use crate::config::secrecy::SecretNames;
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,8 @@ pub struct Settings {
     pub on_drift: OnDrift,
     pub lock_timeout: Duration,
     pub host_id: String,
+    /// Config keys secret by their name (`secret_keys` in lockstep.ini).
+    pub secret_names: SecretNames,
 }
 
 const KEYS: &[&str] = &[
@@ -68,6 +71,7 @@ const KEYS: &[&str] = &[
     "on_drift",
     "lock_timeout",
     "host_id",
+    "secret_keys",
 ];
 
 impl Settings {
@@ -255,6 +259,8 @@ impl Settings {
             on_drift,
             lock_timeout: Duration::from_secs(lock_timeout),
             host_id,
+            secret_names: from_file("secret_keys")
+                .map_or_else(SecretNames::default, SecretNames::parse),
         })
     }
 }

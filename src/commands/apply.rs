@@ -10,7 +10,7 @@ use crate::cli::args::ApplyArgs;
 use crate::config::edit;
 use crate::config::ini::Document;
 use crate::config::migration::ConfigMigration;
-use crate::config::state::{AppliedConfigMigration, FileRecord, PendingWrite, State, StateLock};
+use crate::config::state::{AppliedConfigMigration, FileRecord, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history;
 use crate::db::layouts::Layout;
@@ -201,6 +201,7 @@ fn config_options<'a>(ctx: &'a Ctx, loaded: &Loaded) -> ConfigOptions<'a> {
         on_drift: ctx.settings.on_drift,
         check: ctx.settings.check,
         vars: &ctx.settings.vars,
+        secret_names: &ctx.settings.secret_names,
         config_root: &ctx.settings.config_root,
         migrations_dir: &ctx.settings.config_migrations,
     }
@@ -571,9 +572,9 @@ fn write_config(
     }
     let mut writes = Vec::new();
     for f in &plan.files {
-        let (migrations, content) = match phase {
-            Phase::Expand => (&f.expand, &f.after_expand),
-            Phase::Contract => (&f.contract, &f.after),
+        let (migrations, content, secrecy) = match phase {
+            Phase::Expand => (&f.expand, &f.after_expand, &f.secrecy_after_expand),
+            Phase::Contract => (&f.contract, &f.after, &f.secrecy),
         };
         if migrations.is_empty() {
             continue;
@@ -584,18 +585,7 @@ fn write_config(
             let path = f.target.backup()?;
             backups.insert(f.file.clone(), path.display().to_string());
         }
-        let record = FileRecord {
-            sha256: Checksum::of_bytes(content.as_bytes()).to_string(),
-            snapshot: edit::masked(
-                &Document::parse_as(content, f.syntax),
-                &f.secret_keys,
-                edit::hash_secret,
-            )
-            .to_string(),
-            secret_keys: f.secret_keys.iter().cloned().collect(),
-            updated_at: runner::now(),
-            pending: None,
-        };
+        let record = FileRecord::of(content, secrecy, f.syntax);
         let applied = applied_records(ctx, f, migrations);
         let new_record = !state.files.contains_key(&f.file);
         if replace {
@@ -611,17 +601,11 @@ fn write_config(
                         .map_or(String::new(), |b| Checksum::of_bytes(b).to_string()),
                     snapshot: String::new(),
                     secret_keys: Vec::new(),
+                    public_keys: Vec::new(),
                     updated_at: runner::now(),
                     pending: None,
                 });
-            current.pending = Some(PendingWrite {
-                sha256: record.sha256.clone(),
-                snapshot: record.snapshot.clone(),
-                secret_keys: record.secret_keys.clone(),
-                migrations: applied.clone(),
-                rolled_back: Vec::new(),
-                new_record,
-            });
+            current.pending = Some(record.intent(applied.clone(), Vec::new(), new_record));
         }
         writes.push(Write {
             file: &f.file,
@@ -715,6 +699,7 @@ pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
             record.sha256 = pending.sha256;
             record.snapshot = pending.snapshot;
             record.secret_keys = pending.secret_keys;
+            record.public_keys = pending.public_keys;
             record.updated_at = runner::now();
             for m in pending.migrations {
                 state.migrations.insert(m.version.clone(), m);
@@ -768,8 +753,10 @@ fn fill_plans(
             .iter()
             .filter(|f| f.changes() && f.has_pending())
         {
-            let mask = |text: &str| {
-                edit::masked(&Document::parse_as(text, f.syntax), &f.secret_keys, |_| {
+            // Each side by its own secrecy: a key renamed by the
+            // migrations is secret under its old name before, its new after.
+            let mask = |text: &str, secrecy| {
+                edit::masked(&Document::parse_as(text, f.syntax), secrecy, |_| {
                     "********".to_owned()
                 })
                 .to_string()
@@ -777,8 +764,13 @@ fn fill_plans(
             report.diff.push(DiffEntry {
                 before_header: f.file.clone(),
                 after_header: f.file.clone(),
-                before: Some(f.before.as_deref().map(mask).unwrap_or_default()),
-                after: Some(mask(&f.after)),
+                before: Some(
+                    f.before
+                        .as_deref()
+                        .map(|t| mask(t, &f.secrecy_before))
+                        .unwrap_or_default(),
+                ),
+                after: Some(mask(&f.after, &f.secrecy)),
                 prepared: None,
             });
         }

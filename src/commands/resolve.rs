@@ -5,8 +5,8 @@
 
 use super::{connect_locked, read_history, Ctx};
 use crate::checksum::Checksum;
-use crate::config::edit;
-use crate::config::ini::{Document, Syntax};
+use crate::config::ini::Syntax;
+use crate::config::secrecy::Secrecy;
 use crate::config::state::{FileRecord, State, StateLock};
 use crate::db::history::{self, LogEntry};
 use crate::db::migration::Version;
@@ -14,7 +14,6 @@ use crate::db::runner::now;
 use crate::plan::database::state;
 use crate::report::Report;
 use anyhow::{anyhow, bail, Result};
-use std::collections::BTreeSet;
 
 pub enum Resolution {
     MarkApplied(String),
@@ -217,11 +216,10 @@ fn adopt(ctx: &Ctx, file: &str, report: &mut Report) -> Result<()> {
     let _lock = StateLock::acquire(&ctx.settings.state_dir, ctx.settings.lock_timeout)?;
     let mut state = State::load(&ctx.settings.state_dir)?;
     let sha = Checksum::of_bytes(text.as_bytes()).to_string();
-    let secret_keys: BTreeSet<String> = state
-        .files
-        .get(file)
-        .map(|r| r.secret_keys.iter().cloned().collect())
-        .unwrap_or_default();
+    let secrecy = state.files.get(file).map_or_else(
+        || Secrecy::new(&[], &[], &ctx.settings.secret_names),
+        |r| r.secrecy(&ctx.settings.secret_names),
+    );
     if state
         .files
         .get(file)
@@ -236,22 +234,10 @@ fn adopt(ctx: &Ctx, file: &str, report: &mut Report) -> Result<()> {
         report.msg = format!("would adopt {file} as it stands ({sha})");
         return Ok(());
     }
-    let snapshot = edit::masked(
-        &Document::parse_as(&text, Syntax::for_path(std::path::Path::new(file))),
-        &secret_keys,
-        edit::hash_secret,
-    )
-    .to_string();
-    state.files.insert(
-        file.to_owned(),
-        FileRecord {
-            sha256: sha,
-            snapshot,
-            secret_keys: secret_keys.into_iter().collect(),
-            updated_at: now(),
-            pending: None,
-        },
-    );
+    let syntax = Syntax::for_path(std::path::Path::new(file));
+    state
+        .files
+        .insert(file.to_owned(), FileRecord::of(&text, &secrecy, syntax));
     state.save(&ctx.settings.state_dir)
 }
 

@@ -8,7 +8,7 @@ use crate::cli::args::OnDrift;
 use crate::config::edit;
 use crate::config::ini::{Document, MatchOptions, Occurrence, Syntax};
 use crate::config::migration::ConfigMigration;
-use crate::config::state::{FileRecord, PendingWrite, State, StateLock};
+use crate::config::state::{FileRecord, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history::HistoryRow;
 use crate::db::migration::{Migration, Version};
@@ -329,7 +329,7 @@ struct Restore {
     before: String,
     after: String,
     versions: Vec<String>,
-    secret_keys: Vec<String>,
+    secrecy: crate::config::secrecy::Secrecy,
 }
 
 impl Restore {
@@ -419,7 +419,16 @@ fn plan_config(
                     after: before.clone(),
                     before,
                     versions: Vec::new(),
-                    secret_keys: record.map(|r| r.secret_keys.clone()).unwrap_or_default(),
+                    secrecy: record.map_or_else(
+                        || {
+                            crate::config::secrecy::Secrecy::new(
+                                &[],
+                                &[],
+                                &ctx.settings.secret_names,
+                            )
+                        },
+                        |r| r.secrecy(&ctx.settings.secret_names),
+                    ),
                 });
                 restores.len() - 1
             }
@@ -459,24 +468,10 @@ fn write_restores(
 ) -> Result<()> {
     let dir = &ctx.settings.state_dir;
     for r in restores {
-        let sha = Checksum::of_bytes(r.after.as_bytes()).to_string();
-        let secret: std::collections::BTreeSet<String> = r.secret_keys.iter().cloned().collect();
-        let snapshot = edit::masked(
-            &Document::parse_as(&r.after, Syntax::for_path(Path::new(&r.file))),
-            &secret,
-            edit::hash_secret,
-        )
-        .to_string();
+        let restored = FileRecord::of(&r.after, &r.secrecy, Syntax::for_path(Path::new(&r.file)));
         if r.changes() {
             if let Some(record) = state.files.get_mut(&r.file) {
-                record.pending = Some(PendingWrite {
-                    sha256: sha.clone(),
-                    snapshot: snapshot.clone(),
-                    secret_keys: r.secret_keys.clone(),
-                    migrations: Vec::new(),
-                    rolled_back: r.versions.clone(),
-                    new_record: false,
-                });
+                record.pending = Some(restored.intent(Vec::new(), r.versions.clone(), false));
                 state.save(dir)?;
             }
             r.path
@@ -487,16 +482,7 @@ fn write_restores(
         for v in &r.versions {
             state.migrations.remove(v);
         }
-        state.files.insert(
-            r.file.clone(),
-            FileRecord {
-                sha256: sha,
-                snapshot,
-                secret_keys: r.secret_keys.clone(),
-                updated_at: crate::db::runner::now(),
-                pending: None,
-            },
-        );
+        state.files.insert(r.file.clone(), restored);
         state.save(dir)?;
     }
     Ok(())

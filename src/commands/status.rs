@@ -146,6 +146,7 @@ fn config_status(ctx: &Ctx, report: &mut Report) -> Result<usize> {
         on_drift: OnDrift::Force,
         check: true,
         vars: &ctx.settings.vars,
+        secret_names: &ctx.settings.secret_names,
         config_root: &ctx.settings.config_root,
         migrations_dir: &ctx.settings.config_migrations,
     };

@@ -3,8 +3,10 @@
 //! the prior values (for rollback). Writes nothing.
 
 use crate::checksum::Checksum;
+use crate::config::ini::EditError;
 use crate::config::ini::{Document, MatchOptions, Occurrence};
-use crate::config::migration::{substitute, ConfigMigration, Operation};
+use crate::config::migration::{referenced_vars, substitute, ConfigMigration, Operation};
+use crate::config::secrecy::Secrecy;
 use crate::config::state::PriorValue;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,22 +25,30 @@ pub struct Applied {
     pub prior: Vec<PriorValue>,
     /// Keys touched, `section.key`; a whole section as `section.*`.
     pub touched: BTreeSet<String>,
-    /// Keys now holding secret values, as spelled in the file.
-    pub secret_keys: BTreeSet<String>,
-    /// Secret values written, to mask wherever they might show.
-    pub secret_values: Vec<String>,
+    /// Variables whose values went into a secret key: secret wherever else
+    /// they are used (a password in a plain DSN).
+    pub secret_vars: BTreeSet<String>,
 }
 
-/// Every key's values, by `section.key`, with secret ones hashed.
+/// Every key's values, by `section.key`, with secret ones hashed. In a
+/// `snapshot` (which the state holds) secret values are hashes already; one
+/// that is not (a key that became secret by its name since) is hashed too.
 pub fn key_values(
     doc: &Document,
-    secret_keys: &BTreeSet<String>,
+    secrecy: &Secrecy,
+    snapshot: bool,
 ) -> BTreeMap<String, Vec<Option<String>>> {
     let mut out: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
     for e in doc.entries() {
         let name = key_name(e.section.as_deref(), &e.key);
-        let value = if secret_keys.contains(&name) {
-            e.value.map(|v| hash_secret(&v))
+        let value = if secrecy.is_secret(e.section.as_deref(), &e.key) {
+            e.value.map(|v| {
+                if snapshot && is_hash(&v) {
+                    v
+                } else {
+                    hash_secret(&v)
+                }
+            })
         } else {
             e.value
         };
@@ -51,16 +61,18 @@ pub fn hash_secret(value: &str) -> String {
     Checksum::of_bytes(value.as_bytes()).to_string()
 }
 
+/// Whether a value is what [`hash_secret`] makes.
+fn is_hash(value: &str) -> bool {
+    value
+        .strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// A copy of `doc` with each secret key's value replaced by `mask(value)`.
-pub fn masked(
-    doc: &Document,
-    secret_keys: &BTreeSet<String>,
-    mask: impl Fn(&str) -> String,
-) -> Document {
+pub fn masked(doc: &Document, secrecy: &Secrecy, mask: impl Fn(&str) -> String) -> Document {
     let mut copy = doc.for_masking();
     for e in doc.entries() {
-        let name = key_name(e.section.as_deref(), &e.key);
-        if let (true, Some(value)) = (secret_keys.contains(&name), &e.value) {
+        if let (true, Some(value)) = (secrecy.is_secret(e.section.as_deref(), &e.key), &e.value) {
             let opts = MatchOptions {
                 case_insensitive: false,
                 occurrence: Occurrence::All,
@@ -71,56 +83,68 @@ pub fn masked(
     copy
 }
 
-/// Applies `m` to `doc`; on error names the operation and what went wrong.
+/// Applies `m` to `doc`, carrying each value's secrecy along in
+/// `secrecy`; on error names the operation and what went wrong.
 pub fn apply(
     doc: &mut Document,
     m: &ConfigMigration,
     vars: &BTreeMap<String, String>,
+    secrecy: &mut Secrecy,
 ) -> Result<Applied, String> {
     let mut applied = Applied::default();
     let mut recorded: BTreeSet<(Option<String>, String)> = BTreeSet::new();
+    let ci = m.case_insensitive;
     for (index, op) in m.operations.iter().enumerate() {
         let at = |e: String| format!("operation {} ({}): {e}", index + 1, op.name());
         let sub = |s: &str| substitute(s, vars).map_err(at);
         let sub_opt = |s: &Option<String>| s.as_deref().map(sub).transpose();
-        let opts = op.match_options(m.case_insensitive);
-        let secret = op.is_secret();
-        let mut remember =
-            |doc: &Document, section: Option<&str>, key: &str, applied: &mut Applied| {
-                applied.touched.insert(key_name(section, key));
-                if recorded.insert((section.map(str::to_owned), key.to_owned())) {
-                    applied
-                        .prior
-                        .push(prior_value(doc, section, key, m.case_insensitive, secret));
-                }
-            };
+        let opts = op.match_options(ci);
+        let flag = op.secret_flag();
+        // A prior value is hashed when the key held a secret, or when the
+        // operation makes it one.
+        let mut remember = |doc: &Document,
+                            secrecy: &Secrecy,
+                            section: Option<&str>,
+                            key: &str,
+                            applied: &mut Applied| {
+            applied.touched.insert(key_name(section, key));
+            if recorded.insert((section.map(str::to_owned), key.to_owned())) {
+                let secret = flag == Some(true) || is_secret(doc, secrecy, section, key, ci);
+                applied
+                    .prior
+                    .push(prior_value(doc, section, key, ci, secret));
+            }
+        };
         match op {
             Operation::Set(kv) | Operation::Default(kv) => {
                 let (section, key, value) =
                     (sub_opt(&kv.section)?, sub(&kv.key)?, sub(&kv.value.0)?);
-                remember(doc, section.as_deref(), &key, &mut applied);
+                let section = section.as_deref();
+                remember(doc, secrecy, section, &key, &mut applied);
+                let secret = flag.unwrap_or_else(|| is_secret(doc, secrecy, section, &key, ci));
                 let result = if matches!(op, Operation::Set(_)) {
-                    doc.set(section.as_deref(), &key, &value, &opts)
+                    doc.set(section, &key, &value, &opts)
                 } else {
-                    doc.set_default(section.as_deref(), &key, &value, &opts)
+                    doc.set_default(section, &key, &value, &opts)
                 };
-                result.map_err(|e| at(e.to_string()))?;
+                result.map_err(|e| at(hide_value(e, secret).to_string()))?;
+                for (s, k) in spellings(doc, section, &key, ci) {
+                    secrecy.mark(s.as_deref(), &k, flag);
+                }
                 if secret {
-                    applied.secret_values.push(value);
-                    mark_secret(
-                        doc,
-                        section.as_deref(),
-                        &key,
-                        m.case_insensitive,
-                        &mut applied.secret_keys,
-                    );
+                    applied
+                        .secret_vars
+                        .extend(referenced_vars(&kv.value.0).into_iter().map(str::to_owned));
                 }
             }
             Operation::Delete(k) => {
                 let (section, key) = (sub_opt(&k.section)?, sub(&k.key)?);
-                remember(doc, section.as_deref(), &key, &mut applied);
-                doc.delete(section.as_deref(), &key, &opts)
+                let section = section.as_deref();
+                remember(doc, secrecy, section, &key, &mut applied);
+                let before = spellings(doc, section, &key, ci);
+                doc.delete(section, &key, &opts)
                     .map_err(|e| at(e.to_string()))?;
+                forget_gone(doc, secrecy, &before);
             }
             Operation::Rename(r) => {
                 let (section, key) = (sub_opt(&r.section)?, sub(&r.key)?);
@@ -132,49 +156,56 @@ pub fn apply(
                     Some(k) => sub(k)?,
                     None => key.clone(),
                 };
-                remember(doc, section.as_deref(), &key, &mut applied);
-                remember(doc, to_section.as_deref(), &to_key, &mut applied);
-                doc.rename(
-                    section.as_deref(),
-                    &key,
-                    to_section.as_deref(),
-                    &to_key,
-                    &opts,
-                )
-                .map_err(|e| at(e.to_string()))?;
-                if secret {
-                    mark_secret(
-                        doc,
-                        to_section.as_deref(),
-                        &to_key,
-                        m.case_insensitive,
-                        &mut applied.secret_keys,
-                    );
+                let (from, to) = (section.as_deref(), to_section.as_deref());
+                remember(doc, secrecy, from, &key, &mut applied);
+                remember(doc, secrecy, to, &to_key, &mut applied);
+                let before = spellings(doc, from, &key, ci);
+                let was_secret = is_secret(doc, secrecy, from, &key, ci);
+                doc.rename(from, &key, to, &to_key, &opts)
+                    .map_err(|e| at(e.to_string()))?;
+                // The value keeps its secrecy under its new name.
+                let carried = flag.or(was_secret.then_some(true));
+                for (s, k) in &before {
+                    secrecy.forget(s.as_deref(), k);
+                }
+                for (s, k) in spellings(doc, to, &to_key, ci) {
+                    secrecy.mark(s.as_deref(), &k, carried);
                 }
             }
             Operation::RenameSection(r) => {
                 let (from, to) = (sub(&r.from)?, sub(&r.to)?);
+                let mut moved = Vec::new();
                 for name in [&from, &to] {
                     applied.touched.insert(format!("{name}.*"));
                     for e in doc.entries() {
-                        if section_matches(e.section.as_deref(), name, m.case_insensitive) {
-                            remember(doc, e.section.as_deref(), &e.key, &mut applied);
+                        if section_matches(e.section.as_deref(), name, ci) {
+                            remember(doc, secrecy, e.section.as_deref(), &e.key, &mut applied);
+                            if name == &from {
+                                moved.push((e.section.clone(), e.key.clone()));
+                            }
                         }
                     }
                 }
                 doc.rename_section(&from, &to, &opts)
                     .map_err(|e| at(e.to_string()))?;
+                // Each key keeps its secrecy under the new section name.
+                for (s, k) in &moved {
+                    secrecy.carry((s.as_deref(), k), (Some(&to), k), flag);
+                }
             }
             Operation::DeleteSection(s) => {
                 let section = sub(&s.section)?;
                 applied.touched.insert(format!("{section}.*"));
+                let mut before = Vec::new();
                 for e in doc.entries() {
-                    if section_matches(e.section.as_deref(), &section, m.case_insensitive) {
-                        remember(doc, e.section.as_deref(), &e.key, &mut applied);
+                    if section_matches(e.section.as_deref(), &section, ci) {
+                        remember(doc, secrecy, e.section.as_deref(), &e.key, &mut applied);
+                        before.push((e.section.clone(), e.key.clone()));
                     }
                 }
                 doc.delete_section(&section, &opts)
                     .map_err(|e| at(e.to_string()))?;
+                forget_gone(doc, secrecy, &before);
             }
         }
     }
@@ -234,17 +265,65 @@ fn prior_value(
     }
 }
 
-/// Records the file's own spelling of a secret key.
-fn mark_secret(
+/// The file's own spellings of a key (one, unless case-insensitive).
+fn spellings(
     doc: &Document,
     section: Option<&str>,
     key: &str,
     ci: bool,
-    out: &mut BTreeSet<String>,
-) {
+) -> Vec<(Option<String>, String)> {
     let entries = doc.entries();
-    for e in matching_entries(&entries, section, key, ci) {
-        out.insert(key_name(e.section.as_deref(), &e.key));
+    let mut out: Vec<(Option<String>, String)> = matching_entries(&entries, section, key, ci)
+        .map(|e| (e.section.clone(), e.key.clone()))
+        .collect();
+    out.dedup();
+    if out.is_empty() {
+        out.push((section.map(str::to_owned), key.to_owned()));
+    }
+    out
+}
+
+/// Whether any spelling of the key holds a secret value.
+fn is_secret(
+    doc: &Document,
+    secrecy: &Secrecy,
+    section: Option<&str>,
+    key: &str,
+    ci: bool,
+) -> bool {
+    spellings(doc, section, key, ci)
+        .iter()
+        .any(|(s, k)| secrecy.is_secret(s.as_deref(), k))
+}
+
+/// Forgets the secrecy of keys that are no longer in the file.
+fn forget_gone(doc: &Document, secrecy: &mut Secrecy, keys: &[(Option<String>, String)]) {
+    let entries = doc.entries();
+    for (s, k) in keys {
+        if matching_entries(&entries, s.as_deref(), k, false)
+            .next()
+            .is_none()
+        {
+            secrecy.forget(s.as_deref(), k);
+        }
+    }
+}
+
+/// An invalid secret value is named by its key only.
+fn hide_value(e: EditError, secret: bool) -> EditError {
+    match e {
+        EditError::InvalidValue {
+            section,
+            key,
+            reason,
+            ..
+        } if secret => EditError::InvalidValue {
+            section,
+            key,
+            value: "********".to_owned(),
+            reason,
+        },
+        e => e,
     }
 }
 

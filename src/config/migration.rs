@@ -81,8 +81,10 @@ pub struct KeyValue {
     pub section: Option<String>,
     pub key: String,
     pub value: ScalarString,
+    /// `true`: the value is secret; `false`: it is not, although the key's
+    /// name looks secret; absent: the key keeps the secrecy it had.
     #[serde(default)]
-    pub secret: bool,
+    pub secret: Option<bool>,
     #[serde(default)]
     pub occurrence: Option<OccurrenceSpec>,
 }
@@ -93,8 +95,10 @@ pub struct Key {
     #[serde(default)]
     pub section: Option<String>,
     pub key: String,
+    /// `true`: the value is secret; `false`: it is not, although the key's
+    /// name looks secret; absent: the key keeps the secrecy it had.
     #[serde(default)]
-    pub secret: bool,
+    pub secret: Option<bool>,
     #[serde(default)]
     pub occurrence: Option<OccurrenceSpec>,
 }
@@ -111,8 +115,10 @@ pub struct Rename {
     /// Defaults to `key`.
     #[serde(default)]
     pub to_key: Option<String>,
+    /// `true`: the value is secret; `false`: it is not, although the key's
+    /// name looks secret; absent: the key keeps the secrecy it had.
     #[serde(default)]
-    pub secret: bool,
+    pub secret: Option<bool>,
     #[serde(default)]
     pub occurrence: Option<OccurrenceSpec>,
 }
@@ -122,16 +128,20 @@ pub struct Rename {
 pub struct RenameSection {
     pub from: String,
     pub to: String,
+    /// `true`: the value is secret; `false`: it is not, although the key's
+    /// name looks secret; absent: the key keeps the secrecy it had.
     #[serde(default)]
-    pub secret: bool,
+    pub secret: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SectionRef {
     pub section: String,
+    /// `true`: the value is secret; `false`: it is not, although the key's
+    /// name looks secret; absent: the key keeps the secrecy it had.
     #[serde(default)]
-    pub secret: bool,
+    pub secret: Option<bool>,
 }
 
 /// A value written as a YAML string, number or boolean (`ttl: 300`), kept
@@ -213,7 +223,8 @@ impl Operation {
         }
     }
 
-    pub fn is_secret(&self) -> bool {
+    /// The operation's `secret:` flag, if it has one.
+    pub fn secret_flag(&self) -> Option<bool> {
         match self {
             Operation::Set(kv) | Operation::Default(kv) => kv.secret,
             Operation::Rename(r) => r.secret,
@@ -221,6 +232,10 @@ impl Operation {
             Operation::RenameSection(r) => r.secret,
             Operation::DeleteSection(s) => s.secret,
         }
+    }
+
+    pub fn is_secret(&self) -> bool {
+        self.secret_flag() == Some(true)
     }
 
     /// Match options for this operation in a migration.
@@ -313,6 +328,24 @@ fn line_of(text: &str, prefix: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// The names of the `${KEY}` variables `text` uses.
+pub fn referenced_vars(text: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        let after = &rest[pos + 1..];
+        if let Some(literal) = after.strip_prefix("${") {
+            rest = literal;
+        } else if let Some((name, tail)) = after.strip_prefix('{').and_then(|b| b.split_once('}')) {
+            names.push(name);
+            rest = tail;
+        } else {
+            rest = after;
+        }
+    }
+    names
+}
+
 /// Replaces `${KEY}` with its value; `$${` is a literal `${`. A missing
 /// variable is an error naming it.
 pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
@@ -374,7 +407,7 @@ mod tests {
                 section: Some("cache".into()),
                 key: "ttl".into(),
                 value: ScalarString("300".into()),
-                secret: false,
+                secret: None,
                 occurrence: None
             })
         );
@@ -437,5 +470,9 @@ mod tests {
         let vars: BTreeMap<String, String> = [("a".to_owned(), "1".to_owned())].into();
         assert_eq!(substitute("x${a}y$${a}$", &vars).unwrap(), "x1y${a}$");
         assert!(substitute("${b}", &vars).unwrap_err().contains("`b`"));
+        assert_eq!(
+            referenced_vars("pg://u:${pw}@${host}/$${lit}${x"),
+            ["pw", "host"]
+        );
     }
 }

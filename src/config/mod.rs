@@ -6,6 +6,7 @@ pub mod edit;
 pub mod ini;
 pub mod migration;
 pub mod path;
+pub mod secrecy;
 pub mod source;
 pub mod state;
 pub mod write;

@@ -8,6 +8,10 @@
 //! the intent on the next start and settles it from the file's actual
 //! sha256, so a crash is never mistaken for a hand edit.
 
+use crate::checksum::Checksum;
+use crate::config::edit;
+use crate::config::ini::{Document, Syntax};
+use crate::config::secrecy::{Secrecy, SecretNames};
 use anyhow::{bail, Context, Result};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
@@ -37,6 +41,9 @@ pub struct FileRecord {
     /// Keys whose values are secret, as `section.key`.
     #[serde(default)]
     pub secret_keys: Vec<String>,
+    /// Keys named like secrets that a migration declared `secret: false`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_keys: Vec<String>,
     pub updated_at: String,
     /// A write in flight: what the file will be once it lands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,6 +55,8 @@ pub struct PendingWrite {
     pub sha256: String,
     pub snapshot: String,
     pub secret_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_keys: Vec<String>,
     pub migrations: Vec<AppliedConfigMigration>,
     /// Versions a rollback removes once the write lands.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -81,6 +90,50 @@ pub struct PriorValue {
     /// The values are hashes: the key was written with `secret: true`.
     #[serde(default)]
     pub secret: bool,
+}
+
+impl FileRecord {
+    /// The record of `content` as lockstep writes (or adopts) it: its
+    /// sha256, and a snapshot with every secret value replaced by its hash.
+    pub fn of(content: &str, secrecy: &Secrecy, syntax: Syntax) -> FileRecord {
+        let (secret_keys, public_keys) = secrecy.recorded();
+        FileRecord {
+            sha256: Checksum::of_bytes(content.as_bytes()).to_string(),
+            snapshot: edit::masked(
+                &Document::parse_as(content, syntax),
+                secrecy,
+                edit::hash_secret,
+            )
+            .to_string(),
+            secret_keys,
+            public_keys,
+            updated_at: crate::db::runner::now(),
+            pending: None,
+        }
+    }
+
+    /// The secrecy of the file's keys as lockstep last wrote it.
+    pub fn secrecy(&self, names: &SecretNames) -> Secrecy {
+        Secrecy::new(&self.secret_keys, &self.public_keys, names)
+    }
+
+    /// The intent to write this record's content.
+    pub fn intent(
+        &self,
+        migrations: Vec<AppliedConfigMigration>,
+        rolled_back: Vec<String>,
+        new_record: bool,
+    ) -> PendingWrite {
+        PendingWrite {
+            sha256: self.sha256.clone(),
+            snapshot: self.snapshot.clone(),
+            secret_keys: self.secret_keys.clone(),
+            public_keys: self.public_keys.clone(),
+            migrations,
+            rolled_back,
+            new_record,
+        }
+    }
 }
 
 impl State {

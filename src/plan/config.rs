@@ -10,6 +10,7 @@ use crate::config::edit::{self, KeyChanges};
 use crate::config::ini::{Document, Syntax};
 use crate::config::migration::ConfigMigration;
 use crate::config::path::{ConfigPath, ConfigRoot};
+use crate::config::secrecy::{Secrecy, SecretNames};
 use crate::config::state::{PriorValue, State};
 use crate::db::migration::{Phase, Version};
 use crate::report::{Drift, Problem};
@@ -23,6 +24,8 @@ pub struct ConfigOptions<'a> {
     /// Check mode: messages say what would happen.
     pub check: bool,
     pub vars: &'a BTreeMap<String, String>,
+    /// Key names that are secret unless a migration says otherwise.
+    pub secret_names: &'a SecretNames,
     pub config_root: &'a Path,
     pub migrations_dir: &'a Path,
 }
@@ -49,8 +52,12 @@ pub struct FilePlan<'a> {
     /// Content after the expand migrations, and after all of them.
     pub after_expand: String,
     pub after: String,
-    /// Secret keys of the file after the migrations.
-    pub secret_keys: BTreeSet<String>,
+    /// Which keys hold secrets: before the migrations, after the expand
+    /// ones, and after all of them. A value stays secret wherever a
+    /// migration moves it.
+    pub secrecy_before: Secrecy,
+    pub secrecy_after_expand: Secrecy,
+    pub secrecy: Secrecy,
     /// Keys edited by hand since lockstep last wrote the file.
     pub drift: Option<KeyChanges>,
     /// Hand-edited keys that `--on-drift force` overwrites.
@@ -80,6 +87,8 @@ pub struct ConfigPlan<'a> {
     pub drift: Vec<Drift>,
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
+    /// Every secret value seen (in a file, or a variable that fills one),
+    /// to mask wherever it might show.
     pub secret_values: Vec<String>,
 }
 
@@ -90,6 +99,13 @@ pub fn plan<'a>(
 ) -> ConfigPlan<'a> {
     let mut plan = ConfigPlan::default();
     let dir = opts.migrations_dir.display();
+    // A variable named like a secret is one wherever it is used.
+    plan.secret_values.extend(
+        opts.vars
+            .iter()
+            .filter(|(name, _)| opts.secret_names.matches(name))
+            .map(|(_, value)| value.clone()),
+    );
     let mut by_file: BTreeMap<&str, Vec<&ConfigMigration>> = BTreeMap::new();
     for m in migrations {
         by_file.entry(m.file.as_str()).or_default().push(m);
@@ -211,9 +227,14 @@ pub fn plan<'a>(
 
         // Drift: the file differs from what lockstep last wrote.
         let record = state.files.get(file);
-        let mut secret_keys: BTreeSet<String> = record
-            .map(|r| r.secret_keys.iter().cloned().collect())
-            .unwrap_or_default();
+        let secrecy_before = record.map_or_else(
+            || Secrecy::new(&[], &[], opts.secret_names),
+            |r| r.secrecy(opts.secret_names),
+        );
+        if let Some(text) = &before {
+            plan.secret_values
+                .extend(secrecy_before.values_in(&Document::parse_as(text, syntax)));
+        }
         let drift = record.and_then(|r| {
             let actual = before
                 .as_deref()
@@ -221,11 +242,13 @@ pub fn plan<'a>(
             if actual.as_deref() == Some(r.sha256.as_str()) {
                 return None;
             }
-            // The snapshot holds secret values already hashed: compare as is.
-            let snapshot =
-                edit::key_values(&Document::parse_as(&r.snapshot, syntax), &BTreeSet::new());
+            let snapshot = edit::key_values(
+                &Document::parse_as(&r.snapshot, syntax),
+                &secrecy_before,
+                true,
+            );
             let current = before.as_deref().map_or_else(BTreeMap::new, |t| {
-                edit::key_values(&Document::parse_as(t, syntax), &secret_keys)
+                edit::key_values(&Document::parse_as(t, syntax), &secrecy_before, false)
             });
             Some(KeyChanges::between(&snapshot, &current))
         });
@@ -255,7 +278,9 @@ pub fn plan<'a>(
                     contract: Vec::new(),
                     after_expand: text.clone(),
                     after: text,
-                    secret_keys,
+                    secrecy_after_expand: secrecy_before.clone(),
+                    secrecy: secrecy_before.clone(),
+                    secrecy_before,
                     drift,
                     overwritten: Vec::new(),
                     new_mode: 0o644,
@@ -283,6 +308,8 @@ pub fn plan<'a>(
         let mut touched = BTreeSet::new();
         let mut planned = [Vec::new(), Vec::new()];
         let mut after_expand = String::new();
+        let mut secrecy = secrecy_before.clone();
+        let mut secrecy_after_expand = secrecy.clone();
         let mut ok = true;
         let any_secret = expand
             .iter()
@@ -290,11 +317,15 @@ pub fn plan<'a>(
             .any(|m| m.operations.iter().any(|o| o.is_secret()));
         for (i, group) in [&expand, &contract].into_iter().enumerate() {
             for m in group.iter() {
-                match edit::apply(&mut doc, m, opts.vars) {
+                match edit::apply(&mut doc, m, opts.vars, &mut secrecy) {
                     Ok(applied) => {
                         touched.extend(applied.touched);
-                        secret_keys.extend(applied.secret_keys);
-                        plan.secret_values.extend(applied.secret_values);
+                        plan.secret_values.extend(
+                            applied
+                                .secret_vars
+                                .iter()
+                                .filter_map(|name| opts.vars.get(name).cloned()),
+                        );
                         planned[i].push(PlannedMigration {
                             migration: m,
                             prior: applied.prior,
@@ -317,6 +348,7 @@ pub fn plan<'a>(
             }
             if i == 0 {
                 after_expand = doc.to_string();
+                secrecy_after_expand = secrecy.clone();
             }
         }
         if !ok {
@@ -382,6 +414,12 @@ pub fn plan<'a>(
                 }
             }
         }
+        let expanded = Document::parse_as(&after_expand, syntax);
+        plan.secret_values
+            .extend(secrecy_after_expand.values_in(&expanded));
+        plan.secret_values.extend(secrecy.values_in(&doc));
+        secrecy_after_expand.taint(&expanded, &plan.secret_values);
+        secrecy.taint(&doc, &plan.secret_values);
         let [planned_expand, planned_contract] = planned;
         plan.files.push(FilePlan {
             file: file.to_owned(),
@@ -392,12 +430,17 @@ pub fn plan<'a>(
             contract: planned_contract,
             after_expand,
             after: doc.to_string(),
-            secret_keys,
+            secrecy_before,
+            secrecy_after_expand,
+            secrecy,
             drift,
             overwritten,
             new_mode: if any_secret { 0o640 } else { 0o644 },
             syntax,
         });
+    }
+    for value in &plan.secret_values {
+        crate::redact::remember(value);
     }
     plan
 }
