@@ -143,7 +143,7 @@ fn preview_files<'a>(
             file: &r.file,
             before: &r.before,
             after: &r.after,
-            secret_keys: &r.secret_keys,
+            secrecy: &r.secrecy,
             migrations: r
                 .versions
                 .iter()

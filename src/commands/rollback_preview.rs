@@ -12,14 +12,13 @@ use crate::db::connection::Database;
 use crate::db::migration::Migration;
 use crate::db::online;
 use crate::report::{DiffEntry, Report};
-use std::collections::BTreeSet;
 
 /// One config file's restore, as the preview shows it.
 pub struct FileRollback<'a> {
     pub file: &'a str,
     pub before: &'a str,
     pub after: &'a str,
-    pub secret_keys: &'a [String],
+    pub secrecy: &'a crate::config::secrecy::Secrecy,
     pub migrations: Vec<&'a AppliedConfigMigration>,
 }
 
@@ -77,9 +76,8 @@ pub async fn describe(
         });
     }
     for f in files.iter().filter(|f| f.before != f.after) {
-        let secret: BTreeSet<String> = f.secret_keys.iter().cloned().collect();
         let mask = |text: &str| {
-            edit::masked(&Document::parse(text), &secret, |_| "********".to_owned()).to_string()
+            edit::masked(&Document::parse(text), f.secrecy, |_| "********".to_owned()).to_string()
         };
         report.diff.push(DiffEntry {
             before_header: f.file.to_owned(),
