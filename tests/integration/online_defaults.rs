@@ -1,7 +1,8 @@
 //! `set_default` and `drop_default`: expand changes the column's DEFAULT in
 //! place (on SQLite by the documented edit of the table's stored
 //! definition), inserts that leave the column out see it at once, and a
-//! rollback of the expand puts back the default the column had.
+//! rollback of the expand puts back the default the column had. And
+//! `add_constraint` unique through an online unique index.
 
 use crate::databases::Kind;
 use crate::online_writes::definition;
@@ -56,4 +57,50 @@ dialects!(set_and_drop_default_then_roll_back, |t: Test| {
             .strings("SELECT status FROM tickets WHERE id = 2 AND score = 5"),
         ["new"]
     );
+});
+
+// `add_constraint` unique: an online unique index at expand; on
+// PostgreSQL contract attaches it as a constraint (`USING INDEX`).
+dialects!(add_unique_constraint_through_an_online_index, |t: Test| {
+    let kind = t.db().kind;
+    t.migration(
+        "0001_users.sql",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, mail VARCHAR(100));\nINSERT INTO users (id, mail) VALUES (1, 'a'), (2, 'b');\n",
+    );
+    t.run(&["apply"]).assert_ok();
+    t.migration(
+        "0002_unique_mail.yaml",
+        "operations:\n  - add_constraint: {table: users, name: users_mail_key, unique: [mail]}\n",
+    );
+    let expand = t.run(&["apply", "--phase", "expand"]);
+    expand.assert_ok();
+    // PostgreSQL built it CONCURRENTLY (outside expand's transaction); a
+    // plain index before contract, a constraint after.
+    if kind == Kind::Postgres {
+        assert_eq!(
+            t.db()
+                .count("SELECT COUNT(*) FROM pg_constraint WHERE conname = 'users_mail_key'"),
+            0
+        );
+    }
+    assert!(t
+        .db()
+        .catalog("users")
+        .contains(&"index users_mail_key".to_owned()));
+    t.run(&["apply", "--phase", "contract"]).assert_ok();
+    if kind == Kind::Postgres {
+        assert_eq!(
+            t.db().strings(
+                "SELECT CAST(contype AS TEXT) FROM pg_constraint WHERE conname = 'users_mail_key'"
+            ),
+            ["u"]
+        );
+    }
+    let duplicate = crate::databases::block_on(async {
+        let mut c = t.db().connect().await;
+        sqlx::query("INSERT INTO users (id, mail) VALUES (3, 'a')")
+            .execute(&mut c)
+            .await
+    });
+    assert!(duplicate.is_err(), "a duplicate was accepted");
 });
