@@ -126,6 +126,7 @@ async fn run(command: Command, mut settings: Settings) -> Report {
             };
             commands::resolve::run(&ctx, resolution).await
         }
+        Command::Adopt { baseline } => commands::adopt::run(&ctx, baseline.as_deref()).await,
         Command::Hosts { retire } => commands::hosts::run(&ctx, retire.as_deref()).await,
         Command::New { slug, yaml, config } => {
             let kind = match (config, yaml) {

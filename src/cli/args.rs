@@ -306,6 +306,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE", conflicts_with = "version")]
         adopt: Option<String>,
     },
+    /// Take over a database another tool migrated (or, with --baseline, one with no history): record what is in it as applied, running nothing
+    Adopt {
+        /// Record every migration up to VERSION as applied (a database with a schema but no history)
+        #[arg(long, value_name = "VERSION")]
+        baseline: Option<String>,
+    },
     /// List the hosts recorded for contract gating, or retire one
     Hosts {
         /// Retire this host: contract no longer waits for it

@@ -1,6 +1,7 @@
 //! One module per command. Each loads what it needs, plans, applies (unless
 //! in check mode) and fills a [`Report`]; `main` prints it.
 
+pub mod adopt;
 pub mod apply;
 pub mod backfill;
 pub mod hosts;

@@ -12,3 +12,4 @@ pub mod online;
 pub mod runner;
 pub mod source;
 pub mod statements;
+pub mod tool_history;

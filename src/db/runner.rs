@@ -89,7 +89,8 @@ impl StepSql {
         }
     }
 
-    fn running_row(m: &Migration, dialect: Dialect, ctx: &RunContext) -> HistoryRow {
+    /// The history row of `m` on `dialect`, state `running`, stamped now.
+    pub fn running_row(m: &Migration, dialect: Dialect, ctx: &RunContext) -> HistoryRow {
         let at = now();
         HistoryRow {
             version: m.version.to_string(),

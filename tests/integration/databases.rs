@@ -180,6 +180,11 @@ impl Db {
         ))
     }
 
+    /// Whether lockstep's history table exists.
+    pub fn history_exists(&self) -> bool {
+        self.tables().iter().any(|t| t == "lockstep_migrations")
+    }
+
     pub fn sqlite_file(&self) -> PathBuf {
         PathBuf::from(self.url.trim_start_matches("sqlite:"))
     }

@@ -5,6 +5,7 @@ mod databases;
 mod projects;
 mod test;
 
+mod adopt;
 mod apply;
 mod backfill_output;
 mod bad_input;
