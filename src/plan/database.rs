@@ -33,13 +33,13 @@ pub mod state {
     /// Every state this lockstep writes.
     pub const KNOWN: [&str; 8] = [
         APPLIED,
-        SKIPPED,
         RUNNING,
         FAILED,
         ROLLED_BACK,
         EXPANDED,
         BACKFILLED,
         CONTRACTED,
+        SKIPPED,
     ];
 
     /// A YAML migration waiting for its contract part.

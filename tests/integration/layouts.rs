@@ -113,10 +113,15 @@ fn diesel_up_files(folder: &str) -> Vec<PathBuf> {
 
 /// golang-migrate's `.up.sql` files by version number.
 fn numbered_up_files(folder: &str) -> Vec<PathBuf> {
+    numbered_files(folder, ".up.sql")
+}
+
+/// The files ending in `suffix`, by the version number before their first `_`.
+fn numbered_files(folder: &str, suffix: &str) -> Vec<PathBuf> {
     let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(fixture(folder))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".up.sql"))
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             (name.split('_').next().unwrap().parse().unwrap(), p)
@@ -147,6 +152,30 @@ fn vaultwarden_diesel_postgres() {
         "diesel",
         diesel_up_files(folder),
         Some(("20260309005927", "2026-03-09-005927")),
+    );
+}
+
+#[test]
+fn atuin_sqlx_postgres() {
+    let folder = "sqlx/atuin/server-postgres";
+    real_project(
+        Kind::Postgres,
+        folder,
+        "lockstep",
+        numbered_files(folder, ".sql"),
+        None,
+    );
+}
+
+#[test]
+fn atuin_sqlx_sqlite() {
+    let folder = "sqlx/atuin/server-sqlite";
+    real_project(
+        Kind::Sqlite,
+        folder,
+        "lockstep",
+        numbered_files(folder, ".sql"),
+        None,
     );
 }
 
