@@ -49,7 +49,7 @@ pub fn parse_file_name(path: &Path) -> Result<(Version, String), SourceError> {
 /// The migration's text: UTF-8 without a byte order mark, and without NUL
 /// bytes, which no database takes in SQL (SQLite's statement loop never
 /// ends on one).
-fn text_of<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, SourceError> {
+pub fn text_of<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str, SourceError> {
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
         .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))?;
     if let Some(at) = text.find('\0') {

@@ -258,10 +258,9 @@ fn marked_layout(bytes: &[u8]) -> Layout {
     Layout::Lockstep
 }
 
-/// A file's text: UTF-8, a BOM removed.
+/// A file's text: UTF-8, a BOM removed, no NUL byte (as lockstep's own files).
 fn text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, SourceError> {
-    std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-        .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))
+    crate::db::source::text_of(path, bytes)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, SourceError> {
@@ -474,6 +473,20 @@ mod tests {
         ]);
         let e = load(dir.path(), Layout::Auto).unwrap_err();
         assert!(e.message.contains("mixes the markers of dbmate"), "{e}");
+    }
+
+    #[test]
+    fn every_layout_refuses_a_nul_byte() {
+        for (name, layout) in [
+            ("1_a.up.sql", Layout::Sqlx),
+            ("1_a/up.sql", Layout::Diesel),
+            ("V1__a.sql", Layout::Flyway),
+            ("1_a.sql", Layout::Dbmate),
+        ] {
+            let dir = folder(&[(name, "-- migrate:up\nSELECT 1;\0\n")]);
+            let e = load(dir.path(), layout).unwrap_err();
+            assert!(e.message.contains("a NUL byte"), "{layout}: {e}");
+        }
     }
 
     #[test]
