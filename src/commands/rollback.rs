@@ -438,6 +438,7 @@ fn plan_config(
         let opts = MatchOptions {
             case_insensitive,
             occurrence: Occurrence::All,
+            ..MatchOptions::default()
         };
         for p in a.prior.iter().rev() {
             let result = match p.values.first() {

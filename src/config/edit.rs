@@ -28,6 +28,9 @@ pub struct Applied {
     /// Variables whose values went into a secret key: secret wherever else
     /// they are used (a password in a plain DSN).
     pub secret_vars: BTreeSet<String>,
+    /// Operations that kept a value the operator chose ("kept operator
+    /// value"), in words, for the run's warnings.
+    pub kept: Vec<String>,
 }
 
 /// Every key's values, by `section.key`, with secret ones hashed. In a
@@ -74,8 +77,8 @@ pub fn masked(doc: &Document, secrecy: &Secrecy, mask: impl Fn(&str) -> String) 
     for e in doc.entries() {
         if let (true, Some(value)) = (secrecy.is_secret(e.section.as_deref(), &e.key), &e.value) {
             let opts = MatchOptions {
-                case_insensitive: false,
                 occurrence: Occurrence::All,
+                ..MatchOptions::default()
             };
             let _ = copy.set(e.section.as_deref(), &e.key, &mask(value), &opts);
         }
@@ -116,25 +119,89 @@ pub fn apply(
             }
         };
         match op {
-            Operation::Set(kv) | Operation::Default(kv) => {
-                let (section, key, value) =
-                    (sub_opt(&kv.section)?, sub(&kv.key)?, sub(&kv.value.0)?);
+            Operation::Set(kv)
+            | Operation::Default(kv)
+            | Operation::AddValue(kv)
+            | Operation::RemoveValue(kv) => {
+                let (section, key) = (sub_opt(&kv.section)?, sub(&kv.key)?);
                 let section = section.as_deref();
                 remember(doc, secrecy, section, &key, &mut applied);
                 let secret = flag.unwrap_or_else(|| is_secret(doc, secrecy, section, &key, ci));
-                let result = if matches!(op, Operation::Set(_)) {
-                    doc.set(section, &key, &value, &opts)
-                } else {
-                    doc.set_default(section, &key, &value, &opts)
+                let result = match &kv.value {
+                    // `flag: true` (checked when the migration was read).
+                    None => doc.set_flag(section, &key, &opts),
+                    Some(raw) => {
+                        let value = sub(&raw.0)?;
+                        match op {
+                            Operation::Set(_) => doc.set(section, &key, &value, &opts),
+                            Operation::Default(_) => doc.set_default(section, &key, &value, &opts),
+                            Operation::AddValue(_) => doc.add_value(section, &key, &value, &opts),
+                            _ => doc.remove_value(section, &key, &value, &opts),
+                        }
+                    }
                 };
                 result.map_err(|e| at(hide_value(e, secret).to_string()))?;
-                for (s, k) in spellings(doc, section, &key, ci) {
-                    secrecy.mark(s.as_deref(), &k, flag);
-                }
+                keep_secrecy(doc, secrecy, section, &key, flag, ci);
                 if secret {
+                    let raw = kv.value.iter().map(|v| v.0.as_str());
                     applied
                         .secret_vars
-                        .extend(referenced_vars(&kv.value.0).into_iter().map(str::to_owned));
+                        .extend(raw.flat_map(referenced_vars).map(str::to_owned));
+                }
+            }
+            Operation::SetValues(kv) => {
+                let (section, key) = (sub_opt(&kv.section)?, sub(&kv.key)?);
+                let section = section.as_deref();
+                let values = kv
+                    .values
+                    .iter()
+                    .map(|v| sub(&v.0))
+                    .collect::<Result<Vec<_>, _>>()?;
+                remember(doc, secrecy, section, &key, &mut applied);
+                let secret = flag.unwrap_or_else(|| is_secret(doc, secrecy, section, &key, ci));
+                doc.set_values(section, &key, &values, &opts)
+                    .map_err(|e| at(hide_value(e, secret).to_string()))?;
+                keep_secrecy(doc, secrecy, section, &key, flag, ci);
+                if secret {
+                    let raw = kv.values.iter().map(|v| v.0.as_str());
+                    applied
+                        .secret_vars
+                        .extend(raw.flat_map(referenced_vars).map(str::to_owned));
+                }
+            }
+            Operation::EnsureSection(s) => {
+                let section = sub(&s.section)?;
+                doc.ensure_section(&section, &opts)
+                    .map_err(|e| at(e.to_string()))?;
+            }
+            Operation::ReplaceDefault(r) => {
+                let (section, key) = (sub_opt(&r.section)?, sub(&r.key)?);
+                let (from, to) = (sub(&r.from.0)?, sub(&r.to.0)?);
+                let section = section.as_deref();
+                let name = key_name(section, &key);
+                let current = doc
+                    .get(section, &key, &opts)
+                    .map_err(|e| at(e.to_string()))?;
+                match current {
+                    Some(Some(v)) if v == from => {
+                        // Only a key it changes counts as touched: a hand edit of
+                        // it is the operator's choice, not a conflict to merge.
+                        remember(doc, secrecy, section, &key, &mut applied);
+                        let secret =
+                            flag.unwrap_or_else(|| is_secret(doc, secrecy, section, &key, ci));
+                        doc.set(section, &key, &to, &opts)
+                            .map_err(|e| at(hide_value(e, secret).to_string()))?;
+                        keep_secrecy(doc, secrecy, section, &key, flag, ci);
+                    }
+                    Some(Some(v)) if v == to => {}
+                    None => applied.kept.push(format!(
+                        "replace_default kept the operator's value of {name}: the key is absent \
+                         (removed by hand), so the new default was not added"
+                    )),
+                    Some(_) => applied.kept.push(format!(
+                        "replace_default kept the operator's value of {name}: it is not the old \
+                         default, so the new default was not applied"
+                    )),
                 }
             }
             Operation::Delete(k) => {
@@ -210,6 +277,20 @@ pub fn apply(
         }
     }
     Ok(applied)
+}
+
+/// Marks each spelling of `key` in the file with the operation's `secret:` flag.
+fn keep_secrecy(
+    doc: &Document,
+    secrecy: &mut Secrecy,
+    section: Option<&str>,
+    key: &str,
+    flag: Option<bool>,
+    ci: bool,
+) {
+    for (s, k) in spellings(doc, section, key, ci) {
+        secrecy.mark(s.as_deref(), &k, flag);
+    }
 }
 
 fn names_match(a: &str, b: &str, case_insensitive: bool) -> bool {

@@ -72,6 +72,52 @@ pub enum Operation {
     Delete(Key),
     RenameSection(RenameSection),
     DeleteSection(SectionRef),
+    AddValue(KeyValue),
+    RemoveValue(KeyValue),
+    SetValues(KeyValues),
+    EnsureSection(SectionRef),
+    ReplaceDefault(ReplaceDefault),
+}
+
+/// `set_values: {section, key, values: [...]}`: exactly these values.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyValues {
+    #[serde(default)]
+    pub section: Option<String>,
+    pub key: String,
+    pub values: Vec<ScalarString>,
+    #[serde(default)]
+    pub secret: Option<bool>,
+    #[serde(default = "yes")]
+    pub modify_inactive: bool,
+}
+
+/// `replace_default: {section, key, from: OLD, to: NEW}`: the value
+/// changes only while it is still the old default.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceDefault {
+    #[serde(default)]
+    pub section: Option<String>,
+    pub key: String,
+    pub from: ScalarString,
+    pub to: ScalarString,
+    #[serde(default)]
+    pub secret: Option<bool>,
+    #[serde(default)]
+    pub occurrence: Option<OccurrenceSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A `value:` that is written: read as [`ScalarString`] reads it.
+fn present_scalar<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ScalarString>, D::Error> {
+    ScalarString::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -80,13 +126,22 @@ pub struct KeyValue {
     #[serde(default)]
     pub section: Option<String>,
     pub key: String,
-    pub value: ScalarString,
+    /// `None` with `flag: true`: a key without a value (an explicit
+    /// `value: null` is still refused, as no value at all).
+    #[serde(default, deserialize_with = "present_scalar")]
+    pub value: Option<ScalarString>,
+    /// `flag: true`: write the key without a value (`skip-name-resolve`).
+    #[serde(default)]
+    pub flag: bool,
     /// `true`: the value is secret; `false`: it is not, although the key's
     /// name looks secret; absent: the key keeps the secrecy it had.
     #[serde(default)]
     pub secret: Option<bool>,
     #[serde(default)]
     pub occurrence: Option<OccurrenceSpec>,
+    /// `false`: never turn a commented-out `;key = x` into the key.
+    #[serde(default = "yes")]
+    pub modify_inactive: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -132,6 +187,8 @@ pub struct RenameSection {
     /// name looks secret; absent: the key keeps the secrecy it had.
     #[serde(default)]
     pub secret: Option<bool>,
+    #[serde(default)]
+    pub occurrence: Option<OccurrenceSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -142,6 +199,8 @@ pub struct SectionRef {
     /// name looks secret; absent: the key keeps the secrecy it had.
     #[serde(default)]
     pub secret: Option<bool>,
+    #[serde(default)]
+    pub occurrence: Option<OccurrenceSpec>,
 }
 
 /// A value written as a YAML string, number or boolean (`ttl: 300`), kept
@@ -220,17 +279,27 @@ impl Operation {
             Operation::Delete(_) => "delete",
             Operation::RenameSection(_) => "rename_section",
             Operation::DeleteSection(_) => "delete_section",
+            Operation::AddValue(_) => "add_value",
+            Operation::RemoveValue(_) => "remove_value",
+            Operation::SetValues(_) => "set_values",
+            Operation::EnsureSection(_) => "ensure_section",
+            Operation::ReplaceDefault(_) => "replace_default",
         }
     }
 
     /// The operation's `secret:` flag, if it has one.
     pub fn secret_flag(&self) -> Option<bool> {
         match self {
-            Operation::Set(kv) | Operation::Default(kv) => kv.secret,
+            Operation::Set(kv)
+            | Operation::Default(kv)
+            | Operation::AddValue(kv)
+            | Operation::RemoveValue(kv) => kv.secret,
             Operation::Rename(r) => r.secret,
             Operation::Delete(k) => k.secret,
             Operation::RenameSection(r) => r.secret,
-            Operation::DeleteSection(s) => s.secret,
+            Operation::DeleteSection(s) | Operation::EnsureSection(s) => s.secret,
+            Operation::SetValues(kv) => kv.secret,
+            Operation::ReplaceDefault(r) => r.secret,
         }
     }
 
@@ -240,15 +309,22 @@ impl Operation {
 
     /// Match options for this operation in a migration.
     pub fn match_options(&self, case_insensitive: bool) -> MatchOptions {
-        let occurrence = match self {
-            Operation::Set(kv) | Operation::Default(kv) => kv.occurrence,
-            Operation::Rename(r) => r.occurrence,
-            Operation::Delete(k) => k.occurrence,
-            Operation::RenameSection(_) | Operation::DeleteSection(_) => None,
+        let (occurrence, modify_inactive) = match self {
+            Operation::Set(kv)
+            | Operation::Default(kv)
+            | Operation::AddValue(kv)
+            | Operation::RemoveValue(kv) => (kv.occurrence, kv.modify_inactive),
+            Operation::SetValues(kv) => (None, kv.modify_inactive),
+            Operation::Rename(r) => (r.occurrence, true),
+            Operation::Delete(k) => (k.occurrence, true),
+            Operation::RenameSection(r) => (r.occurrence, true),
+            Operation::DeleteSection(s) | Operation::EnsureSection(s) => (s.occurrence, true),
+            Operation::ReplaceDefault(r) => (r.occurrence, true),
         };
         MatchOptions {
             case_insensitive,
             occurrence: occurrence.map_or(Occurrence::Unique, |o| o.0),
+            keep_inactive: !modify_inactive,
         }
     }
 }
@@ -288,6 +364,15 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
             ))
         }
     };
+    for (n, op) in doc.operations.iter().enumerate() {
+        if let Some(problem) = op.check() {
+            return Err(SourceError::new(
+                path.to_path_buf(),
+                line_of_nth(text, op.name(), n, &doc.operations),
+                format!("operation {} ({}): {problem}", n + 1, op.name()),
+            ));
+        }
+    }
     if doc.file.trim().is_empty() {
         return Err(SourceError::new(
             path.to_path_buf(),
@@ -315,6 +400,41 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
         syntax,
         operations: doc.operations,
     })
+}
+
+impl Operation {
+    /// What is wrong with the fields serde cannot judge alone.
+    fn check(&self) -> Option<&'static str> {
+        match self {
+            Operation::Set(kv) => match (&kv.value, kv.flag) {
+                (Some(_), true) => Some("`value` and `flag: true` exclude each other"),
+                (None, false) => Some("needs a `value`, or `flag: true` for a key without one"),
+                _ => None,
+            },
+            Operation::Default(kv) | Operation::AddValue(kv) | Operation::RemoveValue(kv) => {
+                match (&kv.value, kv.flag) {
+                    (None, _) => Some("needs a `value`"),
+                    (_, true) => Some("`flag` is for `set` only"),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The line of the `n`-th operation, for messages: the n-th line that
+/// names an operation, when they are written one per line.
+fn line_of_nth(text: &str, _name: &str, n: usize, ops: &[Operation]) -> Option<usize> {
+    let names: Vec<&str> = ops.iter().map(Operation::name).collect();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let t = l.trim_start().trim_start_matches("- ");
+            names.iter().any(|name| t.starts_with(&format!("{name}:")))
+        })
+        .nth(n)
+        .map(|(i, _)| i + 1)
 }
 
 /// serde_yaml appends " at line L column C"; the line is already in front.
@@ -406,9 +526,11 @@ mod tests {
             Operation::Default(KeyValue {
                 section: Some("cache".into()),
                 key: "ttl".into(),
-                value: ScalarString("300".into()),
+                value: Some(ScalarString("300".into())),
+                flag: false,
                 secret: None,
-                occurrence: None
+                occurrence: None,
+                modify_inactive: true,
             })
         );
         assert_eq!(
@@ -441,14 +563,14 @@ mod tests {
             let Operation::Set(kv) = &m.operations[0] else {
                 panic!("{:?}", m.operations[0]);
             };
-            assert_eq!(kv.value.0, text);
+            assert_eq!(kv.value.as_ref().unwrap().0, text);
         }
         let m = parse_text("file: a.ini\noperations:\n  - set: {key: b, value: \"null\"}\n  - set: {key: c, value: 'x\\ty'}\n  - set: {key: d, value: \"x\\ty\"}\n").unwrap();
         let values: Vec<String> = m
             .operations
             .iter()
             .map(|o| match o {
-                Operation::Set(kv) => kv.value.0.clone(),
+                Operation::Set(kv) => kv.value.as_ref().unwrap().0.clone(),
                 _ => unreachable!(),
             })
             .collect();

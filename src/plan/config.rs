@@ -319,6 +319,12 @@ pub fn plan<'a>(
             for m in group.iter() {
                 match edit::apply(&mut doc, m, opts.vars, &mut secrecy) {
                     Ok(applied) => {
+                        plan.warnings.extend(
+                            applied
+                                .kept
+                                .iter()
+                                .map(|k| format!("config migration {} on {file}: {k}", m.version)),
+                        );
                         touched.extend(applied.touched);
                         plan.secret_values.extend(
                             applied

@@ -18,6 +18,7 @@ mod config_dialects;
 mod config_drift;
 mod config_files;
 mod config_lossless;
+mod config_operations;
 mod config_root_races;
 mod crash;
 mod dialect_coverage;

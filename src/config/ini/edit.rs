@@ -7,7 +7,7 @@ use super::line::{
     self, indent_len, requote, rewrite_value, uncomment_key, Kind, LineEnding, RawLine, Style,
 };
 use super::names::{
-    check_key, check_section, check_section_opt, check_value, key_target, names_match, owned,
+    check_assignment, check_key, check_section, check_section_opt, key_target, names_match, owned,
     sections_match,
 };
 use super::splice::{self, Expect, HeaderRef, Splice};
@@ -15,8 +15,10 @@ use super::{Document, EditError, MatchOptions, Occurrence, BOM};
 
 /// What a new key line carries: a value to render in the target's style, or
 /// the rest of a moved key line (after the key) plus its continuation lines.
-enum Payload<'a> {
+pub(super) enum Payload<'a> {
     Value(&'a str),
+    /// A key without a value (`skip-name-resolve`).
+    Bare,
     Moved {
         /// Indentation of the source key line.
         indent: String,
@@ -26,7 +28,7 @@ enum Payload<'a> {
 }
 
 /// An edit of `key` that must leave it reading as `value`.
-fn value_scope(section: Option<&str>, key: &str, value: &str) -> Scope {
+pub(super) fn value_scope(section: Option<&str>, key: &str, value: &str) -> Scope {
     Scope {
         value: Some((owned(section), key.to_string(), value.to_string(), false)),
         ..Scope::key(section, key, key_target(section, key))
@@ -40,6 +42,22 @@ fn section_scope(names: &[&str]) -> Scope {
         keys: Vec::new(),
         sections: names.iter().map(|n| n.to_string()).collect(),
         value: None,
+    }
+}
+
+/// The first line of a new key in `style`, and the continuation lines it brings.
+fn render(style: &Style, key: &str, payload: &Payload<'_>) -> (String, Vec<RawLine>) {
+    match payload {
+        Payload::Value(v) => (style.render(key, v), Vec::new()),
+        Payload::Bare => (format!("{}{key}", style.indent), Vec::new()),
+        Payload::Moved {
+            indent,
+            after_key,
+            rest,
+        } => (
+            format!("{}{}{}", style.indent, key, after_key),
+            reindent(rest, indent, &style.indent),
+        ),
     }
 }
 
@@ -77,9 +95,7 @@ impl Document {
         value: &str,
         opts: &MatchOptions,
     ) -> Result<bool, EditError> {
-        check_section_opt(section)?;
-        check_key(key)?;
-        check_value(section, key, value)?;
+        check_assignment(section, key, value)?;
         let ci = opts.case_insensitive;
         let found = self.key_lines(section, key, ci);
         let chosen = self.select(&found, opts.occurrence, section, key)?;
@@ -98,6 +114,7 @@ impl Document {
                 key,
                 Payload::Value(value),
                 ci,
+                !opts.keep_inactive,
                 &value_scope(section, key, value),
             );
         }
@@ -124,18 +141,7 @@ impl Document {
                     continue;
                 }
             }
-            splices.push(Splice {
-                start: i,
-                end,
-                lines: vec![RawLine::new(
-                    rewrite_value(text, parts, value, &style),
-                    self.lines[end - 1].ending,
-                )],
-                expect: vec![Expect::Key {
-                    header: self.header_ref(i),
-                    key: self.key_text(i).to_string(),
-                }],
-            });
+            splices.push(self.key_line(i, end, rewrite_value(text, parts, value, &style)));
         }
         self.commit(splices, &scope)
     }
@@ -148,9 +154,7 @@ impl Document {
         value: &str,
         opts: &MatchOptions,
     ) -> Result<bool, EditError> {
-        check_section_opt(section)?;
-        check_key(key)?;
-        check_value(section, key, value)?;
+        check_assignment(section, key, value)?;
         if !self
             .key_lines(section, key, opts.case_insensitive)
             .is_empty()
@@ -162,6 +166,7 @@ impl Document {
             key,
             Payload::Value(value),
             opts.case_insensitive,
+            !opts.keep_inactive,
             &value_scope(section, key, value),
         )
     }
@@ -268,7 +273,7 @@ impl Document {
         let splices = chosen.iter().map(|&i| self.removal(i)).collect();
         next.commit(splices, &scope)?;
         for payload in payloads {
-            next.insert_key(to_section, to_key, payload, ci, &scope)?;
+            next.insert_key(to_section, to_key, payload, ci, true, &scope)?;
         }
         if !self.unguarded {
             guard::check(
@@ -297,7 +302,15 @@ impl Document {
         check_section(to)?;
         let ci = opts.case_insensitive;
         let found = self.headers(from, ci);
-        let chosen = self.select_headers(&found, opts.occurrence, from)?;
+        let chosen = match self.select_headers(&found, opts.occurrence, from) {
+            // Occurrence `n` already renamed: fewer remain under the old name.
+            Err(EditError::SectionOccurrenceOutOfRange { .. })
+                if !self.headers(to, ci).is_empty() =>
+            {
+                return Ok(false)
+            }
+            other => other?,
+        };
         if !names_match(from, to, ci) {
             if chosen.is_empty() {
                 return Ok(false);
@@ -341,7 +354,11 @@ impl Document {
     ) -> Result<bool, EditError> {
         check_section(section)?;
         let found = self.headers(section, opts.case_insensitive);
-        let chosen = self.select_headers(&found, opts.occurrence, section)?;
+        // Deleting occurrence `n` converges once fewer remain, as for keys.
+        let chosen = match self.select_headers(&found, opts.occurrence, section) {
+            Err(EditError::SectionOccurrenceOutOfRange { .. }) => return Ok(false),
+            other => other?,
+        };
         let mut regions: Vec<(usize, usize)> = chosen
             .iter()
             .map(|&h| {
@@ -379,7 +396,21 @@ impl Document {
         self.commit(splices, &section_scope(&[section]))
     }
 
-    fn removal(&self, i: usize) -> Splice {
+    /// Key line `i` and its lines up to `end` replaced by the one line `text`,
+    /// which must read as the same key.
+    pub(super) fn key_line(&self, i: usize, end: usize, text: String) -> Splice {
+        Splice {
+            start: i,
+            end,
+            lines: vec![RawLine::new(text, self.lines[end - 1].ending)],
+            expect: vec![Expect::Key {
+                header: self.header_ref(i),
+                key: self.key_text(i).to_string(),
+            }],
+        }
+    }
+
+    pub(super) fn removal(&self, i: usize) -> Splice {
         Splice {
             start: i,
             end: self.span_end(i),
@@ -423,7 +454,11 @@ impl Document {
     }
 
     /// Applies the splices if they change nothing else's reading.
-    fn commit(&mut self, splices: Vec<Splice>, scope: &Scope) -> Result<bool, EditError> {
+    pub(super) fn commit(
+        &mut self,
+        splices: Vec<Splice>,
+        scope: &Scope,
+    ) -> Result<bool, EditError> {
         if splices.is_empty() {
             return Ok(false);
         }
@@ -460,18 +495,23 @@ impl Document {
         }
     }
 
-    /// Adds an absent key: over its commented-out line if there is one and
-    /// that reads cleanly, else after the section's last key, else in a new
-    /// section at the end.
-    fn insert_key(
+    /// Adds an absent key: over its commented-out line if there is one,
+    /// `uncomment` allows it and that reads cleanly, else after the
+    /// section's last key, else in a new section at the end.
+    pub(super) fn insert_key(
         &mut self,
         section: Option<&str>,
         key: &str,
         payload: Payload<'_>,
         ci: bool,
+        uncomment: bool,
         scope: &Scope,
     ) -> Result<bool, EditError> {
-        let mut plans = self.plan_uncomment(section, key, &payload, ci);
+        let mut plans = if uncomment {
+            self.plan_uncomment(section, key, &payload, ci)
+        } else {
+            Vec::new()
+        };
         plans.push(self.plan_append(section, key, &payload, ci));
         let mut last = None;
         for plan in plans {
@@ -528,6 +568,7 @@ impl Document {
                 continue;
             };
             let (first, key_spelling, rest) = match payload {
+                Payload::Bare => continue,
                 Payload::Value(v) => (
                     rewrite_value(&line, &parts, v, &Style::default()),
                     line[parts.key.clone()].to_string(),
@@ -569,17 +610,7 @@ impl Document {
         payload: &Payload<'_>,
         ci: bool,
     ) -> Splice {
-        let render = |style: &Style| match payload {
-            Payload::Value(v) => (style.render(key, v), Vec::new()),
-            Payload::Moved {
-                indent,
-                after_key,
-                rest,
-            } => (
-                format!("{}{}{}", style.indent, key, after_key),
-                reindent(rest, indent, &style.indent),
-            ),
-        };
+        let render = |style: &Style| render(style, key, payload);
         let rest;
         let mut block = Vec::new();
         let mut expect = Vec::new();
@@ -632,13 +663,39 @@ impl Document {
             });
         }
         let key_at = expect.len() - 1;
-        let mut lines: Vec<RawLine> = block
+        let lines: Vec<RawLine> = block
             .into_iter()
             .map(|t| RawLine::new(t, LineEnding::Lf))
             .chain(rest)
             .collect();
         expect.extend((key_at + 1..lines.len()).map(|_| Expect::ValueOf(key_at)));
+        self.place(pos, lines, expect)
+    }
 
+    /// A new line for `key` right after the lines of key line `k`, in its
+    /// style and indentation (another value of a multi-valued key).
+    pub(super) fn plan_after(&self, k: usize, key: &str, payload: &Payload<'_>) -> Splice {
+        let text = &self.lines[k].text;
+        let mut style = self
+            .key_parts(k)
+            .and_then(|p| Style::of(text, p))
+            .unwrap_or_else(|| self.dominant_style());
+        style.indent = self.indent_of(k).to_string();
+        let (first, rest) = render(&style, key, payload);
+        let mut lines = vec![RawLine::new(first, LineEnding::Lf)];
+        lines.extend(rest);
+        let mut expect = vec![Expect::Key {
+            header: self.header_ref(k),
+            key: key.to_string(),
+        }];
+        expect.extend((1..lines.len()).map(|_| Expect::ValueOf(0)));
+        self.place(self.span_end(k), lines, expect)
+    }
+
+    /// New `lines` inserted before old line `pos`, with the file's line
+    /// ending; at the end of a file without a final newline the old last
+    /// line gets one and the new last line has none.
+    pub(super) fn place(&self, pos: usize, mut lines: Vec<RawLine>, expect: Vec<Expect>) -> Splice {
         let eol = self.dominant_ending();
         let at_unterminated_end =
             pos > 0 && pos == self.lines.len() && self.lines[pos - 1].ending == LineEnding::None;

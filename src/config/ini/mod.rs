@@ -74,6 +74,7 @@ mod corpus_tests;
 mod proptests;
 #[cfg(test)]
 mod tests;
+mod values;
 
 use std::fmt;
 use std::str::FromStr;
@@ -148,6 +149,9 @@ pub struct MatchOptions {
     /// Compare section and key names ignoring case (Unicode lowercase).
     pub case_insensitive: bool,
     pub occurrence: Occurrence,
+    /// Never turn a commented-out `;key = x` into the key (ini_file's
+    /// `modify_inactive_option: false`): add a new line instead.
+    pub keep_inactive: bool,
 }
 
 /// An INI file as lines with their raw bytes; `to_string()` gives them back.

@@ -99,6 +99,7 @@ fn options(picks_one: bool) -> impl Strategy<Value = MatchOptions> {
     (any::<bool>(), occurrence).prop_map(|(case_insensitive, occurrence)| MatchOptions {
         case_insensitive,
         occurrence,
+        ..MatchOptions::default()
     })
 }
 
