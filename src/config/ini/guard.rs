@@ -33,6 +33,18 @@ impl Scope {
         }
     }
 
+    /// Whether every section and key this edit names can be written in
+    /// `syntax` at all.
+    fn fits(&self, syntax: Syntax) -> bool {
+        self.sections
+            .iter()
+            .all(|s| syntax.accepts_names(Some(s), None))
+            && self
+                .keys
+                .iter()
+                .all(|(s, k)| syntax.accepts_names(s.as_deref(), Some(k)))
+    }
+
     fn covers(&self, syntax: Syntax, s: &Setting) -> bool {
         let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
         let section_is = |want: &Option<String>| match (want, &s.section) {
@@ -87,6 +99,11 @@ pub fn check(
             detail,
         };
         let Some(after) = syntax::read(reader, new.0, new_infos) else {
+            if reader != own && !scope.fits(reader) {
+                // The edit writes a name this dialect cannot have (git
+                // allows no `_` in a key): the file is not one of its.
+                continue;
+            }
             return Err(refuse("the file would no longer be readable".to_string()));
         };
         let outside = |r: &[Setting]| -> Vec<Setting> {

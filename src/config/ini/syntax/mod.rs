@@ -240,6 +240,19 @@ impl Syntax {
         }
     }
 
+    /// Whether a section or key of these names can be written in this
+    /// dialect at all (git keys are alphanumerics and `-`, my.cnf and
+    /// systemd option names are words).
+    pub(super) fn accepts_names(self, section: Option<&str>, key: Option<&str>) -> bool {
+        let parts = KeyParts {
+            key: 0..0,
+            delim: Some(0),
+            value: 0..0,
+        };
+        section.is_none_or(|s| self.accepts_header(s))
+            && key.is_none_or(|k| self.accepts_key(k, &parts))
+    }
+
     fn accepts_key(self, key: &str, parts: &KeyParts) -> bool {
         // Option names of my.cnf and systemd are words; a file with other
         // keys (`x: 1`, `a b = c`) is not one of theirs.

@@ -246,3 +246,29 @@ fn systemd_repeated_keys_stay_a_list() {
         "[Service]\nEnvironment=A=1\nEnvironment=B=3\n"
     );
 }
+
+#[test]
+fn a_generic_file_may_get_names_another_dialect_cannot_have() {
+    // git allows no `_` in a key: a generic file that gets one is simply
+    // not a git config, not a file git would no longer read.
+    assert_eq!(
+        set(
+            Syntax::Generic,
+            "[options]\ncache = x\n",
+            "options",
+            "memcache_servers",
+            "h:1"
+        )
+        .unwrap(),
+        "[options]\ncache = x\nmemcache_servers = h:1\n"
+    );
+    // A gitconfig file itself still refuses such a key.
+    assert!(set(
+        Syntax::Gitconfig,
+        "[options]\n\tcache = x\n",
+        "options",
+        "memcache_servers",
+        "h:1"
+    )
+    .is_err());
+}
