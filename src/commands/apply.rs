@@ -83,7 +83,7 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
         super::part_sql::for_review(ctx, &loaded.migrations, &recorded.0, args.force).await;
     // Plan once without locks: bad input and refused drift fail here with
     // nothing written, not even a lock file or lockstep's own tables.
-    let (preview, quiet) = preview(ctx, &loaded, args, recorded)?;
+    let (preview, quiet, seen) = preview(ctx, &loaded, args, recorded)?;
     if quiet && !ctx.settings.check {
         // Nothing to write, this host already checked in: done, no lock.
         return Ok(Report {
@@ -95,7 +95,8 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
         .problems
         .iter()
         .all(|p| p.kind == db_plan::INTERRUPTED);
-    if ctx.settings.check || (preview.failed && !settled_under_lock) {
+    if ctx.settings.check || (preview.failed && !settled_under_lock && !state_moved_on(ctx, &seen))
+    {
         return Ok(preview);
     }
     let mut report = ctx.new_report();
@@ -109,18 +110,28 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
     Ok(report)
 }
 
+/// Whether another lockstep changed the config state since the preview
+/// read it: then the preview read the state before that run's writes and
+/// the files after (or in between), and its drift may be that run's work,
+/// not a hand edit. Only a plan made under the lock can tell.
+fn state_moved_on(ctx: &Ctx, seen: &State) -> bool {
+    State::load(&ctx.settings.state_dir).map_or(true, |now| now != *seen)
+}
+
 /// What apply would do, read without locks: the whole result in check mode.
 /// Also says whether a real run would write nothing at all, not even a
-/// check-in, so it can end here without taking a lock.
+/// check-in, so it can end here without taking a lock, and hands back the
+/// config state it read.
 fn preview(
     ctx: &Ctx,
     loaded: &Loaded,
     args: &ApplyArgs,
     (history, checked_in): (Vec<history::HistoryRow>, Option<String>),
-) -> Result<(Report, bool)> {
+) -> Result<(Report, bool, State)> {
     let mut report = ctx.new_report();
     report.database.layout = Some(loaded.layout.to_string());
-    let mut state = State::load(&ctx.settings.state_dir)?;
+    let seen = State::load(&ctx.settings.state_dir)?;
+    let mut state = seen.clone();
     let intents = settle_pending_writes(ctx, &mut state);
     let db = db_plan::plan(
         &loaded.migrations,
@@ -172,7 +183,7 @@ fn preview(
         && db.steps.is_empty()
         && !config.files.iter().any(|f| f.has_pending())
         && release.is_none_or(|r| checked_in.as_deref() == Some(r.as_str()));
-    Ok((report, quiet))
+    Ok((report, quiet, seen))
 }
 
 /// The release this host runs: the newest migration among its files.

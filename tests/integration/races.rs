@@ -272,3 +272,54 @@ per_dialect!(
     lock_timeout_fails_the_waiting_applies_cleanly,
     lock_timeout_below_the_run_time
 );
+
+/// Two applies on one host, the second started 0–100 ms after the first,
+/// over 40 tries: the second's unlocked preview may read the state before
+/// the first writes it and the files after. That is no hand edit: it must
+/// re-plan under the lock, and both runs succeed.
+#[test]
+fn staggered_applies_never_report_a_false_hand_edit() {
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let files = 20;
+    for attempt in 0..40 {
+        let t = Test::new();
+        for f in 0..files {
+            t.write(&format!("config/f{f}.ini"), "[s]\nk = 0\n");
+            for v in 1..=3 {
+                t.write(
+                    &format!("config-migrations/{:04}_f{f}.yaml", f * 3 + v),
+                    format!("file: f{f}.ini\noperations:\n  - set: {{section: s, key: k, value: {v}}}\n  - set: {{section: s, key: k{v}, value: x}}\n"),
+                );
+            }
+        }
+        t.migration("0001_a.sql", "CREATE TABLE a (id INT);\n");
+        let args = ["--config-root", "config", "apply"];
+        let first = t
+            .command(&args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let offset = rng.u64(0..=100);
+        std::thread::sleep(std::time::Duration::from_millis(offset));
+        let second = t
+            .command(&args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        for (which, out) in race(vec![first, second]).iter().enumerate() {
+            assert_eq!(
+                (out.code, out.json["drift"].clone()),
+                (0, serde_json::json!([])),
+                "seed {seed}, try {attempt}, offset {offset} ms, run {which}: {}",
+                out.stdout
+            );
+        }
+        for f in 0..files {
+            assert_eq!(
+                t.read(&format!("config/f{f}.ini")),
+                b"[s]\nk = 3\nk1 = x\nk2 = x\nk3 = x\n"
+            );
+        }
+    }
+}
