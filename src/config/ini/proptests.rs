@@ -389,9 +389,15 @@ proptest! {
         }
         let ops = kept;
         let mut doc = Document::parse(&text);
+        // As a migration does: an operation that fails leaves the file as
+        // it was before the first one.
         let run = |doc: &mut Document| {
+            let before = doc.to_string();
             for op in &ops {
-                let _ = op.apply(doc);
+                if op.apply(doc).is_err() {
+                    *doc = Document::parse(&before);
+                    return;
+                }
             }
         };
         run(&mut doc);
