@@ -50,6 +50,9 @@ fn main() -> ExitCode {
         "settings resolved"
     );
     lockstep::redact::remember_url(&settings.database_url);
+    for secret in settings.secret_values() {
+        lockstep::redact::remember(secret);
+    }
     let format = settings.format;
     let detailed = matches!(
         cli.command,

@@ -23,6 +23,7 @@ const OPTIONS: &[(&str, Kind)] = &[
     ("target", Kind::CommandValue("--target")),
     ("vars", Kind::Vars),
     ("vars_file", Kind::Values("--vars-file")),
+    ("secret_vars_file", Kind::Values("--secret-vars-file")),
     ("on_drift", Kind::Value("--on-drift")),
     ("lock_timeout", Kind::Value("--lock-timeout")),
     ("host_id", Kind::Value("--host-id")),

@@ -137,6 +137,15 @@ pub struct GlobalArgs {
     /// A YAML or JSON file of values for ${KEY} (repeatable)
     #[arg(long, env = "LOCKSTEP_VARS_FILE", global = true, value_name = "FILE")]
     pub vars_file: Vec<PathBuf>,
+    /// A YAML or JSON file of secret values for ${KEY}, masked in all output;
+    /// keeps them off the command line (repeatable)
+    #[arg(
+        long,
+        env = "LOCKSTEP_SECRET_VARS_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub secret_vars_file: Vec<PathBuf>,
     /// What to do when a managed config file was edited by hand [default: fail]
     #[arg(long, env = "LOCKSTEP_ON_DRIFT", global = true, value_enum)]
     pub on_drift: Option<OnDrift>,

@@ -5,3 +5,4 @@ pub mod ansible;
 pub mod args;
 pub mod assets;
 pub mod settings;
+pub mod settings_file;

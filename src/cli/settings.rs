@@ -9,9 +9,10 @@
 //! state dir defaults to `/var/lib/lockstep`, as a distro package expects.
 
 use crate::cli::args::{Format, GlobalArgs, OnDrift, PhaseArg};
+use crate::cli::settings_file::SettingsFile;
 use crate::config::secrecy::SecretNames;
 use anyhow::{anyhow, bail, Context, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -49,6 +50,9 @@ pub struct Settings {
     pub check: bool,
     pub diff: bool,
     pub vars: BTreeMap<String, String>,
+    /// The names of variables from secret vars files: their values are
+    /// scrubbed from all output.
+    pub secret_vars: BTreeSet<String>,
     pub on_drift: OnDrift,
     pub lock_timeout: Duration,
     pub host_id: String,
@@ -56,27 +60,51 @@ pub struct Settings {
     pub secret_names: SecretNames,
 }
 
-const KEYS: &[&str] = &[
-    "database",
-    "migrations",
-    "migrations_format",
-    "config_migrations",
-    "config_root",
-    "state_dir",
-    "phase",
-    "format",
-    "check",
-    "diff",
-    "vars_file",
-    "on_drift",
-    "lock_timeout",
-    "host_id",
-    "secret_keys",
-];
+/// Where a setting's value came from, for messages about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The command-line flag, e.g. `--migrations`.
+    Flag(&'static str),
+    /// An environment variable, e.g. `LOCKSTEP_MIGRATIONS`.
+    Env(&'static str),
+    /// A settings file and line: `/srv/app/lockstep.ini:3`.
+    File(String),
+    Default,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "set by {flag}"),
+            Origin::Env(var) => write!(f, "set by the environment variable {var}"),
+            Origin::File(at) => write!(f, "set in {at}"),
+            Origin::Default => f.write_str("the default"),
+        }
+    }
+}
+
+/// A flag's value came from its environment variable when that variable
+/// holds exactly this value (clap lets the flag win when both are given).
+fn flag_or_env(flag: &'static str, env: &'static str, value: &Path) -> Origin {
+    match std::env::var_os(env) {
+        Some(v) if !v.is_empty() && Path::new(&v) == value => Origin::Env(env),
+        _ => Origin::Flag(flag),
+    }
+}
 
 impl Settings {
     pub fn resolve(args: &GlobalArgs) -> Result<Settings> {
         let project = args.project.clone().unwrap_or_else(|| PathBuf::from("."));
+        if let Some(given) = &args.project {
+            if !given.is_dir() {
+                let origin = flag_or_env("--project (-C)", "LOCKSTEP_PROJECT", given);
+                bail!(
+                    "the project directory {} does not exist ({origin}); \
+                     give the directory that holds lockstep.ini and migrations/",
+                    given.display()
+                );
+            }
+        }
         let project_ini = under(&project, SETTINGS_FILE);
         let system_ini = system_settings_file();
         let system_mode = !project_ini.is_file() && system_ini.is_file();
@@ -89,32 +117,23 @@ impl Settings {
         } else {
             (project_ini, project.clone())
         };
-        let (file, vars_from_ini) = if ini_path.is_file() {
-            read_settings_file(&ini_path)?
+        let file = if ini_path.is_file() {
+            SettingsFile::read(&ini_path)?
         } else {
-            (BTreeMap::new(), BTreeMap::new())
+            SettingsFile::default()
         };
         let settings_file = ini_path.is_file().then(|| ini_path.clone());
-        let from_file = |key: &str| file.get(key).map(|(v, _)| v.as_str());
-        let file_path = |key: &str| from_file(key).map(|v| under(&base, v));
-        let parse_file = |key: &str, expected: &str| -> Result<Option<String>> {
-            Ok(from_file(key).map(str::to_owned)).and_then(|v| {
-                if let Some(ref value) = v {
-                    if value.is_empty() {
-                        bail!(
-                            "{}: `{key}` is empty; expected {expected}",
-                            ini_path.display()
-                        );
-                    }
-                }
-                Ok(v)
-            })
+        let from_file = |key: &str| file.get(key);
+        let file_path = |key: &str| from_file(key).map(|(v, at)| (under(&base, v), at));
+        // A value error names the file and line: `lockstep.ini:3: phase = x: expected …`.
+        let invalid = |key: &str, value: &str, at: &str, expected: &str| {
+            anyhow!("{at}: {key} = {value}: expected {expected}")
         };
 
         let state_dir = args
             .state_dir
             .clone()
-            .or_else(|| file_path("state_dir"))
+            .or_else(|| file_path("state_dir").map(|(p, _)| p))
             .unwrap_or_else(|| {
                 if system_mode {
                     PathBuf::from(SYSTEM_STATE_DIR)
@@ -129,43 +148,39 @@ impl Settings {
         {
             Some(url) => url,
             None => match from_file("database") {
-                Some(url) => sqlite_relative_to(url, &base),
+                Some((url, _)) => sqlite_relative_to(url, &base),
                 None => format!("sqlite:{}", state_dir.join("lockstep.db").display()),
             },
         };
         let phase = match args.phase {
             Some(p) => p,
-            None => match parse_file("phase", "expand, contract or all")?.as_deref() {
-                None => PhaseArg::All,
-                Some("expand") => PhaseArg::Expand,
-                Some("contract") => PhaseArg::Contract,
-                Some("all") => PhaseArg::All,
-                Some(other) => bail!(
-                    "{}: phase = {other}: expected expand, contract or all",
-                    ini_path.display()
-                ),
+            None => match from_file("phase") {
+                None | Some(("all", _)) => PhaseArg::All,
+                Some(("expand", _)) => PhaseArg::Expand,
+                Some(("contract", _)) => PhaseArg::Contract,
+                Some((other, at)) => {
+                    return Err(invalid("phase", other, &at, "expand, contract or all"))
+                }
             },
         };
         let format = match args.format {
             Some(f) => f,
             None => match from_file("format") {
-                None | Some("human") => Format::Human,
-                Some("json") => Format::Json,
-                Some(other) => bail!(
-                    "{}: format = {other}: expected human or json",
-                    ini_path.display()
-                ),
+                None | Some(("human", _)) => Format::Human,
+                Some(("json", _)) => Format::Json,
+                Some((other, at)) => return Err(invalid("format", other, &at, "human or json")),
             },
         };
         let migrations_format = match args.migrations_format {
             Some(layout) => layout,
             None => match from_file("migrations_format") {
                 None => crate::db::layouts::Layout::Auto,
-                Some(name) => crate::db::layouts::Layout::parse(name).ok_or_else(|| {
-                    anyhow!(
-                        "{}: migrations_format = {name}: expected {}",
-                        ini_path.display(),
-                        crate::db::layouts::Layout::names()
+                Some((name, at)) => crate::db::layouts::Layout::parse(name).ok_or_else(|| {
+                    invalid(
+                        "migrations_format",
+                        name,
+                        &at,
+                        &crate::db::layouts::Layout::names(),
                     )
                 })?,
             },
@@ -173,25 +188,21 @@ impl Settings {
         let on_drift = match args.on_drift {
             Some(d) => d,
             None => match from_file("on_drift") {
-                None | Some("fail") => OnDrift::Fail,
-                Some("merge") => OnDrift::Merge,
-                Some("force") => OnDrift::Force,
-                Some(other) => bail!(
-                    "{}: on_drift = {other}: expected fail, merge or force",
-                    ini_path.display()
-                ),
+                None | Some(("fail", _)) => OnDrift::Fail,
+                Some(("merge", _)) => OnDrift::Merge,
+                Some(("force", _)) => OnDrift::Force,
+                Some((other, at)) => {
+                    return Err(invalid("on_drift", other, &at, "fail, merge or force"))
+                }
             },
         };
         let lock_timeout = match args.lock_timeout {
             Some(s) => s,
             None => match from_file("lock_timeout") {
                 None => 60,
-                Some(v) => v.parse().map_err(|_| {
-                    anyhow!(
-                        "{}: lock_timeout = {v}: expected whole seconds",
-                        ini_path.display()
-                    )
-                })?,
+                Some((v, at)) => v
+                    .parse()
+                    .map_err(|_| invalid("lock_timeout", v, &at, "whole seconds"))?,
             },
         };
         let flag = |given: bool, key: &str| -> Result<bool> {
@@ -199,53 +210,109 @@ impl Settings {
                 return Ok(true);
             }
             match from_file(key) {
-                None | Some("false") | Some("no") | Some("0") => Ok(false),
-                Some("true") | Some("yes") | Some("1") => Ok(true),
-                Some(other) => bail!(
-                    "{}: {key} = {other}: expected true or false",
-                    ini_path.display()
-                ),
+                None | Some(("false" | "no" | "0", _)) => Ok(false),
+                Some(("true" | "yes" | "1", _)) => Ok(true),
+                Some((other, at)) => Err(invalid(key, other, &at, "true or false")),
             }
         };
-        let host_id = args
-            .host_id
-            .clone()
-            .or_else(|| from_file("host_id").map(str::to_owned))
-            .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned());
+        let host_id = match (&args.host_id, from_file("host_id")) {
+            (Some(id), _) => id.clone(),
+            (None, Some(("", at))) => bail!("{at}: `host_id` is empty; expected this host's name"),
+            (None, Some((id, _))) => id.to_owned(),
+            (None, None) => gethostname::gethostname().to_string_lossy().into_owned(),
+        };
 
-        // Variables: lockstep.ini [vars] < vars files < --var.
-        let mut vars = vars_from_ini;
-        let mut vars_files: Vec<PathBuf> = file_path("vars_file").into_iter().collect();
+        // Variables: lockstep.ini [vars] < vars files < secret vars files < --var.
+        let mut vars: BTreeMap<String, String> = file
+            .vars
+            .iter()
+            .map(|(k, e)| (k.clone(), e.value.clone()))
+            .collect();
+        let mut vars_files: Vec<PathBuf> =
+            file_path("vars_file").map(|(p, _)| p).into_iter().collect();
         if !args.vars_file.is_empty() {
             vars_files = args.vars_file.clone();
         }
         for path in &vars_files {
             vars.extend(read_vars_file(path)?);
         }
+        let mut secret_vars = BTreeSet::new();
+        for path in &args.secret_vars_file {
+            for (k, v) in read_vars_file(path)? {
+                secret_vars.insert(k.clone());
+                vars.insert(k, v);
+            }
+        }
         for pair in &args.vars {
             let (k, v) = pair
                 .split_once('=')
                 .ok_or_else(|| anyhow!("--var {pair}: expected KEY=VALUE"))?;
-            vars.insert(k.trim().to_owned(), v.to_owned());
+            let key = k.trim();
+            // A secret keeps its value: a plain --var cannot unmask it.
+            if secret_vars.contains(key) {
+                bail!("--var {key}: {key} is also a secret variable; give it in one place only");
+            }
+            vars.insert(key.to_owned(), v.to_owned());
+        }
+
+        // A folder named by a setting must exist: a typo would otherwise
+        // read as "no migrations" and a deploy would silently do nothing.
+        let folder = |flag: &'static str,
+                      env: &'static str,
+                      key: &str,
+                      given: &Option<PathBuf>,
+                      default: PathBuf|
+         -> (PathBuf, Origin) {
+            match (given, file_path(key)) {
+                (Some(p), _) => (p.clone(), flag_or_env(flag, env, p)),
+                (None, Some((p, at))) => (p, Origin::File(at)),
+                (None, None) => (default, Origin::Default),
+            }
+        };
+        let (migrations, migrations_origin) = folder(
+            "--migrations",
+            "LOCKSTEP_MIGRATIONS",
+            "migrations",
+            &args.migrations,
+            under(&project, "migrations"),
+        );
+        let (config_migrations, config_migrations_origin) = folder(
+            "--config-migrations",
+            "LOCKSTEP_CONFIG_MIGRATIONS",
+            "config_migrations",
+            &args.config_migrations,
+            under(&project, "config-migrations"),
+        );
+        let (config_root, config_root_origin) = folder(
+            "--config-root",
+            "LOCKSTEP_CONFIG_ROOT",
+            "config_root",
+            &args.config_root,
+            project.clone(),
+        );
+        for (what, path, origin) in [
+            ("migrations folder", &migrations, migrations_origin),
+            (
+                "config migrations folder",
+                &config_migrations,
+                config_migrations_origin,
+            ),
+            ("config root", &config_root, config_root_origin),
+        ] {
+            if origin != Origin::Default && !path.is_dir() {
+                bail!(
+                    "the {what} {} does not exist ({origin}); \
+                     correct the path, or create the folder",
+                    path.display()
+                );
+            }
         }
 
         Ok(Settings {
-            migrations: args
-                .migrations
-                .clone()
-                .or_else(|| file_path("migrations"))
-                .unwrap_or_else(|| under(&project, "migrations")),
+            migrations,
             migrations_format,
-            config_migrations: args
-                .config_migrations
-                .clone()
-                .or_else(|| file_path("config_migrations"))
-                .unwrap_or_else(|| under(&project, "config-migrations")),
-            config_root: args
-                .config_root
-                .clone()
-                .or_else(|| file_path("config_root"))
-                .unwrap_or_else(|| project.clone()),
+            config_migrations,
+            config_root,
             check: flag(args.check, "check")?,
             diff: flag(args.diff, "diff")?,
             project,
@@ -256,58 +323,21 @@ impl Settings {
             phase,
             format,
             vars,
+            secret_vars,
             on_drift,
             lock_timeout: Duration::from_secs(lock_timeout),
             host_id,
             secret_names: from_file("secret_keys")
-                .map_or_else(SecretNames::default, SecretNames::parse),
+                .map_or_else(SecretNames::default, |(v, _)| SecretNames::parse(v)),
         })
     }
-}
 
-type Keys = BTreeMap<String, (String, usize)>;
-
-/// Reads `[lockstep]` and `[vars]` from lockstep.ini; an unknown key or
-/// section is an error (a typo would otherwise be silently ignored).
-fn read_settings_file(path: &Path) -> Result<(Keys, BTreeMap<String, String>)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let parsed = ini::Ini::load_from_str(&text)
-        .map_err(|e| anyhow!("{}:{}: {}", path.display(), e.line, e.msg))?;
-    let mut keys = Keys::new();
-    let mut vars = BTreeMap::new();
-    for (section, props) in parsed.iter() {
-        match section {
-            Some("lockstep") => {
-                for (k, v) in props.iter() {
-                    if !KEYS.contains(&k) {
-                        bail!(
-                            "{}: unknown setting `{k}` in [lockstep]; known settings: {}",
-                            path.display(),
-                            KEYS.join(", ")
-                        );
-                    }
-                    keys.insert(k.to_owned(), (v.to_owned(), 0));
-                }
-            }
-            Some("vars") => {
-                for (k, v) in props.iter() {
-                    vars.insert(k.to_owned(), v.to_owned());
-                }
-            }
-            None if props.is_empty() => {}
-            None => bail!(
-                "{}: settings must be under [lockstep] (or [vars]), found `{}` before any section",
-                path.display(),
-                props.iter().next().map_or("", |(k, _)| k)
-            ),
-            Some(other) => bail!(
-                "{}: unknown section [{other}]; expected [lockstep] and [vars]",
-                path.display()
-            ),
-        }
+    /// The values of secret variables, to scrub from everything printed.
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
+        self.secret_vars
+            .iter()
+            .filter_map(|k| self.vars.get(k).map(String::as_str))
     }
-    Ok((keys, vars))
 }
 
 /// Values for `${KEY}` from a YAML (or JSON, which is YAML) mapping of

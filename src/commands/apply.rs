@@ -4,7 +4,7 @@
 //! config contract, database contract; check the host in; report.
 
 use super::part_sql::PartSql;
-use super::{connect_locked, read_history, Ctx};
+use super::{connect_locked, contract_gate, read_history, Ctx};
 use crate::checksum::Checksum;
 use crate::cli::args::ApplyArgs;
 use crate::config::edit;
@@ -83,7 +83,18 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {
         super::part_sql::for_review(ctx, &loaded.migrations, &recorded.0, args.force).await;
     // Plan once without locks: bad input and refused drift fail here with
     // nothing written, not even a lock file or lockstep's own tables.
-    let (preview, quiet, seen) = preview(ctx, &loaded, args, recorded)?;
+    let history = recorded.0.clone();
+    let (mut preview, quiet, seen) = preview(ctx, &loaded, args, recorded)?;
+    if ctx.settings.check && !args.force && !preview.failed {
+        let plan = db_plan::plan(
+            &loaded.migrations,
+            &history,
+            &ctx.migrations_display(),
+            &db_options(ctx, &loaded, args),
+        );
+        let release = release(&loaded, &plan);
+        contract_gate::predict(ctx, &mut preview, &plan.steps, release.as_ref()).await?;
+    }
     if quiet && !ctx.settings.check {
         // Nothing to write, this host already checked in: done, no lock.
         return Ok(Report {
@@ -352,21 +363,7 @@ async fn run_db_steps(
         if step.part == Phase::Contract && !args.force {
             match online::runner::lagging_hosts(db, &step.migration.version).await {
                 Ok(lagging) if !lagging.is_empty() => {
-                    report.fail_as(
-                        "contract_gated",
-                        format!(
-                        "contract of migration {} refused: {} {} not checked in at {} or later: {}. \
-                         Finish the rolling deploy (each host runs `lockstep apply --phase expand`), \
-                         retire a host that is gone with `lockstep hosts --retire NAME`, or pass --force",
-                        step.migration.version,
-                        lagging.len(),
-                        if lagging.len() == 1 { "host has" } else { "hosts have" },
-                        step.migration.version,
-                        lagging.join(", ")
-                    ));
-                    report
-                        .extra
-                        .insert("lagging_hosts".to_owned(), lagging.into());
+                    contract_gate::refuse(report, &step.migration.version, lagging);
                     return;
                 }
                 Ok(_) => {}

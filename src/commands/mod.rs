@@ -4,6 +4,7 @@
 pub mod adopt;
 pub mod apply;
 pub mod backfill;
+pub mod contract_gate;
 pub mod hosts;
 pub mod lint;
 pub mod new;

@@ -20,6 +20,7 @@ mod config_files;
 mod config_lossless;
 mod config_operations;
 mod config_root_races;
+mod contract_gate;
 mod crash;
 mod dialect_coverage;
 mod docs_links;
