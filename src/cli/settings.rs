@@ -152,6 +152,10 @@ impl Settings {
                 None => format!("sqlite:{}", state_dir.join("lockstep.db").display()),
             },
         };
+        let database_url = match std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
+            Some(password) => with_password(&database_url, &password)?,
+            None => database_url,
+        };
         let phase = match args.phase {
             Some(p) => p,
             None => match from_file("phase") {
@@ -375,6 +379,28 @@ fn scalar(v: &serde_yaml::Value) -> Option<String> {
         serde_yaml::Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// The database password, kept out of the URL and off the command line
+/// (where `ps` shows it): the Ansible module passes it this way.
+pub const PASSWORD_ENV: &str = "LOCKSTEP_DATABASE_PASSWORD";
+
+/// `url` with its password replaced by `password`.
+fn with_password(url: &str, password: &str) -> Result<String> {
+    let shown = crate::redact::redact_url(url);
+    let mut parsed = url::Url::parse(url).map_err(|e| {
+        anyhow!("{PASSWORD_ENV} is set, but the database URL {shown} is not a URL: {e}")
+    })?;
+    if parsed.scheme() == "sqlite" || parsed.username().is_empty() {
+        bail!(
+            "{PASSWORD_ENV} is set, but the database URL {shown} has no user name; \
+             give one (postgres://USER@HOST/DB) or leave the password unset"
+        );
+    }
+    parsed
+        .set_password(Some(password))
+        .map_err(|()| anyhow!("{PASSWORD_ENV}: the database URL {shown} cannot take a password"))?;
+    Ok(parsed.to_string())
 }
 
 /// `name` inside the project; plain `name` for the current directory, so

@@ -1,5 +1,6 @@
-"""The module's documentation: ansible-doc renders it, and ansible-test's
-validate-modules sanity test passes on the collection."""
+"""The modules' documentation: ansible-doc renders it; the collection passes
+ansible-test sanity (every test that applies) and ansible-lint's production
+profile."""
 
 import json
 import os
@@ -17,7 +18,7 @@ from conftest import COLLECTION, REPO, clean_env
 OPTIONS = {
     "command", "project", "database", "migrations", "config_migrations", "config_root", "state_dir", "phase",
     "target", "vars", "vars_file", "on_drift", "lock_timeout", "host_id", "backup", "allow_out_of_order", "force",
-    "no_backfill", "batch_size", "batch_sleep", "executable",
+    "no_backfill", "batch_size", "batch_sleep", "executable", "password", "secret_vars", "secret_vars_file",
 }
 RETURNS = {"changed", "failed", "msg", "check_mode", "phase", "database", "config", "drift", "diff", "problems"}
 
@@ -46,6 +47,13 @@ def test_ansible_doc_renders_from_the_folder_and_the_collection(collections_path
     }
     assert set(entry["return"]["drift"]["contains"]) >= {"kind", "path", "keys", "version"}
     assert entry["doc"]["options"]["database"].get("no_log") is None  # no_log is in the argspec, not the docs
+
+    info = json.loads(ansible_doc(["--json", "lockstep.lockstep.info"], collections_path, tmp_path))
+    info = info["lockstep.lockstep.info"]
+    assert set(info["doc"]["options"]) == OPTIONS - {"backup", "batch_size", "batch_sleep"}
+    assert {"changed", "would_change", "would_fail", "contract", "database", "drift", "problems"} <= set(info["return"])
+    assert set(info["return"]["contract"]["contains"]) == {"refused", "lagging_hosts", "msg"}
+    assert [s["module"] for s in info["doc"]["seealso"] if "module" in s] == ["lockstep.lockstep.migrate"]
 
 
 def test_ansible_python_compiles(tmp_path):
@@ -80,23 +88,45 @@ def sanity_home():
     return home
 
 
-def test_ansible_test_validate_modules(tmp_path):
-    ansible_test = shutil.which("ansible-test", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    if ansible_test is None:
-        pytest.skip("ansible-test is not installed")
-    # ansible-test wants the collection at ansible_collections/NS/NAME and
-    # writes tests/output into it: test a copy.
+def collection_copy(tmp_path):
+    """The collection at ansible_collections/NS/NAME, as ansible-test and ansible-lint want it; a copy, because
+    both write into it (tests/output, .ansible)."""
     root = tmp_path / "ansible_collections" / "lockstep" / "lockstep"
-    shutil.copytree(COLLECTION, root, ignore=shutil.ignore_patterns("tests/output", "__pycache__"))
+    shutil.copytree(COLLECTION, root, ignore=shutil.ignore_patterns("tests/output", "__pycache__", ".ansible"))
+    return root
+
+
+def venv_tool(name):
+    path = shutil.which(name, path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    assert path, f"{name} is not installed; tests/ansible/run.sh installs tests/ansible/requirements.txt"
+    return path
+
+
+def test_ansible_test_sanity(tmp_path):
+    """Every sanity test that applies to the collection (pep8, pylint, validate-modules, yamllint, ...).
+    ansible-test builds a virtualenv per test under HOME once (kept in the git-ignored .venv)."""
+    root = collection_copy(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env["HOME"] = str(sanity_home())
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     proc = subprocess.run(
-        [ansible_test, "sanity", "--test", "validate-modules", "--python", python, "--color", "no"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300,
+        [venv_tool("ansible-test"), "sanity", "--python", python, "--color", "no"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=1800,
     )
     output = proc.stdout + proc.stderr
-    if proc.returncode != 0 and "validate-modules issue" not in output and "Installing requirements" in output:
-        pytest.skip(f"ansible-test could not set up its virtualenv here: {output.strip().splitlines()[-1]}")
     assert proc.returncode == 0, output
-    assert 'Running sanity test "validate-modules"' in output, output
+    for test in ("validate-modules", "pep8", "pylint", "yamllint", "ansible-doc", "import", "compile"):
+        assert f'Running sanity test "{test}"' in output, output
+
+
+def test_ansible_lint_production_profile(tmp_path):
+    root = collection_copy(tmp_path)
+    env = clean_env(str(tmp_path), tmp_path / "home")
+    env["HOME"] = str(tmp_path / "home")
+    proc = subprocess.run(
+        [venv_tool("ansible-lint"), "--offline", "--profile", "production", "--nocolor"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "Profile 'production' was required, and it passed." in " ".join(output.split()), output

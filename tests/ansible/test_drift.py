@@ -50,7 +50,9 @@ def test_hand_edited_config_with_pending_operations_fails_then_merges(make_proje
         "app.ini was edited by hand since lockstep last wrote it (changed: server.listen) "
         "and config migration 0002 would change it; nothing was written."
     )
-    assert "--on-drift merge" in result["msg"]
+    # Advice in the module's terms, not the command line's.
+    assert "Use on_drift: merge to keep the edit, on_drift: force to overwrite it" in result["msg"], result["msg"]
+    assert "--on-drift" not in result["msg"]
     assert result["drift"] == [
         {"kind": "config_edited", "path": "app.ini", "keys": {"changed": ["server.listen"], "added": [], "removed": []}}
     ]

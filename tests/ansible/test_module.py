@@ -45,7 +45,7 @@ def test_wrapper_commands_and_errors(make_project):
 
     plan = run.task("plan")
     assert run.status("plan") == "ok"
-    assert plan["changed"] is True and plan["check_mode"] is True
+    assert plan["changed"] is False and plan["would_change"] is True and plan["check_mode"] is True
     assert [d.get("before_header") for d in plan["diff"]] == ["app.ini", "database"]
 
     assert run.task("apply")["changed"] is True

@@ -1,4 +1,4 @@
-"""ansible/playbooks/rolling-deploy.yml on three local hosts sharing one
+"""ansible/playbooks/rolling_deploy.yml on three local hosts sharing one
 PostgreSQL database: contract is refused while the last host has not checked
 in at the new release, and the full expand -> roll -> contract deploy goes
 through."""
@@ -7,7 +7,7 @@ import sys
 
 from conftest import COLLECTION, Project
 
-PLAYBOOK = str(COLLECTION / "playbooks" / "rolling-deploy.yml")
+PLAYBOOK = str(COLLECTION / "playbooks" / "rolling_deploy.yml")
 HOSTS = ("app1", "app2", "app3")
 
 RELEASE_1 = {

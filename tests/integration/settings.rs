@@ -296,3 +296,30 @@ fn secret_vars_files_are_masked_in_every_output() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_database_password_comes_from_the_environment() {
+    let Some(mut t) = Test::with_db(crate::databases::Kind::Postgres) else {
+        return;
+    };
+    t.migration("0001_a.sql", "CREATE TABLE a (id INTEGER);\n");
+    // The test server trusts every password; the URL shows it masked.
+    t.env("LOCKSTEP_DATABASE_PASSWORD", "pw/with@odd:chars");
+    let out = t.run(&["apply"]);
+    out.assert_ok();
+    let url = out.json["database"]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("postgres://postgres:***@127.0.0.1:"),
+        "{url}"
+    );
+    assert!(!out.stdout.contains("odd:chars") && !out.stderr.contains("odd:chars"));
+
+    // SQLite takes no password: say so instead of ignoring it.
+    let out = t.run(&["--database", "sqlite:x.db", "status"]);
+    out.assert_failed();
+    assert_eq!(
+        out.msg(),
+        "LOCKSTEP_DATABASE_PASSWORD is set, but the database URL sqlite:x.db has no user name; \
+         give one (postgres://USER@HOST/DB) or leave the password unset"
+    );
+}

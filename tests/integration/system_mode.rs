@@ -42,8 +42,16 @@ fn without_a_project_file_the_system_file_is_used_with_var_lib_state() {
 
 #[test]
 fn system_file_paths_are_absolute_or_relative_to_its_directory() {
-    let t = system(
-        "[lockstep]\nmigrations = migrations\nstate_dir = state\nconfig_root = /srv/app/etc\n",
+    let t = system("");
+    // An absolute config root (it must exist) beside relative folders.
+    let etc = t.path().join("srv/app/etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    t.write(
+        "etc/lockstep/lockstep.ini",
+        format!(
+            "[lockstep]\nmigrations = migrations\nstate_dir = state\nconfig_root = {}\n",
+            etc.display()
+        ),
     );
     t.write(
         "etc/lockstep/migrations/0001_a.sql",

@@ -32,7 +32,8 @@ attributes:
     support: full
     details:
       - lockstep runs with C(--check). C(changed) then means "would change"; nothing is written to the database
-        or to any config file.
+        or to any config file. A refusal the real run would make (the contract gate, O(on_drift=fail)) fails the
+        task in check mode too.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
@@ -43,129 +44,22 @@ options:
   command:
     description:
       - What lockstep does.
-      - V(apply) brings the database and the config files to the target state. It is idempotent.
-      - V(plan) is V(apply) with C(--check --diff), so it never changes anything.
+      - V(apply) brings the database and the config files to the target state. It is idempotent. In check mode it
+        predicts the run, including a refusal (a contract while hosts lag behind, a hand edit with O(on_drift=fail)),
+        which then fails the task as the real run would.
+      - V(plan) reports what V(apply) would do and never changes anything, so C(changed) is always V(false);
+        RV(would_change) says whether V(apply) would change something. M(lockstep.lockstep.info) does the same and
+        more.
       - V(status) reports every migration and every managed config file. It never changes anything.
       - V(verify) compares checksums only and fails on any edited migration, missing migration file or hand-edited
         config file. It never changes anything.
     type: str
     choices: [apply, plan, status, verify]
     default: apply
-  project:
-    description:
-      - The project directory (C(-C)). C(lockstep.ini) is looked up there, and the defaults of O(migrations),
-        O(config_migrations), O(config_root) and O(state_dir) are relative to it.
-      - When not set, lockstep uses E(LOCKSTEP_PROJECT) or the module's working directory, which is seldom what you
-        want. Use an absolute path.
-    type: path
-  database:
-    description:
-      - The database URL, V(sqlite:FILE), V(postgres://USER:PASSWORD@HOST/DB) or V(mysql://USER:PASSWORD@HOST/DB).
-      - When not set, lockstep uses E(LOCKSTEP_DATABASE), E(DATABASE_URL), C(database) in C(lockstep.ini), and
-        finally an embedded SQLite database in O(state_dir).
-      - Never logged. Because Ansible masks this value wherever it appears in the task result, RV(database.url)
-        shows as C(VALUE_SPECIFIED_IN_NO_LOG_PARAMETER) when the URL has no password. lockstep itself masks
-        passwords as C(***).
-    type: str
-  migrations:
-    description:
-      - The directory of database migrations, C(<version>_<slug>.sql), searched recursively.
-      - When not set, lockstep uses the setting from the environment or C(lockstep.ini), else C(<project>/migrations).
-    type: path
-  config_migrations:
-    description:
-      - The directory of config migrations, C(<version>_<slug>.yaml).
-      - When not set, lockstep uses the setting from the environment or C(lockstep.ini), else
-        C(<project>/config-migrations).
-    type: path
-  config_root:
-    description:
-      - Config migrations name their INI file relative to this directory, and may not leave it.
-      - When not set, lockstep uses the setting from the environment or C(lockstep.ini), else the project directory.
-    type: path
-  state_dir:
-    description:
-      - The per-host state directory, holding the checksums and snapshots of managed config files and the lock file
-        of an embedded SQLite database. lockstep creates it with mode C(0700).
-      - When not set, lockstep uses the setting from the environment or C(lockstep.ini), else C(<project>/.lockstep).
-    type: path
-  phase:
-    description:
-      - Which parts of the migrations run.
-      - V(expand) runs the database and config migrations that are safe while the old release still runs (new tables,
-        new columns, new keys), then the backfills of expanded YAML migrations (see O(no_backfill)). In a rolling deploy, each host runs it to check in at the new release (every
-        V(apply) records the host and the newest migration it is at, for contract gating).
-      - V(contract) runs the ones that remove what the old release needed. Run it once every host runs the new release.
-      - V(all) runs database expand, config expand, config contract and database contract, in that order.
-      - When not set, lockstep uses the setting from the environment or C(lockstep.ini), else V(all).
-    type: str
-    choices: [expand, contract, all]
-  target:
-    description:
-      - Apply database migrations only up to this version, inclusive.
-      - Only with O(command=apply) or O(command=plan).
-    type: str
-  vars:
-    description:
-      - Values for C(${KEY}) placeholders in config migrations, passed as C(--var KEY=VALUE).
-      - They take precedence over O(vars_file) and the C([vars]) section of C(lockstep.ini).
-      - Never logged. Ansible masks each value wherever it appears in the task result, diffs included, so a short
-        value such as V(4) can mask unrelated text. Keep values that are not secret in O(vars_file) or
-        C(lockstep.ini) to see them in diffs.
-    type: dict
-  vars_file:
-    description:
-      - YAML or JSON files of values for C(${KEY}) placeholders, passed as C(--vars-file FILE), in order.
-    type: list
-    elements: path
-  on_drift:
-    description:
-      - What to do when a managed config file was edited by hand and config migrations are pending for it.
-      - V(fail) stops before writing anything and names the edited keys.
-      - V(merge) applies the pending operations on top of the edit when none of them touches a hand-edited key.
-      - V(force) applies them anyway and reports the overwritten keys in RV(config.files[].overwritten).
-      - With nothing pending for the file, a hand edit is only a warning, whatever this is.
-      - When not set, lockstep uses the setting from the environment or C(lockstep.ini), else V(fail).
-    type: str
-    choices: [fail, merge, force]
-  lock_timeout:
-    description:
-      - Seconds to wait for another lockstep that holds the database's lock.
-      - When not set, lockstep uses the setting from the environment or C(lockstep.ini), else V(60).
-    type: int
-  host_id:
-    description:
-      - This host's name in the database's list of hosts, used for contract gating.
-      - When not set, lockstep uses the setting from the environment or C(lockstep.ini), else the host name.
-    type: str
   backup:
     description:
       - Keep a timestamped copy of each config file before changing it. Its path is returned in
         RV(config.files[].backup_file).
-      - Only with O(command=apply) or O(command=plan).
-    type: bool
-    default: false
-  allow_out_of_order:
-    description:
-      - Apply a pending database migration whose version is older than the newest applied one. Without it such a
-        migration makes the task fail.
-      - Only with O(command=apply) or O(command=plan).
-    type: bool
-    default: false
-  force:
-    description:
-      - Contract gating override. Run contract migrations even when a host recorded in the database has not checked
-        in at or past them (a rolling deploy has not finished), or a sanity check after a backfill found rows
-        that differ.
-      - Only passed to lockstep (as C(--force)) when V(true). A lockstep too old to have C(--force) makes the task
-        fail with a message that says so.
-      - Only with O(command=apply) or O(command=plan).
-    type: bool
-    default: false
-  no_backfill:
-    description:
-      - Leave the batched backfills of expanded YAML migrations to C(lockstep backfill) instead of running them
-        right after expand. Contract waits until they have finished.
       - Only with O(command=apply) or O(command=plan).
     type: bool
     default: false
@@ -181,27 +75,31 @@ options:
       - When not set, lockstep uses V(0).
       - Only with O(command=apply) or O(command=plan).
     type: int
-  executable:
-    description:
-      - The path of the C(lockstep) binary.
-      - When not set, C(lockstep) is looked up on E(PATH) and in the usual C(sbin) directories.
-    type: path
+extends_documentation_fragment:
+  - lockstep.lockstep.lockstep
 notes:
-  - Settings not given as options come from the E(LOCKSTEP_*) environment and C(lockstep.ini) on the managed host,
-    as for the command line. Precedence is option, then environment, then C(lockstep.ini), then lockstep's default.
   - lockstep takes a lock per database, so several hosts sharing one database may run this module at the same time;
     they migrate it one after the other. For a rolling deploy, see the example playbooks in the collection.
   - The binary can also run as an Ansible binary module without this wrapper; see the collection's README.
+seealso:
+  - module: lockstep.lockstep.info
+    description: What a run would change, the drift and the contract gate, without changing anything.
+  - name: The lockstep migration tool
+    description: lockstep's documentation, the settings file C(lockstep.ini) and the migration formats.
+    link: https://github.com/lockstep/lockstep#readme
 """
 
 EXAMPLES = r"""
 - name: Bring the database and the config files to this release
   lockstep.lockstep.migrate:
     project: /srv/app/current
-    database: "postgres://app:{{ app_db_password }}@db.example.com/app"
+    database: postgres://app@db.example.com/app
+    password: "{{ app_db_password }}"
     config_root: /etc/app
     state_dir: /var/lib/app/lockstep
     vars:
+      workers: 8
+    secret_vars:
       session_secret: "{{ app_session_secret }}"
 
 - name: Show what a deploy would do (run the play with --check --diff for the diff)
@@ -487,6 +385,19 @@ problems:
     msg:
       description: The problem in one line, with what to run next.
       type: str
+would_change:
+  description: Whether O(command=apply) would change something. C(changed) is always V(false) for O(command=plan).
+  returned: when O(command=plan)
+  type: bool
+  sample: true
+lagging_hosts:
+  description:
+    - The hosts that have not checked in at the contract migration's version, as C(NAME (at VERSION)), when lockstep
+      refused a contract (in check mode, would refuse it).
+  returned: when the contract gate refused
+  type: list
+  elements: str
+  sample: ["app3 (at 0001)"]
 would_apply:
   description: The versions of the database migrations that would run.
   returned: in check mode, when O(command=apply)
@@ -513,155 +424,43 @@ stdout:
   type: str
 """
 
-import json
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-
-# Module option -> lockstep long option, placed before the command.
-GLOBAL_OPTIONS = (
-    ('project', '--project'),
-    ('database', '--database'),
-    ('migrations', '--migrations'),
-    ('config_migrations', '--config-migrations'),
-    ('config_root', '--config-root'),
-    ('state_dir', '--state-dir'),
-    ('phase', '--phase'),
-    ('on_drift', '--on-drift'),
-    ('lock_timeout', '--lock-timeout'),
-    ('host_id', '--host-id'),
+from ansible_collections.lockstep.lockstep.plugins.module_utils.lockstep import (
+    argument_spec,
+    build_command,
+    plan_options_only_with,
+    run_lockstep,
 )
 
-# Options of apply and plan only, placed after the command.
-COMMAND_VALUES = (
-    ('target', '--target'),
+# migrate's own options of apply and plan.
+APPLY_VALUES = (
     ('batch_size', '--batch-size'),
     ('batch_sleep', '--batch-sleep'),
 )
-COMMAND_FLAGS = (
-    ('backup', '--backup'),
-    ('allow_out_of_order', '--allow-out-of-order'),
-    ('force', '--force'),
-    ('no_backfill', '--no-backfill'),
-)
-
-# lockstep's exit status for a command line it could not parse.
-USAGE_ERROR = 2
-
-
-def build_command(module, executable):
-    p = module.params
-    argv = [executable, '--format', 'json']
-    # --flag=value, so that a value starting with "-" is never taken for a flag.
-    for name, flag in GLOBAL_OPTIONS:
-        if p[name] is not None:
-            argv.append('%s=%s' % (flag, p[name]))
-    for key, value in (p['vars'] or {}).items():
-        argv.append('--var=%s=%s' % (key, var_text(module, key, value)))
-    for path in p['vars_file'] or []:
-        argv.append('--vars-file=%s' % path)
-    if module.check_mode:
-        argv.append('--check')
-    if module._diff:
-        argv.append('--diff')
-
-    argv.append(p['command'])
-    for name, flag in COMMAND_VALUES:
-        if p[name] is not None:
-            argv.append('%s=%s' % (flag, p[name]))
-    for name, flag in COMMAND_FLAGS:
-        if p[name]:
-            argv.append(flag)
-    return argv
-
-
-def var_text(module, key, value):
-    # YAML booleans would otherwise reach the INI file as Python's True/False.
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if value is None:
-        return ''
-    if isinstance(value, (dict, list)):
-        module.fail_json(msg='vars.%s must be a string, number or boolean' % key)
-    return str(value)
-
-
-def check_command_options(module):
-    """apply's options make no sense for the read-only commands; say so instead of a usage error."""
-    p = module.params
-    if p['command'] in ('apply', 'plan'):
-        return
-    given = [name for name, dummy in COMMAND_VALUES if p[name] is not None]
-    given += [name for name, dummy in COMMAND_FLAGS if p[name]]
-    if given:
-        module.fail_json(msg='%s only with command=apply or command=plan, not command=%s'
-                         % (', '.join(given), p['command']))
-
-
-def parse_result(module, rc, stdout, stderr):
-    try:
-        result = json.loads(stdout)
-    except ValueError:
-        result = None
-    if isinstance(result, dict) and 'msg' in result:
-        return result
-
-    stderr = stderr.strip()
-    if rc == USAGE_ERROR and module.params['force'] and '--force' in stderr:
-        msg = ('this lockstep has no --force (the contract gating override); upgrade lockstep: %s' % stderr)
-    elif rc == USAGE_ERROR:
-        msg = 'lockstep rejected its command line (exit 2): %s' % (stderr or stdout.strip())
-    else:
-        msg = 'lockstep exited %s without a JSON result on stdout: %s' % (rc, stderr or stdout.strip() or 'no output')
-    module.fail_json(msg=msg, rc=rc, stdout=stdout, stderr=stderr)
+APPLY_FLAGS = (('backup', '--backup'),)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            command=dict(type='str', default='apply', choices=['apply', 'plan', 'status', 'verify']),
-            project=dict(type='path'),
-            database=dict(type='str', no_log=True),
-            migrations=dict(type='path'),
-            config_migrations=dict(type='path'),
-            config_root=dict(type='path'),
-            state_dir=dict(type='path'),
-            phase=dict(type='str', choices=['expand', 'contract', 'all']),
-            target=dict(type='str'),
-            vars=dict(type='dict', no_log=True),
-            vars_file=dict(type='list', elements='path'),
-            on_drift=dict(type='str', choices=['fail', 'merge', 'force']),
-            lock_timeout=dict(type='int'),
-            host_id=dict(type='str'),
-            backup=dict(type='bool', default=False),
-            allow_out_of_order=dict(type='bool', default=False),
-            force=dict(type='bool', default=False),
-            no_backfill=dict(type='bool', default=False),
-            batch_size=dict(type='int'),
-            batch_sleep=dict(type='int'),
-            executable=dict(type='path'),
-        ),
-        supports_check_mode=True,
+    spec = argument_spec()
+    spec.update(
+        command=dict(type='str', default='apply', choices=['apply', 'plan', 'status', 'verify']),
+        backup=dict(type='bool', default=False),
+        batch_size=dict(type='int'),
+        batch_sleep=dict(type='int'),
     )
-    check_command_options(module)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    command = module.params['command']
+    plan_options_only_with(module, command, ('apply', 'plan'), APPLY_VALUES, APPLY_FLAGS)
 
-    executable = module.params['executable']
-    if executable is None:
-        executable = module.get_bin_path('lockstep', required=True)
-    elif not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
-        module.fail_json(msg='executable %s is not an executable file' % executable)
-    rc, stdout, stderr = module.run_command(build_command(module, executable), check_rc=False)
-    result = parse_result(module, rc, stdout, stderr)
+    argv, env, secret_file = build_command(module, command, module.check_mode, module._diff, APPLY_VALUES, APPLY_FLAGS)
+    rc, result = run_lockstep(module, argv, env, secret_file)
 
-    for warning in result.pop('warnings', None) or []:
-        module.warn(warning)
-    if not result.get('diff'):
-        result.pop('diff', None)
-
+    if command == 'plan':
+        # A plan changes nothing: handlers and `is changed` must not fire.
+        result['would_change'] = bool(result.get('changed'))
+        result['changed'] = False
     if result.pop('failed', False) or rc != 0:
         msg = result.pop('msg', '') or 'lockstep exited %s' % rc
-        if stderr.strip():
-            result['stderr'] = stderr
         module.fail_json(msg=msg, **result)
     module.exit_json(**result)
 
