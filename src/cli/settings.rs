@@ -385,22 +385,32 @@ fn scalar(v: &serde_yaml::Value) -> Option<String> {
 /// (where `ps` shows it): the Ansible module passes it this way.
 pub const PASSWORD_ENV: &str = "LOCKSTEP_DATABASE_PASSWORD";
 
-/// `url` with its password replaced by `password`.
+/// `url` with its password replaced by `password`, percent-encoded.
 fn with_password(url: &str, password: &str) -> Result<String> {
-    let shown = crate::redact::redact_url(url);
-    let mut parsed = url::Url::parse(url).map_err(|e| {
-        anyhow!("{PASSWORD_ENV} is set, but the database URL {shown} is not a URL: {e}")
-    })?;
-    if parsed.scheme() == "sqlite" || parsed.username().is_empty() {
-        bail!(
-            "{PASSWORD_ENV} is set, but the database URL {shown} has no user name; \
-             give one (postgres://USER@HOST/DB) or leave the password unset"
-        );
+    let no_user = || {
+        anyhow!(
+            "{PASSWORD_ENV} is set, but the database URL {} has no user name; \
+             give one (postgres://USER@HOST/DB) or leave the password unset",
+            crate::redact::redact_url(url)
+        )
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .filter(|(scheme, _)| *scheme != "sqlite")
+        .ok_or_else(no_user)?;
+    let (base, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(b, q)| (b, Some(q)));
+    // The last `@` ends the user info, as for the redactor.
+    let (userinfo, host) = base.rsplit_once('@').ok_or_else(no_user)?;
+    let user = userinfo.split(':').next().unwrap_or_default();
+    if user.is_empty() {
+        return Err(no_user());
     }
-    parsed
-        .set_password(Some(password))
-        .map_err(|()| anyhow!("{PASSWORD_ENV}: the database URL {shown} cannot take a password"))?;
-    Ok(parsed.to_string())
+    let password =
+        percent_encoding::utf8_percent_encode(password, percent_encoding::NON_ALPHANUMERIC);
+    let query = query.map_or(String::new(), |q| format!("?{q}"));
+    Ok(format!("{scheme}://{user}:{password}@{host}{query}"))
 }
 
 /// `name` inside the project; plain `name` for the current directory, so

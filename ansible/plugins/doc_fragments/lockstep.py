@@ -108,7 +108,7 @@ options:
       - What to do when a managed config file was edited by hand and config migrations are pending for it.
       - V(fail) stops before writing anything and names the edited keys.
       - V(merge) applies the pending operations on top of the edit when none of them touches a hand-edited key.
-      - V(force) applies them anyway and reports the overwritten keys in RV(config.files[].overwritten).
+      - V(force) applies them anyway and reports the overwritten keys in C(config.files[].overwritten).
       - With nothing pending for the file, a hand edit is only a warning, whatever this is.
       - When not set, lockstep uses the setting from the environment or C(lockstep.ini), else V(fail).
     type: str
