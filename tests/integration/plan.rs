@@ -89,7 +89,10 @@ fn human_plan_shows_the_contract_that_drops_a_column() {
     t.migration("0001_users.sql", USERS);
     t.run(&["apply"]).assert_ok();
     t.migration("0002_rename_mail.yaml", RENAME);
-    let (code, stdout, _) = t.run_raw(&["--database", &t.db().url, "plan"]);
+    // The host that applied 0001 (as the real run would, plan gates the
+    // contract on every other host's check-in).
+    let (code, stdout, _) =
+        t.run_raw(&["--database", &t.db().url, "--host-id", "test-host", "plan"]);
     assert_eq!(code, 0, "{stdout}");
     assert!(
         stdout.contains("-- 0002_rename_mail (contract)\n-- sanity check (must be 0):\n"),
