@@ -200,17 +200,17 @@ fn lockstep_ini_values_are_read_literally() {
         "lockstep.ini",
         "[lockstep]\nconfig_root = etc\n[vars]\npassword = pa\\ss\\tw0rd\nquoted = \"x\" ; y\n",
     );
-    t.write("etc/app.ini", "[db]\n");
+    t.write("etc/app.ini", "[session]\n");
     t.write(
-        "config-migrations/0001_db.yaml",
-        "file: app.ini\noperations:\n  - set: {section: db, key: password, value: \"${password}\"}\n  \
-         - set: {section: db, key: quoted, value: \"${quoted}\"}\n",
+        "config-migrations/0001_session.yaml",
+        "file: app.ini\nsyntax: configparser\noperations:\n  - set: {section: session, key: token, value: \"${password}\"}\n  \
+         - set: {section: session, key: quoted, value: \"${quoted}\"}\n",
     );
     let (code, stdout, stderr) = t.run_raw(&["--format", "json", "apply"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(
         String::from_utf8(t.read("etc/app.ini")).unwrap(),
-        "[db]\npassword = pa\\ss\\tw0rd\nquoted = \"x\" ; y\n"
+        "[session]\ntoken = pa\\ss\\tw0rd\nquoted = \"x\" ; y\n"
     );
 }
 
