@@ -351,9 +351,21 @@ dialects!(killed_backfill_resumes_where_it_stopped, |t: Test| {
     resumed.assert_ok();
     let b = &resumed.json["backfills"][0];
     assert_eq!(b["resumed_after"], last_key, "{}", resumed.stdout);
-    // 20,000 rows in batches of 100: 200 batches in all, none done twice.
-    assert_eq!(t.db().count("SELECT batches FROM lockstep_backfills"), 200);
-    assert_eq!(b["batches"].as_i64().unwrap(), 200);
+    // 20,000 rows, each counted by exactly one committed batch (none done
+    // twice); batches of 100, so 200 of them unless a batch slower than the
+    // time budget made the next ones smaller (a loaded machine).
+    assert_eq!(
+        t.db().count("SELECT rows_done FROM lockstep_backfills"),
+        20_000
+    );
+    let batches = t.db().count("SELECT batches FROM lockstep_backfills");
+    assert!(batches >= 200, "{batches} batches");
+    assert_eq!(
+        b["batches"].as_i64().unwrap(),
+        batches,
+        "{}",
+        resumed.stdout
+    );
     assert_eq!(t.db().count("SELECT finished FROM lockstep_backfills"), 1);
     assert_eq!(t.db().history(), ["0001:applied", "0002:backfilled"]);
     let _ = kind;
