@@ -89,6 +89,7 @@ impl Opts {
                 Occ::All => Occurrence::All,
                 Occ::Index(i) => Occurrence::Index(i as usize % 4),
             },
+            keep_inactive: false,
         }
     }
 }
