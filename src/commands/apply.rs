@@ -143,6 +143,8 @@ fn preview(
     report.database.layout = Some(loaded.layout.to_string());
     let seen = State::load(&ctx.settings.state_dir)?;
     let mut state = seen.clone();
+    // Test-only (unset in real runs): another apply may run to its end here.
+    crate::config::write::pause_in_preview_for_tests();
     let intents = settle_pending_writes(ctx, &mut state);
     let db = db_plan::plan(
         &loaded.migrations,

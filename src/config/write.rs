@@ -25,7 +25,21 @@ const TEMP_SUFFIX: &str = ".lockstep-tmp";
 /// config root deterministically between plan and write. Unset in every
 /// real run.
 pub fn pause_for_tests() {
-    let Some(gate) = std::env::var_os("LOCKSTEP_TEST_PAUSE_BEFORE_CONFIG_WRITE") else {
+    pause_at("LOCKSTEP_TEST_PAUSE_BEFORE_CONFIG_WRITE");
+}
+
+/// Test-only: when `LOCKSTEP_TEST_PAUSE_IN_PREVIEW` names a file, `apply`'s
+/// unlocked preview creates `<file>.waiting` after reading the config state
+/// and before reading the config files, and waits (at most a minute) until
+/// `<file>` exists, so a test can run another apply in between. Unset in
+/// every real run.
+pub fn pause_in_preview_for_tests() {
+    pause_at("LOCKSTEP_TEST_PAUSE_IN_PREVIEW");
+}
+
+/// Waits at the gate file the environment variable `var` names, if set.
+fn pause_at(var: &str) {
+    let Some(gate) = std::env::var_os(var) else {
         return;
     };
     let gate = PathBuf::from(gate);

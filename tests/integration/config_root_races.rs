@@ -5,34 +5,13 @@
 //! (`LOCKSTEP_TEST_PAUSE_BEFORE_CONFIG_WRITE`) holds lockstep at that point,
 //! so every run hits the window an attacker would need luck for.
 
-use crate::test::{output, Output, Test};
+use crate::test::{run_paused, Output, Test};
 use std::path::Path;
 
 /// Runs `apply`, and once it has planned and waits before writing, runs
 /// `meddle`; then lets it go on.
-pub fn apply_meddled(t: &Test, args: &[&str], meddle: impl FnOnce()) -> Output {
-    let gate = t.path().join("gate");
-    let mut cmd = t.command(args);
-    cmd.env("LOCKSTEP_TEST_PAUSE_BEFORE_CONFIG_WRITE", &gate)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let waiting = t.path().join("gate.waiting");
-    let started = std::time::Instant::now();
-    while !waiting.exists() {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = output(child.wait_with_output().unwrap());
-            panic!("lockstep ended ({status}) before its write: {out:#?}");
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "lockstep never reached its config write"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    meddle();
-    std::fs::write(&gate, b"").unwrap();
-    output(child.wait_with_output().unwrap())
+fn apply_meddled(t: &Test, args: &[&str], meddle: impl FnOnce()) -> Output {
+    run_paused(t, "LOCKSTEP_TEST_PAUSE_BEFORE_CONFIG_WRITE", args, meddle)
 }
 
 const BEFORE: &[u8] = b"[a]\nx = 1\n";

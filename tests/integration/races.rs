@@ -7,7 +7,7 @@
 
 use crate::databases::Kind;
 use crate::projects::{EndState, Project, Shape};
-use crate::test::{output, sample_history, Output, Test};
+use crate::test::{output, run_paused, sample_history, Output, Test};
 use std::collections::BTreeMap;
 
 const PROCESSES: usize = 8;
@@ -271,6 +271,82 @@ per_dialect!(eight_hosts_share_one_database, eight_hosts);
 per_dialect!(
     lock_timeout_fails_the_waiting_applies_cleanly,
     lock_timeout_below_the_run_time
+);
+
+// The race below, driven deterministically: apply B's unlocked preview
+// reads `config-state.json` (release 1 applied), then waits at the
+// test-only pause while apply C applies release 2 to its end (files, state
+// and database). B then reads files newer than the state it read. That is
+// C's work, not a hand edit: B re-plans under the lock, finds nothing left
+// to do and says so, and exits 0.
+dialects!(
+    preview_overtaken_by_another_apply_replans_under_the_lock,
+    |t: Test| {
+        let args = ["--config-root", "config", "apply"];
+        t.write("config/app.ini", "[s]\nk = 0\n");
+        t.write(
+            "config-migrations/0001_one.yaml",
+            "file: app.ini\noperations:\n  - set: {section: s, key: k, value: 1}\n",
+        );
+        t.migration("0001_a.sql", "CREATE TABLE a (id INT);\n");
+        t.run(&args).assert_ok();
+        // Release 2.
+        t.write(
+        "config-migrations/0002_two.yaml",
+        "file: app.ini\noperations:\n  - set: {section: s, key: k, value: 2}\n  - set: {section: s, key: n, value: x}\n",
+    );
+        t.migration("0002_b.sql", "CREATE TABLE b (id INT);\n");
+        let mut c = None;
+        let b = run_paused(&t, "LOCKSTEP_TEST_PAUSE_IN_PREVIEW", &args, || {
+            c = Some(t.run(&args));
+        });
+        let c = c.unwrap();
+        c.assert_ok();
+        assert_eq!(c.versions("/database/applied"), ["0002"]);
+        assert_eq!(
+            c.json["config"]["files"][0]["applied"],
+            serde_json::json!(["0002"])
+        );
+        assert_eq!(
+            (b.code, b.json["failed"].clone(), b.json["drift"].clone()),
+            (0, serde_json::json!(false), serde_json::json!([])),
+            "{b:#?}"
+        );
+        assert_eq!(
+            (b.json["changed"].clone(), b.msg()),
+            (
+                serde_json::json!(false),
+                "nothing to do: the database and config files are up to date"
+            ),
+            "{b:#?}"
+        );
+        assert_eq!(b.versions("/database/applied"), Vec::<String>::new());
+        assert_eq!(b.json["database"]["pending"], serde_json::json!([]));
+        assert_eq!(b.json["database"]["current"], "0002");
+        let files = b.json["config"]["files"].as_array().unwrap();
+        assert_eq!(files.len(), 1, "{b:#?}");
+        for (field, expected) in [
+            ("path", serde_json::json!("app.ini")),
+            ("changed", serde_json::json!(false)),
+            ("applied", serde_json::json!([])),
+            ("drifted", serde_json::json!(false)),
+        ] {
+            assert_eq!(files[0][field], expected, "{field}: {b:#?}");
+        }
+        assert_eq!(t.read("config/app.ini"), b"[s]\nk = 2\nn = x\n");
+        assert_eq!(t.db().history(), ["0001:applied", "0002:applied"]);
+        let state: serde_json::Value =
+            serde_json::from_slice(&t.read(".lockstep/config-state.json")).unwrap();
+        let recorded: Vec<&String> = state["migrations"].as_object().unwrap().keys().collect();
+        assert_eq!(recorded, ["0001", "0002"]);
+        // And the next run agrees: nothing drifted, nothing to do.
+        let again = t.run(&args);
+        again.assert_ok();
+        assert_eq!(
+            (again.json["changed"].clone(), again.json["drift"].clone()),
+            (serde_json::json!(false), serde_json::json!([]))
+        );
+    }
 );
 
 /// Two applies on one host, the second started 0–100 ms after the first,

@@ -234,6 +234,34 @@ impl Test {
     }
 }
 
+/// Runs lockstep with the test-only pause `var` (see `config::write`) set
+/// to a gate file: once lockstep waits there, runs `meddle`, then opens the
+/// gate and lets it finish.
+pub fn run_paused(t: &Test, var: &str, args: &[&str], meddle: impl FnOnce()) -> Output {
+    let gate = t.path().join("gate");
+    let mut cmd = t.command(args);
+    cmd.env(var, &gate)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let waiting = t.path().join("gate.waiting");
+    let started = std::time::Instant::now();
+    while !waiting.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = output(child.wait_with_output().unwrap());
+            panic!("lockstep ended ({status}) before its pause ({var}): {out:#?}");
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "lockstep never reached its pause ({var})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    meddle();
+    std::fs::write(&gate, b"").unwrap();
+    output(child.wait_with_output().unwrap())
+}
+
 pub fn output(out: std::process::Output) -> Output {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
