@@ -129,7 +129,7 @@ operations:
   # - add_column: {{table: users, column: {{name: email, type: text, nullable: true}}}}
   # - rename_column: {{table: users, from: mail, to: email}}
   # also: create_table, drop_table, drop_column, alter_column, create_index,
-  # drop_index, add_constraint, sql: see `man lockstep` (MIGRATIONS) and
+  # drop_index, add_constraint, drop_constraint, sql: see `man lockstep` (MIGRATIONS) and
   # {YAML_DOC} in lockstep's documentation
   # (/usr/share/doc/lockstep/docs/ when installed from the package)
 ",
@@ -226,6 +226,7 @@ mod tests {
             "alter_column",
             "create_index",
             "add_constraint",
+            "drop_constraint",
         ] {
             assert!(page.contains(op), "{YAML_DOC} does not document {op}");
         }

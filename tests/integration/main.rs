@@ -36,6 +36,7 @@ mod load;
 mod man_and_completions;
 mod new;
 mod online;
+mod online_constraints;
 mod online_defaults;
 mod online_sanity;
 mod online_writes;

@@ -4,7 +4,7 @@
 
 use super::capture;
 use super::dialects::{for_dialect, Ddl, InsertBranch, OnlineSql, SyncRule, SyncTriggers};
-use super::introspect::{ColumnInfo, TableInfo};
+use super::introspect::{ColumnInfo, ConstraintKind, TableInfo};
 use super::operation::{OnlineMigration, Operation, SqlType};
 use crate::db::dialect::Dialect;
 use crate::db::migration::Phase;
@@ -303,6 +303,42 @@ pub fn compile(
                 c.expand.extend(sql.expand);
                 c.contract.extend(sql.contract);
                 undo.push(sql.undo);
+            }
+            Operation::DropConstraint(k) => {
+                let live = schema
+                    .get(&k.table)
+                    .and_then(|t| t.constraints.get(&k.name));
+                match live.map(|l| &l.kind) {
+                    None if !schema.is_empty() => {
+                        return Err(at(match schema.get(&k.table) {
+                            Some(_) => format!(
+                                "table {} has no constraint named {}; check the name against the table's definition \
+                                 (a constraint dropped by hand needs no migration: remove this operation)",
+                                k.table, k.name
+                            ),
+                            None => format!("table {} does not exist", k.table),
+                        }))
+                    }
+                    Some(ConstraintKind::PrimaryKey) => {
+                        return Err(at(format!(
+                            "{} is the primary key of {}: backfills walk it and old code finds rows by it, \
+                             so lockstep does not drop it online; change the key with an `sql` operation",
+                            k.name, k.table
+                        )))
+                    }
+                    Some(ConstraintKind::Index) => {
+                        return Err(at(format!(
+                            "{} is an index of {} that enforces nothing: drop it with `drop_index`",
+                            k.name, k.table
+                        )))
+                    }
+                    _ => {}
+                }
+                // Contract: old code may rely on it until then (a unique
+                // one for ON CONFLICT, a foreign key for its cascade). A
+                // rollback before contract finds it untouched.
+                c.contract
+                    .extend(g.drop_constraint(&k.table, &k.name, live).map_err(at)?);
             }
             Operation::Sql(s) => {
                 let up =

@@ -37,6 +37,40 @@ pub struct TableInfo {
     /// Definitions recorded when the migration being compiled expanded,
     /// by column name: what the columns were before expand relaxed them.
     pub captured: std::collections::BTreeMap<String, ColumnInfo>,
+    /// The named constraints the migration drops, as the catalog has them
+    /// (a name it does not have is absent).
+    pub constraints: std::collections::BTreeMap<String, ConstraintInfo>,
+}
+
+/// What a named constraint is, as far as dropping it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConstraintKind {
+    Check,
+    ForeignKey,
+    /// A UNIQUE constraint (PostgreSQL, MariaDB), or one written in a
+    /// SQLite table's definition, which owns an index SQLite cannot drop.
+    Unique,
+    /// A unique index that is no constraint (`CREATE UNIQUE INDEX`, and
+    /// `add_constraint` unique on SQLite).
+    UniqueIndex,
+    PrimaryKey,
+    /// An index that enforces nothing: `drop_index` drops it.
+    Index,
+    /// Any other kind, in the database's words (PostgreSQL: exclusion).
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstraintInfo {
+    pub kind: ConstraintKind,
+    /// The constraint as the catalog prints it, for messages.
+    pub definition: String,
+    /// MariaDB: the column whose definition holds the CHECK (a CHECK
+    /// written after a column is part of it), with its whole definition.
+    pub column: Option<ColumnInfo>,
+    /// SQLite: the constraint's text in the table's stored definition,
+    /// with what separates it from the rest, so removing it drops it.
+    pub written: Option<String>,
 }
 
 impl TableInfo {
@@ -98,6 +132,21 @@ pub async fn schema(
     for ((name, column), info) in super::capture::load(db, version).await? {
         if let Some(t) = schema.get_mut(&name) {
             t.captured.insert(column, info);
+        }
+    }
+    for (i, op) in m.operations.iter().enumerate() {
+        if let super::operation::Operation::DropConstraint(c) = op {
+            // Without the table the schema would look like no database.
+            let Some(t) = schema.get_mut(&c.table) else {
+                anyhow::bail!(
+                    "operation {} (drop_constraint): table {} does not exist",
+                    i + 1,
+                    c.table
+                );
+            };
+            if let Some(info) = constraint(db, &c.table, &c.name).await? {
+                t.constraints.insert(c.name.clone(), info);
+            }
         }
     }
     Ok(schema)
@@ -192,7 +241,136 @@ pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
         columns,
         primary_key,
         captured: Default::default(),
+        constraints: Default::default(),
     }))
+}
+
+/// The constraint (or unique index) `name` of `table`; `None` when the
+/// table has none by that name.
+pub async fn constraint(
+    db: &mut Database,
+    table: &str,
+    name: &str,
+) -> Result<Option<ConstraintInfo>> {
+    let d = db.dialect();
+    let (t, n) = (d.string_literal(table), d.string_literal(name));
+    let read = |e| format!("cannot read constraint {name} of {table}: {e}");
+    let sql = match d {
+        // Constraints first; then an index that backs no constraint.
+        Dialect::Postgres => format!(
+            "SELECT CAST(c.contype AS TEXT), CAST(pg_get_constraintdef(c.oid) AS TEXT), CAST(NULL AS TEXT) \
+             FROM pg_constraint c WHERE c.conrelid = to_regclass({t}) AND c.conname = {n} \
+             UNION ALL SELECT CASE WHEN i.indisunique THEN 'unique index' ELSE 'index' END, \
+             CAST(pg_get_indexdef(i.indexrelid) AS TEXT), CAST(NULL AS TEXT) \
+             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+             WHERE i.indrelid = to_regclass({t}) AND ic.relname = {n} \
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))"
+        ),
+        Dialect::Mysql => format!(
+            "SELECT CAST(tc.constraint_type AS CHAR(64)), CAST(COALESCE(cc.check_clause, tc.constraint_type) AS CHAR(4000)), \
+             CAST(cc.level AS CHAR(16)) FROM information_schema.table_constraints tc \
+             LEFT JOIN information_schema.check_constraints cc ON cc.constraint_schema = tc.constraint_schema \
+             AND cc.table_name = tc.table_name AND cc.constraint_name = tc.constraint_name \
+             WHERE tc.table_schema = DATABASE() AND tc.table_name = {t} AND tc.constraint_name = {n} \
+             UNION ALL SELECT 'INDEX', 'INDEX', NULL FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND table_name = {t} AND index_name = {n} AND non_unique = 1 AND seq_in_index = 1"
+        ),
+        Dialect::Sqlite => format!(
+            "SELECT CASE WHEN \"unique\" THEN 'unique index' ELSE 'index' END, \
+             COALESCE((SELECT sql FROM sqlite_master WHERE type = 'index' AND name = {n}), ''), origin \
+             FROM pragma_index_list({t}) WHERE name = {n}"
+        ),
+    };
+    let rows = db
+        .fetch_all(&sql)
+        .await
+        .map_err(|e| anyhow::anyhow!(read(e)))?;
+    if let Some(r) = rows.first() {
+        let code: String = r.try_get(0)?;
+        let definition: String = r.try_get(1)?;
+        let detail: Option<String> = r.try_get(2)?;
+        let kind = match code.as_str() {
+            "c" | "CHECK" => ConstraintKind::Check,
+            "f" | "FOREIGN KEY" => ConstraintKind::ForeignKey,
+            "u" | "UNIQUE" => ConstraintKind::Unique,
+            "p" | "PRIMARY KEY" => ConstraintKind::PrimaryKey,
+            // SQLite: an index its table's definition made (UNIQUE, PRIMARY KEY).
+            "unique index" if detail.as_deref().is_some_and(|o| o != "c") => ConstraintKind::Unique,
+            "unique index" => ConstraintKind::UniqueIndex,
+            "index" | "INDEX" => ConstraintKind::Index,
+            "x" => ConstraintKind::Other("exclusion constraint".to_owned()),
+            other => ConstraintKind::Other(format!("constraint of kind {other}")),
+        };
+        // MariaDB: a CHECK written after a column belongs to the column
+        // and goes only with a new definition of it.
+        let column = match detail.as_deref() {
+            Some(level) if d == Dialect::Mysql && level.eq_ignore_ascii_case("column") => {
+                column_with_comment(db, table, name).await?
+            }
+            _ => None,
+        };
+        return Ok(Some(ConstraintInfo {
+            kind,
+            definition,
+            column,
+            written: None,
+        }));
+    }
+    if d != Dialect::Sqlite {
+        return Ok(None);
+    }
+    let create_sql = db
+        .fetch_strings(&format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = {t}"
+        ))
+        .await
+        .map_err(|e| anyhow::anyhow!(read(e)))?;
+    Ok(create_sql
+        .first()
+        .and_then(|sql| sqlite_columns::find_constraint(sql, name))
+        .map(|c| ConstraintInfo {
+            kind: match c.kind.as_str() {
+                "CHECK" => ConstraintKind::Check,
+                "FOREIGN" | "REFERENCES" => ConstraintKind::ForeignKey,
+                "UNIQUE" => ConstraintKind::Unique,
+                "PRIMARY" => ConstraintKind::PrimaryKey,
+                other => ConstraintKind::Other(format!("{other} constraint")),
+            },
+            definition: c.clause,
+            column: None,
+            written: c.written,
+        }))
+}
+
+/// MariaDB: `column` of `table` with its whole definition, its COMMENT
+/// carried in `extra` so that restating the column keeps it.
+async fn column_with_comment(
+    db: &mut Database,
+    table: &str,
+    column: &str,
+) -> Result<Option<ColumnInfo>> {
+    let Some(info) = self::table(db, table).await? else {
+        return Ok(None);
+    };
+    let Some(mut col) = info.column(column).cloned() else {
+        return Ok(None);
+    };
+    let comment = db
+        .fetch_strings(&format!(
+            "SELECT CAST(column_comment AS CHAR(2048)) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = {} AND column_name = {}",
+            db.dialect().string_literal(table),
+            db.dialect().string_literal(column)
+        ))
+        .await?;
+    if let Some(c) = comment.first().filter(|c| !c.is_empty()) {
+        let lit = db.dialect().string_literal(c);
+        col.extra = Some(match col.extra {
+            Some(e) => format!("{e} COMMENT {lit}"),
+            None => format!("COMMENT {lit}"),
+        });
+    }
+    Ok(Some(col))
 }
 
 /// The parts of MariaDB's `EXTRA` that belong to a column's definition and

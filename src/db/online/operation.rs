@@ -30,6 +30,7 @@ pub enum Operation {
     CreateIndex(CreateIndex),
     DropIndex(DropIndex),
     AddConstraint(AddConstraint),
+    DropConstraint(DropConstraint),
     Sql(RawSql),
 }
 
@@ -195,6 +196,15 @@ pub struct AddConstraint {
     pub foreign_key: Option<ForeignKey>,
 }
 
+/// Drops a named constraint at contract, once no old code relies on it
+/// (a unique one for `ON CONFLICT`, a foreign key for its cascade).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DropConstraint {
+    pub table: String,
+    pub name: String,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ForeignKey {
@@ -248,6 +258,7 @@ impl Operation {
             Operation::CreateIndex(_) => "create_index",
             Operation::DropIndex(_) => "drop_index",
             Operation::AddConstraint(_) => "add_constraint",
+            Operation::DropConstraint(_) => "drop_constraint",
             Operation::Sql(_) => "sql",
         }
     }
@@ -267,6 +278,7 @@ impl Operation {
             Operation::CreateIndex(i) => vec![&i.table],
             Operation::DropIndex(i) => vec![&i.table],
             Operation::AddConstraint(c) => vec![&c.table],
+            Operation::DropConstraint(c) => vec![&c.table],
         }
     }
 

@@ -149,43 +149,149 @@ fn unquote(name: &str) -> String {
 
 const TABLE_CONSTRAINTS: [&str; 5] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"];
 
-/// The definition of `column` in a `CREATE TABLE` statement's text.
-pub fn find(create_sql: &str, column: &str) -> Option<ColumnText> {
-    let open = tokens(create_sql)
+/// The column definitions and table constraints of a `CREATE TABLE`
+/// statement: each one's tokens, and where in the text it starts.
+fn items(create_sql: &str) -> Vec<(usize, Vec<Token<'_>>)> {
+    let Some(open) = tokens(create_sql)
         .into_iter()
-        .find(|t| t.text.starts_with('('))?;
+        .find(|t| t.text.starts_with('('))
+    else {
+        return Vec::new();
+    };
     let body = &create_sql[open.start + 1..open.end - 1];
     let offset = open.start + 1;
     // Top-level commas split the body into column and table constraints.
-    let mut items = Vec::new();
+    let mut bounds = Vec::new();
     let mut from = 0;
     for t in tokens(body) {
         if t.text == "," {
-            items.push((from, t.start));
+            bounds.push((from, t.start));
             from = t.end;
         }
     }
-    items.push((from, body.len()));
-    for (start, end) in items {
-        let item = &body[start..end];
-        let toks = tokens(item);
-        let Some(name) = toks.first() else { continue };
+    bounds.push((from, body.len()));
+    bounds
+        .into_iter()
+        .map(|(start, end)| {
+            (
+                offset + start,
+                tokens(&create_sql[offset + start..offset + end]),
+            )
+        })
+        .filter(|(_, toks)| !toks.is_empty())
+        .collect()
+}
+
+/// Where the whitespace before `at` begins, and with `delimiter` the
+/// comma or parenthesis before that.
+fn lead(sql: &str, at: usize, delimiter: bool) -> usize {
+    let mut lead = at;
+    while lead > 0 && sql.as_bytes()[lead - 1].is_ascii_whitespace() {
+        lead -= 1;
+    }
+    if delimiter {
+        lead.saturating_sub(1)
+    } else {
+        lead
+    }
+}
+
+/// The definition of `column` in a `CREATE TABLE` statement's text.
+pub fn find(create_sql: &str, column: &str) -> Option<ColumnText> {
+    for (start, toks) in items(create_sql) {
+        let name = &toks[0];
         if TABLE_CONSTRAINTS.iter().any(|k| name.is(k)) || unquote(name.text) != column {
             continue;
         }
         // Back over the whitespace to the delimiter before the definition.
-        let abs_start = offset + start + name.start;
-        let abs_end = offset + start + toks.last().map_or(name.end, |t| t.end);
-        let mut lead = abs_start;
-        while lead > 0 && create_sql.as_bytes()[lead - 1].is_ascii_whitespace() {
-            lead -= 1;
-        }
-        lead = lead.saturating_sub(1);
+        let abs_start = start + name.start;
+        let abs_end = start + toks.last().map_or(name.end, |t| t.end);
+        let lead = lead(create_sql, abs_start, true);
         let prefix = &create_sql[lead..abs_start];
         let definition = &create_sql[abs_start..abs_end];
         return Some(describe(prefix, definition));
     }
     None
+}
+
+/// A named constraint (`CONSTRAINT name …`) in a table's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstraintText {
+    /// The keyword after the name, upper case: `CHECK`, `FOREIGN`
+    /// (table constraint), `REFERENCES` (column constraint), `UNIQUE`, ...
+    pub kind: String,
+    /// From `CONSTRAINT` to the end of the constraint.
+    pub clause: String,
+    /// For a CHECK or a foreign key, which SQLite lets the table's text
+    /// lose in place: the text to remove, with the comma (table
+    /// constraint) or whitespace (column constraint) before it.
+    pub written: Option<String>,
+}
+
+/// The constraint `name` in a `CREATE TABLE` statement's text.
+pub fn find_constraint(create_sql: &str, name: &str) -> Option<ConstraintText> {
+    for (start, toks) in items(create_sql) {
+        let table_level = toks[0].is("CONSTRAINT");
+        for (i, t) in toks.iter().enumerate() {
+            if !t.is("CONSTRAINT") || toks.get(i + 1).is_none_or(|n| unquote(n.text) != name) {
+                continue;
+            }
+            let kind = toks
+                .get(i + 2)
+                .map_or(String::new(), |k| k.text.to_ascii_uppercase());
+            // A table constraint runs to the end of its item; a column
+            // constraint to the end of its clause.
+            let end = if table_level {
+                toks.len()
+            } else {
+                i + 2 + clause_len(&toks[i + 2..])
+            };
+            let (from, to) = (start + t.start, start + toks[end - 1].end);
+            let droppable = matches!(kind.as_str(), "CHECK" | "FOREIGN" | "REFERENCES");
+            return Some(ConstraintText {
+                clause: create_sql[from..to].to_owned(),
+                written: droppable
+                    .then(|| create_sql[lead(create_sql, from, table_level)..to].to_owned()),
+                kind,
+            });
+        }
+    }
+    None
+}
+
+/// Tokens in the column constraint starting at `toks[0]`'s keyword: a
+/// CHECK and its expression, or a REFERENCES clause with its actions;
+/// other constraints are not measured (one token).
+fn clause_len(toks: &[Token<'_>]) -> usize {
+    let Some(first) = toks.first() else { return 0 };
+    if first.is("CHECK") {
+        return toks.len().min(2);
+    }
+    if !first.is("REFERENCES") {
+        return 1;
+    }
+    // REFERENCES table [(columns)] then ON …, MATCH …, [NOT] DEFERRABLE
+    // [INITIALLY …] in any order.
+    let mut i = 2;
+    if toks.get(i).is_some_and(|t| t.text.starts_with('(')) {
+        i += 1;
+    }
+    loop {
+        let at = |k: usize, w: &str| toks.get(i + k).is_some_and(|t| t.is(w));
+        i += if at(0, "ON") {
+            if at(2, "SET") || at(2, "NO") {
+                4
+            } else {
+                3
+            }
+        } else if at(0, "MATCH") || at(0, "INITIALLY") || (at(0, "NOT") && at(1, "DEFERRABLE")) {
+            2
+        } else if at(0, "DEFERRABLE") {
+            1
+        } else {
+            return i.min(toks.len());
+        };
+    }
 }
 
 fn describe(prefix: &str, definition: &str) -> ColumnText {
@@ -303,6 +409,40 @@ mod tests {
         assert!(c.not_null);
         assert!(find(sql, "UNIQUE").is_none());
         assert!(find(sql, "name").is_none());
+    }
+
+    #[test]
+    fn finds_named_constraints_and_the_text_that_drops_them() {
+        let sql = "CREATE TABLE t (\n  id INTEGER PRIMARY KEY,\n  qty INT NOT NULL CONSTRAINT qty_pos CHECK (qty > 0) DEFAULT 1,\n  \
+                   p INT CONSTRAINT t_p_fk REFERENCES parent (id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED NOT NULL,\n  \
+                   CONSTRAINT \"t_pair\" UNIQUE (qty, p),\n  CONSTRAINT t_fk FOREIGN KEY (p) REFERENCES parent (id) ON UPDATE CASCADE\n)";
+        let check = find_constraint(sql, "qty_pos").unwrap();
+        assert_eq!(check.kind, "CHECK");
+        assert_eq!(
+            check.written.as_deref(),
+            Some(" CONSTRAINT qty_pos CHECK (qty > 0)")
+        );
+        let fk = find_constraint(sql, "t_p_fk").unwrap();
+        assert_eq!(fk.kind, "REFERENCES");
+        assert_eq!(
+            fk.written.as_deref(),
+            Some(" CONSTRAINT t_p_fk REFERENCES parent (id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED")
+        );
+        let unique = find_constraint(sql, "t_pair").unwrap();
+        assert_eq!((unique.kind.as_str(), unique.written), ("UNIQUE", None));
+        assert_eq!(unique.clause, "CONSTRAINT \"t_pair\" UNIQUE (qty, p)");
+        let table_fk = find_constraint(sql, "t_fk").unwrap();
+        assert_eq!(
+            table_fk.written.as_deref(),
+            Some(",\n  CONSTRAINT t_fk FOREIGN KEY (p) REFERENCES parent (id) ON UPDATE CASCADE")
+        );
+        let dropped = sql
+            .replace(check.written.as_deref().unwrap(), "")
+            .replace(table_fk.written.as_deref().unwrap(), "");
+        assert!(dropped.contains("qty INT NOT NULL DEFAULT 1,"), "{dropped}");
+        assert!(dropped.ends_with("UNIQUE (qty, p)\n)"), "{dropped}");
+        assert!(find_constraint(sql, "qty").is_none());
+        assert!(find_constraint(sql, "missing").is_none());
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod postgres;
 mod sqlite;
 
 use crate::db::dialect::Dialect;
-use crate::db::online::introspect::ColumnInfo;
+use crate::db::online::introspect::{ColumnInfo, ConstraintInfo};
 use crate::db::online::operation::{AddConstraint, CreateTable};
 
 /// One DDL statement and whether it may run inside a transaction.
@@ -245,6 +245,16 @@ pub trait OnlineSql: std::marker::Sync + Send {
     fn drop_index(&self, table: &str, name: &str) -> Vec<Ddl>;
 
     fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, String>;
+
+    /// Contract: drops constraint `name` of `table`, which the catalog
+    /// describes as `c` (`None` offline). Refuses, saying what to do
+    /// instead, what the database cannot drop in place.
+    fn drop_constraint(
+        &self,
+        table: &str,
+        name: &str,
+        c: Option<&ConstraintInfo>,
+    ) -> Result<Vec<Ddl>, String>;
 
     /// Renames table `from` to `to` and leaves a view under the old name
     /// that old code can read and write (`columns`: the table's, with

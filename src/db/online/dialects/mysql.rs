@@ -8,7 +8,7 @@ use super::{
     SyncTriggers,
 };
 use crate::db::dialect::Dialect;
-use crate::db::online::introspect::ColumnInfo;
+use crate::db::online::introspect::{ColumnInfo, ConstraintInfo, ConstraintKind};
 use crate::db::online::operation::AddConstraint;
 
 pub struct Mysql;
@@ -210,6 +210,46 @@ impl OnlineSql for Mysql {
             ))],
             contract: Vec::new(),
             undo: vec![Ddl::tx(undo)],
+        })
+    }
+
+    fn drop_constraint(
+        &self,
+        table: &str,
+        name: &str,
+        c: Option<&ConstraintInfo>,
+    ) -> Result<Vec<Ddl>, String> {
+        let t = self.q(table);
+        let online = ", ALGORITHM=INPLACE, LOCK=NONE";
+        Ok(match c {
+            Some(ConstraintInfo {
+                kind: ConstraintKind::Unique | ConstraintKind::UniqueIndex,
+                ..
+            }) => self.drop_index(table, name),
+            Some(ConstraintInfo {
+                kind: ConstraintKind::ForeignKey,
+                ..
+            }) => vec![Ddl::tx(format!(
+                "ALTER TABLE {t} DROP FOREIGN KEY {}{online}",
+                self.q(name)
+            ))],
+            // A CHECK written after a column is part of its definition:
+            // restating the definition without it drops it.
+            Some(ConstraintInfo {
+                column: Some(column),
+                ..
+            }) => vec![Ddl::tx(format!(
+                "ALTER TABLE {t} MODIFY COLUMN {}{online}",
+                self.definition(column)
+            ))],
+            Some(_) => vec![Ddl::tx(format!(
+                "ALTER TABLE {t} DROP CONSTRAINT {}{online}",
+                self.q(name)
+            ))],
+            None => vec![Ddl::tx(format!(
+                "ALTER TABLE {t} DROP CONSTRAINT {}",
+                self.q(name)
+            ))],
         })
     }
 

@@ -4,7 +4,7 @@
 
 use super::{branches, column_list, updates, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
 use crate::db::dialect::Dialect;
-use crate::db::online::introspect::ColumnInfo;
+use crate::db::online::introspect::{ColumnInfo, ConstraintInfo, ConstraintKind};
 use crate::db::online::operation::AddConstraint;
 
 pub struct Postgres;
@@ -169,6 +169,24 @@ impl OnlineSql for Postgres {
             ))],
             contract: vec![Ddl::tx(format!("ALTER TABLE {t} VALIDATE CONSTRAINT {n}"))],
             undo: vec![drop],
+        })
+    }
+
+    fn drop_constraint(
+        &self,
+        table: &str,
+        name: &str,
+        c: Option<&ConstraintInfo>,
+    ) -> Result<Vec<Ddl>, String> {
+        // An index without a constraint goes without locking the table;
+        // a constraint needs its short exclusive lock.
+        Ok(match c.map(|c| &c.kind) {
+            Some(ConstraintKind::UniqueIndex) => self.drop_index(table, name),
+            _ => vec![Ddl::tx(format!(
+                "ALTER TABLE {} DROP CONSTRAINT {}",
+                self.q(table),
+                self.q(name)
+            ))],
         })
     }
 

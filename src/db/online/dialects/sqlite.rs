@@ -7,7 +7,7 @@ use super::{
     column_list, rename_with_view, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers,
 };
 use crate::db::dialect::Dialect;
-use crate::db::online::introspect::ColumnInfo;
+use crate::db::online::introspect::{ColumnInfo, ConstraintInfo, ConstraintKind};
 use crate::db::online::operation::AddConstraint;
 use std::time::Duration;
 
@@ -220,6 +220,45 @@ impl OnlineSql for Sqlite {
                 "SQLite cannot add a CHECK or FOREIGN KEY constraint to the existing table {}; \
                  use an `sql` operation that rebuilds the table",
                 c.table
+            )),
+        }
+    }
+
+    fn drop_constraint(
+        &self,
+        table: &str,
+        name: &str,
+        c: Option<&ConstraintInfo>,
+    ) -> Result<Vec<Ddl>, String> {
+        let rebuild = |what: &str| {
+            format!(
+                "{name} is {what} written in the definition of table {table}, which SQLite cannot drop \
+                 without rebuilding the table; use an `sql` operation that rebuilds {table} without it \
+                 (create the new table, copy the rows, drop the old one, rename)"
+            )
+        };
+        match c {
+            Some(ConstraintInfo {
+                kind: ConstraintKind::UniqueIndex,
+                ..
+            }) => Ok(self.drop_index(table, name)),
+            // SQLite documents editing the stored definition for removing
+            // a CHECK or a FOREIGN KEY: no row needs checking or moving.
+            Some(ConstraintInfo {
+                kind: ConstraintKind::Check | ConstraintKind::ForeignKey,
+                written: Some(written),
+                ..
+            }) => Ok(edit_table(self, table, written, "")),
+            Some(ConstraintInfo {
+                kind: ConstraintKind::Unique,
+                ..
+            }) => Err(rebuild(
+                "a UNIQUE constraint (its index belongs to the table)",
+            )),
+            Some(c) => Err(rebuild(&format!("a constraint ({})", c.definition))),
+            None => Err(format!(
+                "on SQLite dropping {name} depends on how the table's definition states it; \
+                 connect to the database to compile this operation"
             )),
         }
     }
