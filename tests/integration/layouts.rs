@@ -3,10 +3,11 @@
 //! each database they target, compared with the schema their own tool
 //! builds, re-applied as a no-op and rolled back with their down files.
 //!
-//! The reference schema is built the way diesel and golang-migrate apply a
-//! file: each `up` file sent whole to the server in version order (diesel's
-//! `batch_execute`, golang-migrate's multi-statement `Exec`), on a second
-//! database.
+//! The reference schema is built the way each tool runs a file, on a second
+//! database, in the tool's version order: diesel, golang-migrate and sqlx
+//! send each `up` file whole (diesel's `batch_execute`, golang-migrate's
+//! multi-statement `Exec`), dbmate its `up` section whole; Flyway and goose
+//! cut a file into statements and send each on its own.
 
 use crate::databases::{block_on, Db, Kind};
 use crate::test::{copy_dir, repo, Test};
@@ -30,19 +31,38 @@ fn schema(db: &Db) -> Vec<String> {
         .collect()
 }
 
-/// A database built from `up_files` the way the original tool runs them.
-fn reference(kind: Kind, dir: &Path, up_files: &[PathBuf]) -> Db {
+/// One migration's `up` as its tool sends it: the file, and the SQL of
+/// each call the tool makes to the server, in order.
+pub struct Up {
+    file: PathBuf,
+    calls: Vec<String>,
+}
+
+/// Each file sent whole, as diesel, golang-migrate, sqlx and Flyway do.
+fn whole(files: Vec<PathBuf>) -> Vec<Up> {
+    files
+        .into_iter()
+        .map(|file| Up {
+            calls: vec![std::fs::read_to_string(&file).unwrap()],
+            file,
+        })
+        .collect()
+}
+
+/// A database built from `ups` the way the original tool runs them.
+fn reference(kind: Kind, dir: &Path, ups: &[Up]) -> Db {
     let db = Db::create(kind, dir).expect("the server of the project's test");
     if kind == Kind::Sqlite {
         std::fs::write(db.sqlite_file(), b"").unwrap();
     }
     block_on(async {
         let mut c = db.connect().await;
-        for file in up_files {
-            let sql = std::fs::read_to_string(file).unwrap();
-            c.execute(sql.as_str())
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for up in ups {
+            for sql in &up.calls {
+                c.execute(sql.as_str())
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}\n{sql}", up.file.display()));
+            }
         }
         c.close().await.unwrap();
     });
@@ -57,7 +77,7 @@ fn real_project(
     kind: Kind,
     folder: &str,
     layout: &str,
-    up_files: Vec<PathBuf>,
+    up_files: Vec<Up>,
     rollback_to: Option<(&str, &str)>,
 ) {
     let Some(t) = Test::with_db(kind) else { return };
@@ -90,7 +110,7 @@ fn real_project(
         out.assert_ok();
         let keep = up_files
             .iter()
-            .position(|f| f.to_string_lossy().contains(name))
+            .position(|f| f.file.to_string_lossy().contains(name))
             .unwrap()
             + 1;
         let dir = tempfile::tempdir().unwrap();
@@ -138,7 +158,7 @@ fn vaultwarden_diesel_sqlite() {
         Kind::Sqlite,
         folder,
         "diesel",
-        diesel_up_files(folder),
+        whole(diesel_up_files(folder)),
         Some(("20260309005927", "2026-03-09-005927")),
     );
 }
@@ -150,7 +170,7 @@ fn vaultwarden_diesel_postgres() {
         Kind::Postgres,
         folder,
         "diesel",
-        diesel_up_files(folder),
+        whole(diesel_up_files(folder)),
         Some(("20260309005927", "2026-03-09-005927")),
     );
 }
@@ -162,7 +182,7 @@ fn atuin_sqlx_postgres() {
         Kind::Postgres,
         folder,
         "lockstep",
-        numbered_files(folder, ".sql"),
+        whole(numbered_files(folder, ".sql")),
         None,
     );
 }
@@ -174,7 +194,7 @@ fn atuin_sqlx_sqlite() {
         Kind::Sqlite,
         folder,
         "lockstep",
-        numbered_files(folder, ".sql"),
+        whole(numbered_files(folder, ".sql")),
         None,
     );
 }
@@ -186,7 +206,7 @@ fn flipt_golang_migrate_sqlite() {
         Kind::Sqlite,
         folder,
         "sqlx",
-        numbered_up_files(folder),
+        whole(numbered_up_files(folder)),
         None,
     );
 }
@@ -198,7 +218,7 @@ fn flipt_golang_migrate_postgres() {
         Kind::Postgres,
         folder,
         "sqlx",
-        numbered_up_files(folder),
+        whole(numbered_up_files(folder)),
         None,
     );
 }
@@ -206,7 +226,182 @@ fn flipt_golang_migrate_postgres() {
 #[test]
 fn flipt_golang_migrate_mysql() {
     let folder = "golang-migrate/flipt/mysql";
-    real_project(Kind::Mysql, folder, "sqlx", numbered_up_files(folder), None);
+    real_project(
+        Kind::Mysql,
+        folder,
+        "sqlx",
+        whole(numbered_up_files(folder)),
+        None,
+    );
+}
+
+/// Flyway's versioned files (`V<version>__<description>.sql`) in Flyway's
+/// order: the dotted (or `_`-separated) parts of the version as numbers.
+fn flyway_files(folder: &str) -> Vec<PathBuf> {
+    let mut files: Vec<(Vec<u64>, PathBuf)> = std::fs::read_dir(fixture(folder))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_owned();
+            let version = name.strip_prefix('V')?.split("__").next()?.to_owned();
+            let parts = version.split(['.', '_']).map(|n| n.parse().unwrap());
+            Some((parts.collect(), p))
+        })
+        .collect();
+    files.sort();
+    files.into_iter().map(|(_, p)| p).collect()
+}
+
+/// dbmate's `up` sections: the text between `-- migrate:up` and
+/// `-- migrate:down`, sent whole in one call, as dbmate runs it.
+fn dbmate_ups(folder: &str) -> Vec<Up> {
+    numbered_files(folder, ".sql")
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let up = text.split("-- migrate:down").next().unwrap();
+            let up = up.split_once("-- migrate:up").unwrap().1.to_owned();
+            Up {
+                file,
+                calls: vec![up],
+            }
+        })
+        .collect()
+}
+
+/// The statements of `lines` as goose's and Flyway's parsers cut them: after
+/// each line that ends with `;`, except inside a `$$` body or between goose's
+/// `StatementBegin` and `StatementEnd`; a piece with nothing but comments is
+/// not sent.
+fn statements<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut calls = Vec::new();
+    let (mut statement, mut block, mut dollars) = (String::new(), false, false);
+    for line in lines {
+        match line.trim() {
+            "-- +goose StatementBegin" => block = true,
+            "-- +goose StatementEnd" => {
+                block = false;
+                calls.push(std::mem::take(&mut statement));
+            }
+            _ => {
+                statement.push_str(line);
+                statement.push('\n');
+                dollars ^= line.matches("$$").count() % 2 == 1;
+                if !block && !dollars && line.trim_end().ends_with(';') {
+                    calls.push(std::mem::take(&mut statement));
+                }
+            }
+        }
+    }
+    calls.push(statement);
+    calls.retain(|c| {
+        c.lines()
+            .any(|l| !l.trim().is_empty() && !l.trim().starts_with("--"))
+    });
+    calls
+}
+
+/// Flyway's files, each statement sent on its own (a JDBC `execute` each).
+fn flyway_ups(folder: &str) -> Vec<Up> {
+    flyway_files(folder)
+        .into_iter()
+        .map(|file| Up {
+            calls: statements(std::fs::read_to_string(&file).unwrap().lines()),
+            file,
+        })
+        .collect()
+}
+
+/// goose's `up` statements: the lines after `-- +goose Up` up to
+/// `-- +goose Down`, each statement sent on its own, as goose runs them.
+fn goose_ups(folder: &str) -> Vec<Up> {
+    numbered_files(folder, ".sql")
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let up = text
+                .lines()
+                .skip_while(|l| l.trim() != "-- +goose Up")
+                .skip(1)
+                .take_while(|l| l.trim() != "-- +goose Down");
+            Up {
+                calls: statements(up),
+                file,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn conductor_flyway_postgres() {
+    let folder = "flyway/conductor/postgres";
+    real_project(Kind::Postgres, folder, "flyway", flyway_ups(folder), None);
+}
+
+#[test]
+fn conductor_flyway_sqlite() {
+    let folder = "flyway/conductor/sqlite";
+    real_project(Kind::Sqlite, folder, "flyway", flyway_ups(folder), None);
+}
+
+#[test]
+fn openfga_goose_postgres() {
+    let folder = "goose/openfga/postgres";
+    real_project(
+        Kind::Postgres,
+        folder,
+        "goose",
+        goose_ups(folder),
+        Some(("004", "004_")),
+    );
+}
+
+#[test]
+fn openfga_goose_sqlite() {
+    let folder = "goose/openfga/sqlite";
+    real_project(
+        Kind::Sqlite,
+        folder,
+        "goose",
+        goose_ups(folder),
+        Some(("005", "005_")),
+    );
+}
+
+#[test]
+fn dbmate_testdata_sqlite() {
+    let folder = "dbmate/dbmate";
+    real_project(
+        Kind::Sqlite,
+        folder,
+        "dbmate",
+        dbmate_ups(folder),
+        Some(("20151129054053", "20151129054053")),
+    );
+}
+
+#[test]
+fn dbmate_testdata_postgres() {
+    let folder = "dbmate/dbmate";
+    real_project(
+        Kind::Postgres,
+        folder,
+        "dbmate",
+        dbmate_ups(folder),
+        Some(("20151129054053", "20151129054053")),
+    );
+}
+
+#[test]
+fn dbmate_testdata_mysql() {
+    let folder = "dbmate/dbmate";
+    real_project(
+        Kind::Mysql,
+        folder,
+        "dbmate",
+        dbmate_ups(folder),
+        Some(("20151129054053", "20151129054053")),
+    );
 }
 
 /// The layout is forced by `--migrations-format` or `migrations_format` in

@@ -3,11 +3,15 @@
 //! `_` (`V1_2__x.sql` is version 1.2, as Flyway records it) and ordered part
 //! by part. `U<version>__<description>.sql` is the undo of that version.
 //! A script's `<file>.conf` with `executeInTransaction=false` runs it outside
-//! a transaction. Repeatable `R__` migrations are refused: lockstep records
+//! a transaction; without that setting, a script with a statement that
+//! PostgreSQL cannot run in a transaction (`CREATE INDEX CONCURRENTLY`,
+//! `VACUUM`, …) runs outside one, as Flyway detects it. Repeatable `R__` migrations are refused: lockstep records
 //! each migration once.
 
 use super::{entries, plain_migration, read, text, whole};
+use crate::db::dialect::Dialect;
 use crate::db::migration::{Migration, Script, Version};
+use crate::db::statements;
 use crate::error::SourceError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,15 +84,12 @@ pub fn load(dir: &Path) -> Result<Vec<Migration>, SourceError> {
     let mut undo: BTreeMap<Version, Script> = BTreeMap::new();
     for (_, version, _, path) in scripts.iter().filter(|s| s.0) {
         let bytes = read(path)?;
-        undo.insert(
-            version.clone(),
-            whole(text(path, &bytes)?, in_transaction(path)?),
-        );
+        undo.insert(version.clone(), script(path, &bytes)?);
     }
     let mut migrations = Vec::new();
     for (_, version, description, path) in scripts.into_iter().filter(|s| !s.0) {
         let bytes = read(&path)?;
-        let up = whole(text(&path, &bytes)?, in_transaction(&path)?);
+        let up = script(&path, &bytes)?;
         let down = undo.remove(&version);
         migrations.push(plain_migration(
             version,
@@ -109,23 +110,59 @@ pub fn load(dir: &Path) -> Result<Vec<Migration>, SourceError> {
     super::in_order(dir, migrations)
 }
 
-/// `executeInTransaction` from the script's `.conf` file (default true).
-fn in_transaction(script: &Path) -> Result<bool, SourceError> {
+/// A script, run in a transaction unless its `.conf` file or one of its
+/// statements says otherwise.
+fn script(path: &Path, bytes: &[u8]) -> Result<Script, SourceError> {
+    let sql = text(path, bytes)?;
+    let transaction = match conf_in_transaction(path)? {
+        Some(setting) => setting,
+        None => !statements::split(sql, Dialect::Postgres)
+            .iter()
+            .any(|s| outside_transaction(&s.sql)),
+    };
+    Ok(whole(sql, transaction))
+}
+
+/// Whether PostgreSQL refuses the statement inside a transaction block, as
+/// Flyway's PostgreSQL parser detects it; such a script runs without one.
+fn outside_transaction(statement: &str) -> bool {
+    let code = statement
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_uppercase();
+    let words: Vec<&str> = code.split_whitespace().collect();
+    match words.as_slice() {
+        ["CREATE", "INDEX", "CONCURRENTLY", ..]
+        | ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..]
+        | ["DROP", "INDEX", "CONCURRENTLY", ..]
+        | ["VACUUM", ..]
+        | ["DISCARD", "ALL", ..]
+        | ["ALTER", "SYSTEM", ..]
+        | ["CREATE" | "DROP", "DATABASE" | "TABLESPACE" | "SUBSCRIPTION", ..] => true,
+        ["REINDEX", ..] => words.contains(&"CONCURRENTLY"),
+        _ => false,
+    }
+}
+
+/// `executeInTransaction` from the script's `.conf` file, when it has one.
+fn conf_in_transaction(script: &Path) -> Result<Option<bool>, SourceError> {
     let mut conf = script.as_os_str().to_owned();
     conf.push(".conf");
     let conf = PathBuf::from(conf);
     let Ok(text) = std::fs::read_to_string(&conf) else {
-        return Ok(true);
+        return Ok(None);
     };
-    let mut transaction = true;
+    let mut transaction = None;
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         match line.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
-            Some(("executeInTransaction", "false")) => transaction = false,
-            Some(("executeInTransaction", "true")) => transaction = true,
+            Some(("executeInTransaction", "false")) => transaction = Some(false),
+            Some(("executeInTransaction", "true")) => transaction = Some(true),
             _ => {
                 return Err(SourceError::new(
                     conf,
@@ -176,5 +213,36 @@ mod tests {
                 .contains("duplicate versioned migration version 1.2"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_statement_postgres_refuses_in_a_transaction_runs_the_script_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "V1__index.sql",
+            "-- drop the old one\nDROP INDEX CONCURRENTLY IF EXISTS a_i;\n\
+             create unique index\n  concurrently b_i ON b (x);\n",
+        );
+        write(
+            "V2__plain.sql",
+            "CREATE INDEX c_i ON c (x);\n-- CONCURRENTLY later\n",
+        );
+        write("V3__vacuum.sql", "VACUUM ANALYZE c;\n");
+        write(
+            "V4__forced.sql",
+            "CREATE INDEX CONCURRENTLY d_i ON d (x);\n",
+        );
+        write("V4__forced.sql.conf", "executeInTransaction=true\n");
+        write(
+            "V5__reindex.sql",
+            "REINDEX TABLE c;\nREINDEX INDEX CONCURRENTLY c_i;\n",
+        );
+        let m = load(dir.path()).unwrap();
+        let transaction: Vec<bool> = m
+            .iter()
+            .map(|m| m.up.portable.as_ref().unwrap().transaction)
+            .collect();
+        assert_eq!(transaction, [false, true, false, true, false]);
     }
 }
