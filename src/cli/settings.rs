@@ -107,7 +107,10 @@ impl Settings {
         }
         let project_ini = under(&project, SETTINGS_FILE);
         let system_ini = system_settings_file();
-        let system_mode = !project_ini.is_file() && system_ini.is_file();
+        // Whatever is there is the settings file: one that is no regular
+        // file (a FIFO, a directory) is refused when read, not skipped.
+        let present = |p: &Path| std::fs::metadata(p).is_ok();
+        let system_mode = !present(&project_ini) && present(&system_ini);
         // Relative paths in a settings file are relative to its directory.
         let (ini_path, base) = if system_mode {
             let dir = system_ini
@@ -117,12 +120,11 @@ impl Settings {
         } else {
             (project_ini, project.clone())
         };
-        let file = if ini_path.is_file() {
-            SettingsFile::read(&ini_path)?
-        } else {
-            SettingsFile::default()
+        let settings_file = present(&ini_path).then(|| ini_path.clone());
+        let file = match &settings_file {
+            Some(path) => SettingsFile::read(path)?,
+            None => SettingsFile::default(),
         };
-        let settings_file = ini_path.is_file().then(|| ini_path.clone());
         let from_file = |key: &str| file.get(key);
         let file_path = |key: &str| from_file(key).map(|(v, at)| (under(&base, v), at));
         // A value error names the file and line: `lockstep.ini:3: phase = x: expected …`.
@@ -347,7 +349,8 @@ impl Settings {
 /// Values for `${KEY}` from a YAML (or JSON, which is YAML) mapping of
 /// scalars.
 pub fn read_vars_file(path: &Path) -> Result<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path)
+    // Never blocks: a FIFO (or a device) is refused, not waited on.
+    let text = crate::config::path::read_regular_text(path)
         .with_context(|| format!("cannot read the vars file {}", path.display()))?;
     let value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
         let at = e

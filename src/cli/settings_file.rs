@@ -48,8 +48,9 @@ pub const KEYS: &[&str] = &[
 
 impl SettingsFile {
     pub fn read(path: &Path) -> Result<SettingsFile> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        // Never blocks: a FIFO (or a device) is refused, not waited on.
+        let text = crate::config::path::read_regular_text(path)
+            .with_context(|| format!("cannot read the settings file {}", path.display()))?;
         Self::parse(path, &text)
     }
 

@@ -344,6 +344,16 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// [`read_regular`] for a text file: its bytes must be UTF-8.
+pub fn read_regular_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_regular(path)?).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "it is not valid UTF-8; save it as UTF-8 text",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
