@@ -1,7 +1,8 @@
 //! No write is lost by an online column change: old-version writers that
 //! set only the old column, new-version writers that set only the new one
 //! (ORM style, leaving the other out), writers that update either, and
-//! readers of both, all running through expand, backfill and contract on a
+//! readers of both, all running through expand, backfill and contract (new
+//! code starts after expand, so the backfill runs under both) on a
 //! table of 50,000 rows, for three definitions of the old column and for
 //! `rename_column`, `alter_column`, and `rename_table` with a rename of one
 //! of its columns (old code then goes through the compatibility view). Each writer keeps a ledger of the
@@ -397,22 +398,37 @@ pub fn matrix(t: Test, old: OldColumn, change: Change) {
     let before = definition(&t, "counters", "hits");
     let (table, new) = (change.new_table(), change.new_column());
 
-    // Release 1 runs alone, then expand (and its backfill) runs under it.
+    // Release 1 runs alone, then expand runs under it.
     let old_writers: Vec<Writer> = (0..WRITERS)
         .map(|w| Writer::start(&t, Version::Old, w, old, change))
         .collect();
     let old_reader = Reader::start(&t, "counters", "hits");
     std::thread::sleep(Duration::from_millis(300));
     t.migration("0002_change.yaml", &change.migration(old));
-    let expand = t.run(&["apply", "--phase", "expand"]);
+    let expand = t.run(&["apply", "--phase", "expand", "--no-backfill"]);
     expand.assert_ok();
-    assert_eq!(expand.json["backfills"][0]["finished"], true);
 
-    // Release 2 joins: both versions write side by side.
+    // Release 2 joins: both versions write side by side, and the backfill
+    // runs under both (it must not overwrite what new code writes).
     let new_writers: Vec<Writer> = (0..WRITERS)
         .map(|w| Writer::start(&t, Version::New, w, old, change))
         .collect();
     let new_reader = Reader::start(&t, table, new);
+    let new_rows = format!("SELECT COUNT(*) FROM {table} WHERE name LIKE 'new%'");
+    for _ in 0..100 {
+        if t.db().count(&new_rows) > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(t.db().count(&new_rows) > 0, "new code never wrote");
+    let backfill = t.run(&["backfill"]);
+    backfill.assert_ok();
+    assert_eq!(
+        backfill.json["backfills"][0]["finished"], true,
+        "{}",
+        backfill.stdout
+    );
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(400));
         assert_eq!(
@@ -529,4 +545,6 @@ matrix! {
     alter_nullable_default: NullableDefault, Alter;
     alter_not_null: NotNull, Alter;
     rename_table_not_null_default: NotNullDefault, RenameTable;
+    rename_table_nullable_default: NullableDefault, RenameTable;
+    rename_table_not_null: NotNull, RenameTable;
 }
