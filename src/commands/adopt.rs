@@ -44,16 +44,23 @@ pub async fn run(ctx: &Ctx, baseline: Option<&str>) -> Result<Report> {
             Version::parse(b).ok_or_else(|| anyhow!("--baseline {b}: expected a version number"))
         })
         .transpose()?;
+    // Everything that can refuse is checked without the lock first: taking
+    // it creates lockstep's tables, and a refused adopt (or `--check`) must
+    // leave the database exactly as it was.
+    let preview = match connect_read_only(ctx).await? {
+        None => adopt(ctx, None, &migrations, baseline.clone(), false).await,
+        Some(mut db) => {
+            let result = adopt(ctx, Some(&mut db), &migrations, baseline.clone(), false).await;
+            db.close().await;
+            result
+        }
+    };
     if ctx.settings.check {
-        let Some(mut db) = connect_read_only(ctx).await? else {
-            return adopt(ctx, None, &migrations, baseline).await;
-        };
-        let result = adopt(ctx, Some(&mut db), &migrations, baseline).await;
-        db.close().await;
-        return result;
+        return preview;
     }
+    preview?;
     let (mut db, lock) = connect_locked(ctx).await?;
-    let result = adopt(ctx, Some(&mut db), &migrations, baseline).await;
+    let result = adopt(ctx, Some(&mut db), &migrations, baseline, true).await;
     lock.release(&mut db).await;
     db.close().await;
     result
@@ -64,6 +71,7 @@ async fn adopt(
     mut db: Option<&mut Database>,
     migrations: &[Migration],
     baseline: Option<Version>,
+    write: bool,
 ) -> Result<Report> {
     let mut report = ctx.new_report();
     let dir = ctx.migrations_display();
@@ -154,7 +162,7 @@ async fn adopt(
             ": run `lockstep apply`"
         }
     );
-    if !ctx.settings.check {
+    if write {
         if let Some(db) = db {
             record(ctx, db, &chosen, &source).await?;
         }

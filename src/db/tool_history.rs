@@ -172,7 +172,9 @@ fn truth(expr: &str) -> String {
 fn hex_of(d: Dialect, column: &str) -> String {
     match d {
         Dialect::Postgres => format!("encode({column}, 'hex')"),
-        Dialect::Mysql => format!("CAST(HEX({column}) AS CHAR)"),
+        // A bounded length keeps the type VARCHAR: an unbounded one is a
+        // TEXT, which the driver hands over as bytes.
+        Dialect::Mysql => format!("CAST(HEX({column}) AS CHAR(1024))"),
         Dialect::Sqlite => format!("hex({column})"),
     }
 }

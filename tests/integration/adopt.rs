@@ -210,7 +210,7 @@ fn sqlx(kind: Kind) {
         "_sqlx_migrations records migration 20240102000000 as failed",
         "lockstep adopts only a clean history",
     ]);
-    assert!(t.db().history().is_empty());
+    assert!(!t.db().history_exists());
 }
 
 #[test]
@@ -504,7 +504,7 @@ crate::dialects!(
         let out = t.run(&["adopt"]);
         out.assert_failed()
             .assert_msg_contains(&["no other tool's history table", "--baseline VERSION"]);
-        assert!(t.db().history().is_empty());
+        assert!(!t.db().history_exists());
 
         let out = t.run(&["adopt", "--baseline", "0002"]);
         out.assert_ok();
@@ -514,5 +514,65 @@ crate::dialects!(
         apply.assert_ok();
         assert_eq!(apply.versions("/database/applied"), ["0003"]);
         assert_eq!(t.run(&["apply"]).json["changed"], false);
+    }
+);
+
+/// Every table of the database, lockstep's included, with its columns,
+/// indexes and triggers.
+fn everything(db: &Db) -> Vec<String> {
+    db.tables()
+        .iter()
+        .flat_map(|t| {
+            let mut c = db.catalog(t);
+            c.insert(0, format!("table {t}"));
+            c
+        })
+        .collect()
+}
+
+crate::dialects!(
+    a_refused_adopt_and_a_check_leave_the_database_as_it_was,
+    |t: Test| {
+        let kind = t.db().kind;
+        if kind == Kind::Sqlite {
+            std::fs::write(t.db().sqlite_file(), b"").unwrap();
+        }
+        let project = sqlx_project();
+        for (file, content) in &project.applied {
+            t.migration(file, content);
+            t.db()
+                .execute(content.trim_start_matches("-- no-transaction\n"));
+        }
+        let before = everything(t.db());
+        assert!(before.contains(&"table users".to_owned()), "{before:?}");
+
+        // No history table at all, and no baseline.
+        t.run(&["adopt"])
+            .assert_failed()
+            .assert_msg_contains(&["no other tool's history table"]);
+        assert_eq!(everything(t.db()), before);
+        // The baseline, checked only.
+        let check = t.run(&["adopt", "--baseline", "20240102000000", "--check"]);
+        check.assert_ok();
+        assert_eq!(everything(t.db()), before);
+
+        // sqlx's history with a failed migration.
+        tool_table(t.db(), &sqlx_history(kind, &project, &[true, false], false));
+        let before = everything(t.db());
+        t.run(&["adopt"])
+            .assert_failed()
+            .assert_msg_contains(&["as failed", "lockstep adopts only a clean history"]);
+        assert_eq!(everything(t.db()), before);
+        t.run(&["adopt", "--check"]).assert_failed();
+        assert_eq!(everything(t.db()), before);
+
+        // A clean history, checked only; then adopted for real.
+        t.db()
+            .execute("UPDATE _sqlx_migrations SET success = TRUE WHERE version = 20240102000000");
+        let before = everything(t.db());
+        t.run(&["adopt", "--check"]).assert_ok();
+        assert_eq!(everything(t.db()), before);
+        t.run(&["adopt"]).assert_ok();
+        assert!(t.db().history_exists());
     }
 );

@@ -14,15 +14,21 @@ use crate::test::{copy_dir, repo, Test};
 use sqlx::{Connection, Executor};
 use std::path::{Path, PathBuf};
 
-fn fixture(relative: &str) -> PathBuf {
+pub fn fixture(relative: &str) -> PathBuf {
     repo().join("tests/fixtures/migrations").join(relative)
 }
 
-/// Every table's columns, indexes and triggers, lockstep's own tables left out.
-fn schema(db: &Db) -> Vec<String> {
+/// Tables that record history: lockstep's, and those of the tools whose
+/// runs the tests compare with.
+pub fn is_history_table(table: &str) -> bool {
+    table.starts_with("lockstep_") || ["schema_migrations", "_sqlx_migrations"].contains(&table)
+}
+
+/// Every table's columns, indexes and triggers, history tables left out.
+pub fn schema(db: &Db) -> Vec<String> {
     db.tables()
         .iter()
-        .filter(|t| !t.starts_with("lockstep_"))
+        .filter(|t| !is_history_table(t))
         .flat_map(|t| {
             let mut c = db.catalog(t);
             c.insert(0, format!("table {t}"));

@@ -42,6 +42,7 @@ mod online_sanity;
 mod online_writes;
 mod plan;
 mod races;
+mod real_tools;
 mod resume;
 mod rollback;
 mod secrets;
