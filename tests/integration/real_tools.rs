@@ -234,12 +234,18 @@ fn adopts_what_dbmate_migrated_on_mysql() {
     adopts_what_dbmate_migrated(Kind::Mysql);
 }
 
+/// `sqlx migrate run`: its exit status and output.
 fn sqlx_run(sqlx: &Path, db: &Db, dir: &Path) -> (bool, String) {
+    sqlx_migrate(sqlx, db, dir, "run")
+}
+
+/// `sqlx migrate COMMAND` with the migrations of `dir`.
+fn sqlx_migrate(sqlx: &Path, db: &Db, dir: &Path, command: &str) -> (bool, String) {
     run(
         sqlx,
         &[
             "migrate",
-            "run",
+            command,
             "--source",
             dir.to_str().unwrap(),
             "--database-url",
@@ -391,4 +397,73 @@ fn adopts_what_sqlx_migrated_on_postgres() {
 #[test]
 fn adopts_what_sqlx_migrated_on_sqlite() {
     adopts_what_sqlx_migrated(Kind::Sqlite, "sqlx/atuin/server-sqlite");
+}
+
+/// The payload the reversible pair's migrations change, one row.
+fn payload(db: &Db) -> i64 {
+    db.count("SELECT some_payload FROM migrations_reversible_test")
+}
+
+/// sqlx's reversible pairs (`.up.sql`/`.down.sql`): `sqlx migrate run` and
+/// `lockstep apply` build the same schema and data, `sqlx migrate revert`
+/// and `lockstep rollback` undo the newest alike; a database sqlx migrated
+/// is adopted, its checksums match, and lockstep rolls it back with the
+/// down file.
+fn sqlx_reversible_pairs(kind: Kind) {
+    let Some(sqlx) = sqlx() else { return };
+    let Some(t) = with_db(kind) else { return };
+    let folder = "sqlx/sqlx/reversible";
+    copy_dir(&fixture(folder), &t.path().join("migrations"));
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = other_db(kind, dir.path());
+    let (ok, text) = sqlx_run(&sqlx, &theirs, &fixture(folder));
+    assert!(ok, "{text}");
+
+    let out = t.run(&["apply"]);
+    out.assert_ok();
+    assert_eq!(out.json["database"]["layout"], "sqlx");
+    assert_eq!(
+        out.versions("/database/applied"),
+        ["20220721124650", "20220721125033"]
+    );
+    assert_eq!(schema(t.db()), schema(&theirs));
+    assert_eq!((payload(t.db()), payload(&theirs)), (101, 101));
+
+    let (ok, text) = sqlx_migrate(&sqlx, &theirs, &fixture(folder), "revert");
+    assert!(ok, "{text}");
+    t.run(&["rollback", "--to", "20220721124650"]).assert_ok();
+    assert_eq!(schema(t.db()), schema(&theirs));
+    assert_eq!((payload(t.db()), payload(&theirs)), (100, 100));
+
+    // Adopted from what sqlx ran: the `.up.sql` checksums match, and the
+    // down file undoes the newest.
+    let Some(t) = with_db(kind) else { return };
+    copy_dir(&fixture(folder), &t.path().join("migrations"));
+    let (ok, text) = sqlx_run(&sqlx, t.db(), &t.path().join("migrations"));
+    assert!(ok, "{text}");
+    let out = t.run(&["adopt"]);
+    out.assert_ok();
+    assert_eq!(
+        out.versions("/adopted"),
+        ["20220721124650", "20220721125033"]
+    );
+    assert_eq!(out.json["changed_since_applied"], serde_json::json!([]));
+    assert_eq!(t.run(&["apply"]).json["changed"], false);
+    t.run(&["rollback", "--to", "20220721124650"]).assert_ok();
+    assert_eq!(payload(t.db()), 100);
+}
+
+#[test]
+fn sqlx_reversible_pairs_on_sqlite() {
+    sqlx_reversible_pairs(Kind::Sqlite);
+}
+
+#[test]
+fn sqlx_reversible_pairs_on_postgres() {
+    sqlx_reversible_pairs(Kind::Postgres);
+}
+
+#[test]
+fn sqlx_reversible_pairs_on_mysql() {
+    sqlx_reversible_pairs(Kind::Mysql);
 }
