@@ -329,3 +329,32 @@ fn sqlite_refuses_a_unique_constraint_in_the_table_definition() {
     }
     assert_eq!(t.db().history(), ["0001:applied"]);
 }
+
+// After a `rename_table` in the same migration the table goes by its new
+// name, before expand (when the catalog still has the old one) and after.
+dialects!(drop_constraint_of_a_table_renamed_before_it, |t: Test| {
+    let (sql, _) = items(t.db().kind);
+    t.migration("0001_items.sql", &sql);
+    t.run(&["apply"]).assert_ok();
+    t.migration(
+        "0002_goods.yaml",
+        "operations:\n  - rename_table: {from: items, to: goods}\n  \
+         - drop_constraint: {table: goods, name: items_code_len}\n",
+    );
+    t.run(&["plan"]).assert_ok();
+    t.run(&["apply", "--phase", "expand"]).assert_ok();
+    assert!(constraints(&t, "goods")
+        .iter()
+        .any(|l| l.contains("items_code_len")));
+    t.run(&["apply"]).assert_ok();
+    let after = constraints(&t, "goods");
+    assert!(
+        !after.iter().any(|l| l.contains("items_code_len")),
+        "{after:#?}"
+    );
+    assert!(
+        after.iter().any(|l| l.contains("items_parent_fk")),
+        "{after:#?}"
+    );
+    assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
+});

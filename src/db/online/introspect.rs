@@ -136,15 +136,28 @@ pub async fn schema(
     }
     for (i, op) in m.operations.iter().enumerate() {
         if let super::operation::Operation::DropConstraint(c) = op {
+            // Before expand, a table an earlier `rename_table` renames
+            // still has its old name.
+            let renamed = m.operations[..i].iter().rev().find_map(|op| match op {
+                super::operation::Operation::RenameTable(r) if r.to == c.table => {
+                    Some(r.from.as_str())
+                }
+                _ => None,
+            });
+            let live = match renamed {
+                Some(from) if !schema.contains_key(&c.table) => from,
+                _ => c.table.as_str(),
+            };
+            let info = constraint(db, live, &c.name).await?;
             // Without the table the schema would look like no database.
-            let Some(t) = schema.get_mut(&c.table) else {
+            let Some(t) = schema.get_mut(live) else {
                 anyhow::bail!(
                     "operation {} (drop_constraint): table {} does not exist",
                     i + 1,
                     c.table
                 );
             };
-            if let Some(info) = constraint(db, &c.table, &c.name).await? {
+            if let Some(info) = info {
                 t.constraints.insert(c.name.clone(), info);
             }
         }
