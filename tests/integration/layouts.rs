@@ -276,24 +276,35 @@ fn dbmate_ups(folder: &str) -> Vec<Up> {
 }
 
 /// The statements of `lines` as goose's and Flyway's parsers cut them: after
-/// each line that ends with `;`, except inside a `$$` body or between goose's
-/// `StatementBegin` and `StatementEnd`; a piece with nothing but comments is
-/// not sent.
+/// each line that ends with the delimiter (`;`, or what a MySQL client's
+/// `DELIMITER` line sets, as Flyway's MySQL parser reads it), except inside
+/// a `$$` body or between goose's `StatementBegin` and `StatementEnd`; a
+/// piece with nothing but comments is not sent.
 fn statements<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut calls = Vec::new();
     let (mut statement, mut block, mut dollars) = (String::new(), false, false);
+    let mut delimiter = ";".to_owned();
     for line in lines {
-        match line.trim() {
+        let trimmed = line.trim();
+        match trimmed {
             "-- +goose StatementBegin" => block = true,
             "-- +goose StatementEnd" => {
                 block = false;
                 calls.push(std::mem::take(&mut statement));
             }
+            _ if trimmed.to_ascii_uppercase().starts_with("DELIMITER ") => {
+                delimiter = trimmed["DELIMITER ".len()..].trim().to_owned();
+            }
             _ => {
+                dollars ^= line.matches("$$").count() % 2 == 1 && delimiter == ";";
+                let end = !block && !dollars && line.trim_end().ends_with(delimiter.as_str());
+                let line = match end && delimiter != ";" {
+                    true => line.trim_end().strip_suffix(delimiter.as_str()).unwrap(),
+                    false => line,
+                };
                 statement.push_str(line);
                 statement.push('\n');
-                dollars ^= line.matches("$$").count() % 2 == 1;
-                if !block && !dollars && line.trim_end().ends_with(';') {
+                if end {
                     calls.push(std::mem::take(&mut statement));
                 }
             }
@@ -348,6 +359,12 @@ fn conductor_flyway_postgres() {
 fn conductor_flyway_sqlite() {
     let folder = "flyway/conductor/sqlite";
     real_project(Kind::Sqlite, folder, "flyway", flyway_ups(folder), None);
+}
+
+#[test]
+fn conductor_flyway_mysql() {
+    let folder = "flyway/conductor/mysql";
+    real_project(Kind::Mysql, folder, "flyway", flyway_ups(folder), None);
 }
 
 #[test]
