@@ -181,8 +181,9 @@ fn yaml_section(roff: &mut Roff) {
         "A YAML migration lists declarative operations that lockstep compiles for each \
          database into an expand part, a batched backfill and a contract part, so that the old \
          and the new release can run side by side: create_table, drop_table, add_column, \
-         drop_column, rename_column, alter_column, create_index, drop_index, add_constraint, \
-         drop_constraint and sql (raw SQL per dialect). For rename_column and alter_column, expand adds the new \
+         drop_column, rename_column, rename_table, alter_column, set_default, drop_default, \
+         create_index, drop_index, add_constraint, drop_constraint and sql (raw SQL per \
+         dialect). For rename_column and alter_column, expand adds the new \
          column and triggers that keep both columns in step; the backfill copies existing rows \
          in primary-key batches (resumable with lockstep backfill, paced with --batch-size and \
          --batch-sleep); a sanity check proves no row differs; contract drops the triggers and \

@@ -128,8 +128,9 @@ description: {description}
 operations:
   # - add_column: {{table: users, column: {{name: email, type: text, nullable: true}}}}
   # - rename_column: {{table: users, from: mail, to: email}}
-  # also: create_table, drop_table, drop_column, alter_column, create_index,
-  # drop_index, add_constraint, drop_constraint, sql: see `man lockstep` (MIGRATIONS) and
+  # also: create_table, drop_table, drop_column, rename_table, alter_column,
+  # set_default, drop_default, create_index, drop_index, add_constraint,
+  # drop_constraint, sql: see `man lockstep` (MIGRATIONS) and
   # {YAML_DOC} in lockstep's documentation
   # (/usr/share/doc/lockstep/docs/ when installed from the package)
 ",
@@ -221,14 +222,12 @@ mod tests {
         assert!(text.contains(YAML_DOC), "{text}");
         let page = Path::new(env!("CARGO_MANIFEST_DIR")).join(YAML_DOC);
         let page = std::fs::read_to_string(&page).unwrap();
-        for op in [
-            "rename_column",
-            "alter_column",
-            "create_index",
-            "add_constraint",
-            "drop_constraint",
-        ] {
-            assert!(page.contains(op), "{YAML_DOC} does not document {op}");
+        for op in crate::db::online::operation::NAMES {
+            assert!(
+                page.contains(&format!("| `{op}` |")),
+                "{YAML_DOC} does not document {op}"
+            );
+            assert!(text.contains(op), "the template does not name {op}");
         }
     }
 

@@ -185,6 +185,12 @@ fn man_page_covers_yaml_migrations() {
             "MIGRATIONS lacks {needle}: {section}"
         );
     }
+    for op in lockstep::db::online::operation::NAMES {
+        assert!(
+            section.contains(&format!(" {op},")) || section.contains(&format!(" {op} ")),
+            "MIGRATIONS does not list the YAML operation {op}: {section}"
+        );
+    }
     assert!(
         page.contains("migrations/<version>_<slug>.yaml"),
         "FILES lacks YAML migrations"

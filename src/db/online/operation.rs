@@ -243,6 +243,24 @@ pub struct RawSql {
     pub down: Option<PerDialectSql>,
 }
 
+/// Every operation's name, as [`Operation::name`] gives it.
+pub const NAMES: [&str; 14] = [
+    "create_table",
+    "drop_table",
+    "add_column",
+    "drop_column",
+    "rename_column",
+    "rename_table",
+    "alter_column",
+    "set_default",
+    "drop_default",
+    "create_index",
+    "drop_index",
+    "add_constraint",
+    "drop_constraint",
+    "sql",
+];
+
 impl Operation {
     pub fn name(&self) -> &'static str {
         match self {
@@ -348,4 +366,19 @@ pub fn parse(text: &str) -> Result<OnlineMigration, (Option<usize>, String)> {
         }
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lists_every_operation() {
+        let (_, msg) = parse("operations:\n  - no_such_operation: {}\n").unwrap_err();
+        let expected: Vec<String> = NAMES.iter().map(|n| format!("`{n}`")).collect();
+        assert!(
+            msg.ends_with(&format!("expected one of {}", expected.join(", "))),
+            "{msg}"
+        );
+    }
 }
