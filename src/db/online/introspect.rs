@@ -268,6 +268,22 @@ pub async fn constraint(
     let d = db.dialect();
     let (t, n) = (d.string_literal(table), d.string_literal(name));
     let read = |e| format!("cannot read constraint {name} of {table}: {e}");
+    // MariaDB says whether a CHECK belongs to a column; MySQL has no
+    // column CHECKs (nor the column that says so).
+    let level = if d == Dialect::Mysql
+        && db
+            .fetch_strings(
+                "SELECT CAST(column_name AS CHAR(64)) FROM information_schema.columns \
+                 WHERE table_schema = 'information_schema' AND table_name = 'CHECK_CONSTRAINTS' AND column_name = 'LEVEL'",
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(read(e)))?
+            .is_empty()
+    {
+        "NULL"
+    } else {
+        "cc.level"
+    };
     let sql = match d {
         // Constraints first; then an index that backs no constraint.
         Dialect::Postgres => format!(
@@ -281,7 +297,7 @@ pub async fn constraint(
         ),
         Dialect::Mysql => format!(
             "SELECT CAST(tc.constraint_type AS CHAR(64)), CAST(COALESCE(cc.check_clause, tc.constraint_type) AS CHAR(4000)), \
-             CAST(cc.level AS CHAR(16)) FROM information_schema.table_constraints tc \
+             CAST({level} AS CHAR(16)) FROM information_schema.table_constraints tc \
              LEFT JOIN information_schema.check_constraints cc ON cc.constraint_schema = tc.constraint_schema \
              AND cc.table_name = tc.table_name AND cc.constraint_name = tc.constraint_name \
              WHERE tc.table_schema = DATABASE() AND tc.table_name = {t} AND tc.constraint_name = {n} \
