@@ -10,6 +10,13 @@
 //! - report: [`report`] is the one result every command prints.
 //!
 //! [`cli`] parses the command line (or an Ansible args file) into settings.
+//!
+//! Imports point one way, bottom to top: the shared vocabulary
+//! ([`vocabulary`], [`migration_files`], [`files`], [`checksum`],
+//! [`redact`], [`error`]); the two sides, [`config`] and [`db`], which do
+//! not know each other; [`report`]; [`plan`]; [`cli`]; [`commands`]. The
+//! test `architecture` in `tests/integration` fails on an import that
+//! points up or closes a cycle.
 
 pub mod checksum;
 pub mod cli;
@@ -17,10 +24,12 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod migration_files;
 pub mod plan;
 pub mod redact;
 pub mod report;
+pub mod vocabulary;
 
 /// lockstep's version, recorded with everything it applies.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,8 +2,8 @@
 //! extension under a migrations directory (recursively, hidden entries
 //! skipped), read and parsed, in version order, each version once.
 
-use crate::db::migration::Version;
 use crate::error::SourceError;
+use crate::vocabulary::Version;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -70,11 +70,29 @@ pub fn load<T: Versioned>(
 
 /// The bytes of one migration file, every layout's files alike.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
-    crate::config::path::read_regular(path).map_err(|e| {
+    crate::files::read_regular(path).map_err(|e| {
         SourceError::new(
             path.to_path_buf(),
             None,
             format!("cannot read the file: {e}"),
         )
     })
+}
+
+/// Splits `0004_add_email.sql` into its version and slug.
+pub fn parse_file_name(path: &Path) -> Result<(Version, String), SourceError> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let parsed = stem
+        .split_once('_')
+        .and_then(|(v, slug)| Some((Version::parse(v)?, slug)))
+        .filter(|(_, slug)| !slug.is_empty());
+    match parsed {
+        Some((version, slug)) => Ok((version, slug.to_owned())),
+        None => Err(SourceError::new(
+            path.to_path_buf(),
+            None,
+            "file name must be <version>_<slug> with a numeric version, e.g. 0004_add_email.sql"
+                .to_owned(),
+        )),
+    }
 }

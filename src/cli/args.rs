@@ -2,6 +2,7 @@
 //! left unset here fall back to the environment, `lockstep.ini` and the
 //! defaults in [`crate::cli::settings`].
 
+pub use crate::plan::options::{OnDrift, PhaseArg};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -41,33 +42,9 @@ printed, with failed: true), 2 usage error; plan --detailed-exitcode: 2 when
 changes are pending.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PhaseArg {
-    Expand,
-    Contract,
-    All,
-}
-
-impl PhaseArg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PhaseArg::Expand => "expand",
-            PhaseArg::Contract => "contract",
-            PhaseArg::All => "all",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnDrift {
-    Fail,
-    Merge,
-    Force,
 }
 
 /// Options every command takes; `--help` lists them under their own heading,

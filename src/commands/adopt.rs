@@ -83,7 +83,7 @@ async fn adopt(
                  adopt only takes over a database lockstep has not run on. \
                  `lockstep status` shows what is recorded",
                 history.len(),
-                super::apply::plural(history.len())
+                crate::report::plural(history.len())
             );
         }
     }
@@ -153,9 +153,9 @@ async fn adopt(
     report.msg = format!(
         "{verb} {} migration{} {}; {pending} newer migration{} pending{}",
         chosen.len(),
-        super::apply::plural(chosen.len()),
+        crate::report::plural(chosen.len()),
         source.describe(),
-        super::apply::plural(pending),
+        crate::report::plural(pending),
         if pending == 0 {
             ""
         } else {

@@ -15,13 +15,13 @@ use crate::db::connection::Database;
 use crate::db::history;
 use crate::db::layouts::Layout;
 use crate::db::migration::{Migration, Phase, Version};
-use crate::db::online::{self, backfill::BackfillOptions, Compiled};
+use crate::db::online::{self, backfill::BackfillOptions};
 use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::config::{
     self as config_plan, ConfigOptions, ConfigPlan, FilePlan, PlannedMigration,
 };
 use crate::plan::database::{self as db_plan, DatabasePlan, PlanOptions, Step};
-use crate::report::{AppliedEntry, DiffEntry, PendingEntry, Report};
+use crate::report::{plural, AppliedEntry, DiffEntry, PendingEntry, Report};
 use anyhow::{anyhow, Context, Result};
 use std::collections::BTreeMap;
 
@@ -272,7 +272,7 @@ async fn apply_locked(
             db.dialect(),
             &ctx.settings.host_id,
             version.as_str(),
-            &runner::now(),
+            &crate::vocabulary::now(),
         ) {
             db.run(&b)
                 .await
@@ -428,31 +428,6 @@ async fn run_db_steps(
     }
 }
 
-/// Introspects the tables a YAML migration touches and compiles it.
-pub async fn compile_live(db: &mut Database, m: &Migration) -> Result<Compiled> {
-    let Some(online) = &m.online else {
-        return Err(anyhow!("migration {} is not a YAML migration", m.version));
-    };
-    let schema = online::introspect::schema(db, online, m.version.as_str()).await?;
-    let compiled = online::compile(online, m.version.as_str(), db.dialect(), &schema)
-        .map_err(|e| anyhow!("{e}"))?;
-    for b in &compiled.backfills {
-        if b.key.is_none() {
-            let why = schema
-                .get(&b.table)
-                .map_or("it does not exist".to_owned(), |t| {
-                    t.integer_key().err().unwrap_or_default()
-                });
-            return Err(anyhow!(
-                "cannot backfill {}.{} in batches: {why}; online changes need a single-column integer primary key",
-                b.table,
-                b.column
-            ));
-        }
-    }
-    Ok(compiled)
-}
-
 /// Runs one part of a YAML migration: expand (then its backfills unless
 /// --no-backfill), or contract once its backfill finished and its sanity
 /// checks pass. `Ok(None)`: nothing ran (a contract waiting for a
@@ -467,7 +442,7 @@ async fn run_online_step(
     let m = step.migration;
     let path = format!("{}/{}", ctx.migrations_display(), m.path.display());
     let run_ctx = ctx.run_context();
-    let compiled = match compile_live(db, m).await {
+    let compiled = match online::live::compile_live(db, m).await {
         Ok(c) => c,
         Err(e) => {
             report.fail(format!("migration {} ({path}): {e:#}", m.version));
@@ -612,7 +587,7 @@ fn write_config(
                     snapshot: String::new(),
                     secret_keys: Vec::new(),
                     public_keys: Vec::new(),
-                    updated_at: runner::now(),
+                    updated_at: crate::vocabulary::now(),
                     pending: None,
                 });
             current.pending = Some(record.intent(applied.clone(), Vec::new(), new_record));
@@ -674,7 +649,7 @@ fn applied_records(
     f: &FilePlan<'_>,
     migrations: &[PlannedMigration<'_>],
 ) -> Vec<AppliedConfigMigration> {
-    let at = runner::now();
+    let at = crate::vocabulary::now();
     migrations
         .iter()
         .map(|p| AppliedConfigMigration {
@@ -710,7 +685,7 @@ pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
             record.snapshot = pending.snapshot;
             record.secret_keys = pending.secret_keys;
             record.public_keys = pending.public_keys;
-            record.updated_at = runner::now();
+            record.updated_at = crate::vocabulary::now();
             for m in pending.migrations {
                 state.migrations.insert(m.version.clone(), m);
             }
@@ -918,13 +893,5 @@ fn summary(migrations: usize, files: usize, check: bool) -> String {
             parts[0]
         ),
         _ => format!("{verb} {}", parts[0]),
-    }
-}
-
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }

@@ -4,7 +4,7 @@
 //! has rows it would still fill (written with the sync triggers set aside)
 //! walks the table again: it fills only rows never written.
 
-use super::{apply, connect_locked, read_history, Ctx};
+use super::{connect_locked, read_history, Ctx};
 use crate::cli::args::BatchArgs;
 use crate::db::connection::Database;
 use crate::db::migration::Migration;
@@ -33,7 +33,7 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
             if in_state(m, state::EXPANDED) {
                 pending.push(m);
             } else if in_state(m, state::BACKFILLED) {
-                let compiled = apply::compile_live(&mut db, m).await?;
+                let compiled = crate::db::online::live::compile_live(&mut db, m).await?;
                 if online::runner::unfilled(&mut db, &compiled).await? > 0 {
                     if !ctx.settings.check {
                         db.run(&online::backfill::restart(db.dialect(), m.version.as_str()))
@@ -48,7 +48,7 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
             report.msg = format!(
                 "would backfill {} migration{}",
                 pending.len(),
-                super::apply::plural(pending.len())
+                crate::report::plural(pending.len())
             );
             return Ok(());
         }
@@ -57,7 +57,7 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
             batch_sleep: std::time::Duration::from_millis(batches.batch_sleep),
         };
         for m in &pending {
-            let compiled = apply::compile_live(&mut db, m).await?;
+            let compiled = crate::db::online::live::compile_live(&mut db, m).await?;
             if run_backfills(
                 &mut db,
                 m,
@@ -78,7 +78,7 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
             format!(
                 "backfilled {} migration{}",
                 pending.len(),
-                super::apply::plural(pending.len())
+                crate::report::plural(pending.len())
             )
         };
         Ok::<(), anyhow::Error>(())

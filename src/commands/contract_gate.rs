@@ -6,9 +6,9 @@
 //! message, so a check run fails exactly where the real run would.
 
 use super::Ctx;
-use crate::db::migration::{Phase, Version};
 use crate::plan::database::Step;
 use crate::report::Report;
+use crate::vocabulary::{Phase, Version};
 use anyhow::Result;
 
 /// The problem kind of a refused contract.

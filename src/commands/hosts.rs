@@ -23,7 +23,7 @@ pub async fn run(ctx: &Ctx, retire: Option<&str>) -> Result<Report> {
             report.msg = format!(
                 "{} host{} recorded",
                 hosts.len(),
-                super::apply::plural(hosts.len())
+                crate::report::plural(hosts.len())
             );
             report.extra.insert("hosts".to_owned(), hosts.into());
         }

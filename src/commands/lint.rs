@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx) -> Result<Report> {
         report.fail(format!(
             "{} finding{}:\n{}",
             findings.len(),
-            super::apply::plural(findings.len()),
+            crate::report::plural(findings.len()),
             findings
                 .iter()
                 .map(|f| f.describe())

@@ -7,8 +7,8 @@
 
 use super::Ctx;
 use crate::cli::args::PhaseArg;
-use crate::db::migration::Version;
 use crate::report::Report;
+use crate::vocabulary::Version;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 

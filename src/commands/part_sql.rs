@@ -45,7 +45,7 @@ pub async fn part_sql(
         .ok_or_else(|| anyhow!("migration {} is not a YAML migration", m.version))?;
     let (compiled, rows) = match db {
         Some(db) => {
-            let compiled = super::apply::compile_live(db, m).await?;
+            let compiled = crate::db::online::live::compile_live(db, m).await?;
             let mut rows = BTreeMap::new();
             for b in &compiled.backfills {
                 if let Some(n) = row_count(db, &b.table).await {
@@ -96,7 +96,7 @@ fn statements(
                 let estimate = rows.get(&b.table).map_or(String::new(), |n| {
                     format!(
                         " of about {n} row{} (the table's rows now)",
-                        super::apply::plural(*n as usize)
+                        crate::report::plural(*n as usize)
                     )
                 });
                 out.push(format!(
@@ -164,7 +164,7 @@ pub async fn for_review(
             .iter()
             .any(|r| r.version == m.version.as_str() && r.state == state::BACKFILLED);
         if let (Ok(p), Some(db), true) = (&mut parts, db.as_mut(), backfilled && !force) {
-            if let Ok(compiled) = super::apply::compile_live(db, m).await {
+            if let Ok(compiled) = crate::db::online::live::compile_live(db, m).await {
                 p.sanity_wrong = online::runner::sanity(db, &compiled)
                     .await
                     .unwrap_or_default();

@@ -9,10 +9,9 @@ use crate::config::ini::Syntax;
 use crate::config::secrecy::Secrecy;
 use crate::config::state::{FileRecord, State, StateLock};
 use crate::db::history::{self, LogEntry};
-use crate::db::migration::Version;
-use crate::db::runner::now;
 use crate::plan::database::state;
 use crate::report::Report;
+use crate::vocabulary::{now, Side, Version};
 use anyhow::{anyhow, bail, Result};
 
 pub enum Resolution {
@@ -239,25 +238,6 @@ fn adopt(ctx: &Ctx, file: &str, report: &mut Report) -> Result<()> {
         .files
         .insert(file.to_owned(), FileRecord::of(&text, &secrecy, syntax));
     state.save(&ctx.settings.state_dir)
-}
-
-/// The two sequences `--restamp` can address: database migrations and
-/// config migrations number their versions independently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Database,
-    Config,
-}
-
-impl Side {
-    /// How `--restamp` names a version of this side: `db:0002`,
-    /// `config:0002`. Every message that advises a restamp uses this form.
-    pub fn restamp_arg(self, version: &str) -> String {
-        match self {
-            Side::Database => format!("db:{version}"),
-            Side::Config => format!("config:{version}"),
-        }
-    }
 }
 
 /// `db:V`, `config:V`, or a bare `V` when only one side has a migration V.

@@ -9,10 +9,10 @@ use super::Ctx;
 use crate::db::connection::Database;
 use crate::db::failure_point::{self, FailurePoint};
 use crate::db::history::HistoryRow;
-use crate::db::migration::Version;
 use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::database::state;
 use crate::report::{AppliedEntry, Report};
+use crate::vocabulary::Version;
 use anyhow::{anyhow, bail, Result};
 
 pub async fn resume(

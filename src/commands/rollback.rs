@@ -171,7 +171,7 @@ fn summary(
                 .collect();
             parts.push(format!(
                 "database migration{} {} to {to}",
-                super::apply::plural(steps.len()),
+                crate::report::plural(steps.len()),
                 names.join(", ")
             ));
         }
@@ -184,7 +184,7 @@ fn summary(
         if !names.is_empty() {
             parts.push(format!(
                 "config migration{} {} to {to}",
-                super::apply::plural(names.len()),
+                crate::report::plural(names.len()),
                 names.join(", ")
             ));
         }
@@ -254,7 +254,7 @@ fn plan<'a>(
                 m.version,
                 ctx.migrations_display(),
                 m.path.display(),
-                super::resolve::Side::Database.restamp_arg(m.version.as_str())
+                crate::vocabulary::Side::Database.restamp_arg(m.version.as_str())
             )),
             Some(m) => steps.push(m),
         }
@@ -282,7 +282,7 @@ async fn roll_back_locked(
         let result = if m.online.is_some() {
             // Undo expand: triggers and new columns go, the old schema stays.
             let path = format!("{}/{}", ctx.migrations_display(), m.path.display());
-            let compiled = super::apply::compile_live(db, m).await?;
+            let compiled = crate::db::online::live::compile_live(db, m).await?;
             crate::db::online::runner::undo(db, m, &compiled, &path, &run_ctx)
                 .await
                 .map_err(|f| (f.message(), f.entry))

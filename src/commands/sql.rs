@@ -119,7 +119,7 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
     report.msg = format!(
         "{} migration{} to apply on {dialect}",
         plan.steps.len(),
-        super::apply::plural(plan.steps.len())
+        crate::report::plural(plan.steps.len())
     );
     if let Some(db) = connection {
         db.close().await;

@@ -319,7 +319,7 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
         report.msg.push_str(&format!(
             "; {} backfill{} in progress",
             live.backfills.len(),
-            super::apply::plural(live.backfills.len())
+            crate::report::plural(live.backfills.len())
         ));
     }
     let healthy = failed + interrupted + edited + missing + config_drifted == 0;
@@ -385,7 +385,7 @@ pub async fn verify(ctx: &Ctx) -> Result<Report> {
             .count();
         report.msg = format!(
             "checksums match: {applied} applied migration{} verified",
-            super::apply::plural(applied)
+            crate::report::plural(applied)
         );
     } else {
         let what: Vec<String> = report.drift.iter().map(|d| d.describe()).collect();

@@ -6,17 +6,22 @@ use crate::checksum::Checksum;
 use crate::config::ini::EditError;
 use crate::config::ini::{Document, MatchOptions, Occurrence};
 use crate::config::migration::{referenced_vars, substitute, ConfigMigration, Operation};
+pub use crate::config::secrecy::key_name;
 use crate::config::secrecy::Secrecy;
-use crate::config::state::PriorValue;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// `section.key` (or `key` before the first section): how keys are named in
-/// reports and drift.
-pub fn key_name(section: Option<&str>, key: &str) -> String {
-    match section {
-        Some(s) => format!("{s}.{key}"),
-        None => key.to_owned(),
-    }
+/// A key a migration changed, as it was before: what rollback restores.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PriorValue {
+    pub section: Option<String>,
+    pub key: String,
+    /// The values before (several for a duplicated key); empty when absent.
+    /// An inner `None` is a key written without a value.
+    pub values: Vec<Option<String>>,
+    /// The values are hashes: the key was written with `secret: true`.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 /// What applying one migration did.

@@ -4,8 +4,8 @@
 
 use crate::checksum::Checksum;
 use crate::config::ini::{MatchOptions, Occurrence, Syntax};
-use crate::db::migration::{Phase, Version};
 use crate::error::SourceError;
+use crate::vocabulary::{Phase, Version};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -331,7 +331,7 @@ impl Operation {
 
 /// Parses one config migration; `path` names it in messages.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> {
-    let (version, slug) = crate::db::source::parse_file_name(path)?;
+    let (version, slug) = crate::migration_files::parse_file_name(path)?;
     let checksum = Checksum::of_migration(bytes);
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
         .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))?;

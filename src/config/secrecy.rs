@@ -7,9 +7,17 @@
 //! with the value from run to run; a secret value is kept in the state only
 //! as its hash and never printed.
 
-use crate::config::edit::key_name;
 use crate::config::ini::Document;
 use std::collections::BTreeSet;
+
+/// `section.key` (or `key` before the first section): how keys are named in
+/// reports and drift.
+pub fn key_name(section: Option<&str>, key: &str) -> String {
+    match section {
+        Some(s) => format!("{s}.{key}"),
+        None => key.to_owned(),
+    }
+}
 
 /// The key names that look secret by default, as `lockstep.ini`'s
 /// `secret_keys` would list them: `db_password` and `auth_token` are as

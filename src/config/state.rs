@@ -10,6 +10,7 @@
 
 use crate::checksum::Checksum;
 use crate::config::edit;
+pub use crate::config::edit::PriorValue;
 use crate::config::ini::{Document, Syntax};
 use crate::config::secrecy::{Secrecy, SecretNames};
 use anyhow::{bail, Context, Result};
@@ -80,18 +81,6 @@ pub struct AppliedConfigMigration {
     pub prior: Vec<PriorValue>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PriorValue {
-    pub section: Option<String>,
-    pub key: String,
-    /// The values before (several for a duplicated key); empty when absent.
-    /// An inner `None` is a key written without a value.
-    pub values: Vec<Option<String>>,
-    /// The values are hashes: the key was written with `secret: true`.
-    #[serde(default)]
-    pub secret: bool,
-}
-
 impl FileRecord {
     /// The record of `content` as lockstep writes (or adopts) it: its
     /// sha256, and a snapshot with every secret value replaced by its hash.
@@ -107,7 +96,7 @@ impl FileRecord {
             .to_string(),
             secret_keys,
             public_keys,
-            updated_at: crate::db::runner::now(),
+            updated_at: crate::vocabulary::now(),
             pending: None,
         }
     }
@@ -145,7 +134,7 @@ impl State {
     pub fn load(state_dir: &Path) -> Result<State> {
         refuse_shared(state_dir)?;
         let path = State::path(state_dir);
-        let bytes = match crate::config::path::read_regular(&path) {
+        let bytes = match crate::files::read_regular(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(State {

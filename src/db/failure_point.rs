@@ -7,8 +7,8 @@
 //! A transactional failure leaves nothing behind and records no point.
 
 use crate::checksum::Checksum;
+use crate::db::bookkeeping::{Bookkeeping, Value};
 use crate::db::dialect::Dialect;
-use crate::db::history::{Bookkeeping, Value};
 use crate::db::statements::Statement;
 
 pub const FAILURES: &str = "lockstep_failures";

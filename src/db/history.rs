@@ -3,6 +3,7 @@
 //! hosts that checked in. The SQL lives here so `lockstep sql` can print
 //! exactly what `apply` runs.
 
+pub use crate::db::bookkeeping::{Bookkeeping, Value};
 use crate::db::dialect::Dialect;
 
 pub const TABLE_PREFIX: &str = "lockstep_";
@@ -10,52 +11,6 @@ pub const MIGRATIONS: &str = "lockstep_migrations";
 pub const LOG: &str = "lockstep_log";
 pub const HOSTS: &str = "lockstep_hosts";
 pub const BACKFILLS: &str = "lockstep_backfills";
-
-/// A bind value of a bookkeeping statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
-    Text(String),
-    Int(i64),
-    Null,
-}
-
-/// A bookkeeping statement: SQL with placeholders and its values. Run with
-/// binds; shown by `lockstep sql` with the values as literals.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bookkeeping {
-    pub sql: String,
-    pub values: Vec<Value>,
-}
-
-impl Bookkeeping {
-    fn new(sql: String, values: Vec<Value>) -> Self {
-        Bookkeeping { sql, values }
-    }
-
-    /// The statement with its values inlined, for review.
-    pub fn render(&self, dialect: Dialect) -> String {
-        let mut out = String::with_capacity(self.sql.len() + 64);
-        let mut values = self.values.iter();
-        let mut rest = self.sql.as_str();
-        let mut n = 1;
-        loop {
-            let marker = dialect.placeholder(n);
-            let Some(pos) = rest.find(&marker) else {
-                out.push_str(rest);
-                break;
-            };
-            out.push_str(&rest[..pos]);
-            match values.next() {
-                Some(Value::Text(t)) => out.push_str(&dialect.string_literal(t)),
-                Some(Value::Int(i)) => out.push_str(&i.to_string()),
-                Some(Value::Null) | None => out.push_str("NULL"),
-            }
-            rest = &rest[pos + marker.len()..];
-            n += 1;
-        }
-        out
-    }
-}
 
 /// `CREATE TABLE IF NOT EXISTS` for every lockstep table.
 pub fn create_tables(d: Dialect) -> Vec<String> {
@@ -122,7 +77,7 @@ pub struct HistoryRow {
 /// newer lockstep's, or a hand edit): planning would otherwise treat that
 /// migration as neither applied nor failed and silently run it again.
 pub fn check_states(rows: &[HistoryRow]) -> Result<(), String> {
-    use crate::plan::database::state::KNOWN;
+    use state::KNOWN;
     let unknown: Vec<String> = rows
         .iter()
         .filter(|r| !KNOWN.contains(&r.state.as_str()))
@@ -393,6 +348,43 @@ pub fn retire_host(d: Dialect, host: &str) -> Bookkeeping {
         ),
         vec![Value::Text(host.to_owned())],
     )
+}
+
+/// History states, as stored.
+pub mod state {
+    pub const APPLIED: &str = "applied";
+    pub const RUNNING: &str = "running";
+    pub const FAILED: &str = "failed";
+    pub const ROLLED_BACK: &str = "rolled_back";
+    /// A migration with SQL only for other dialects, recorded without
+    /// running anything on this database.
+    pub const SKIPPED: &str = "skipped";
+    /// A YAML migration whose expand part ran; its backfill may not have.
+    pub const EXPANDED: &str = "expanded";
+    pub const BACKFILLED: &str = "backfilled";
+    pub const CONTRACTED: &str = "contracted";
+
+    /// Whether the migration's (expand) part is in the database.
+    pub fn is_applied(state: &str) -> bool {
+        matches!(state, APPLIED | EXPANDED | BACKFILLED | CONTRACTED)
+    }
+
+    /// Every state this lockstep writes.
+    pub const KNOWN: [&str; 8] = [
+        APPLIED,
+        RUNNING,
+        FAILED,
+        ROLLED_BACK,
+        EXPANDED,
+        BACKFILLED,
+        CONTRACTED,
+        SKIPPED,
+    ];
+
+    /// A YAML migration waiting for its contract part.
+    pub fn awaits_contract(state: &str) -> bool {
+        matches!(state, EXPANDED | BACKFILLED)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The database side: finding SQL migrations, the per-dialect SQL, the
 //! connection and its lock, the history tables, and running scripts.
 
+pub mod bookkeeping;
 pub mod connection;
 pub mod dialect;
 pub mod failure_point;

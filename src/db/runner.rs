@@ -10,11 +10,11 @@
 use crate::db::connection::{scrub, Database};
 use crate::db::dialect::Dialect;
 use crate::db::failure_point::{self, FailurePoint};
+use crate::db::history::state;
 use crate::db::history::{self, Bookkeeping, HistoryRow, LogEntry};
 use crate::db::migration::Migration;
 use crate::db::statements::{self, Statement};
-use crate::plan::database::state;
-use crate::report::FailedEntry;
+use crate::vocabulary::now;
 use anyhow::Result;
 use std::time::Instant;
 
@@ -43,10 +43,6 @@ pub struct StepSql {
     skipped: bool,
     dialect: Dialect,
     row: HistoryRow,
-}
-
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl StepSql {
@@ -234,6 +230,18 @@ impl StepFailure {
     pub fn message(&self) -> String {
         failure_message(&self.entry, self.point.as_ref(), self.rolled_back)
     }
+}
+
+/// A migration that failed: which one, the statement and its line in the
+/// file, and the database's error (secrets scrubbed).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedEntry {
+    pub version: String,
+    pub slug: String,
+    pub path: String,
+    pub statement: String,
+    pub line: usize,
+    pub error: String,
 }
 
 /// The one wording of a failed migration, for the run that failed and for

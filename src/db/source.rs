@@ -4,8 +4,9 @@
 
 use crate::checksum::Checksum;
 use crate::db::dialect::Dialect;
-use crate::db::migration::{Migration, Phase, Script, Scripts, Version};
+use crate::db::migration::{Migration, Phase, Script, Scripts};
 use crate::error::SourceError;
+use crate::migration_files::parse_file_name;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -26,24 +27,6 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Migration>, SourceError> {
             }
         },
     )
-}
-
-/// Splits `0004_add_email.sql` into its version and slug.
-pub fn parse_file_name(path: &Path) -> Result<(Version, String), SourceError> {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    let parsed = stem
-        .split_once('_')
-        .and_then(|(v, slug)| Some((Version::parse(v)?, slug)))
-        .filter(|(_, slug)| !slug.is_empty());
-    match parsed {
-        Some((version, slug)) => Ok((version, slug.to_owned())),
-        None => Err(SourceError::new(
-            path.to_path_buf(),
-            None,
-            "file name must be <version>_<slug> with a numeric version, e.g. 0004_add_email.sql"
-                .to_owned(),
-        )),
-    }
 }
 
 /// The migration's text: UTF-8 without a byte order mark, and without NUL

@@ -4,16 +4,16 @@
 //! lockstep last wrote it, under the `--on-drift` policy. No writes.
 
 use crate::checksum::Checksum;
-use crate::cli::args::{OnDrift, PhaseArg};
-use crate::commands::resolve::Side;
 use crate::config::edit::{self, KeyChanges};
 use crate::config::ini::{Document, Syntax};
 use crate::config::migration::ConfigMigration;
 use crate::config::path::{ConfigPath, ConfigRoot};
 use crate::config::secrecy::{Secrecy, SecretNames};
 use crate::config::state::{PriorValue, State};
-use crate::db::migration::{Phase, Version};
+use crate::plan::options::{OnDrift, PhaseArg};
 use crate::report::{Drift, Problem};
+use crate::vocabulary::Side;
+use crate::vocabulary::{Phase, Version};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -383,7 +383,7 @@ pub fn plan<'a>(
                             "{file} was edited by hand since lockstep last wrote it ({what}) and config migration{} {} \
                              would change it; nothing was written. {options}, or `lockstep resolve --adopt {file}` \
                              to accept it first",
-                            crate::commands::apply::plural(expand.len() + contract.len()),
+                            crate::report::plural(expand.len() + contract.len()),
                             names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>())
                         ),
                     )
@@ -394,10 +394,10 @@ pub fn plan<'a>(
                     format!(
                         "{file}: cannot merge: the hand-edited key{} {} {} also changed by config migration{} {}; \
                          use --on-drift force to overwrite, or resolve the edit by hand",
-                        crate::commands::apply::plural(conflicts.len()),
+                        crate::report::plural(conflicts.len()),
                         conflicts.join(", "),
                         if conflicts.len() == 1 { "is" } else { "are" },
-                        crate::commands::apply::plural(expand.len() + contract.len()),
+                        crate::report::plural(expand.len() + contract.len()),
                         names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>())
                     ),
                 ),
@@ -408,11 +408,11 @@ pub fn plan<'a>(
                             "{file}: --on-drift force {} the hand-edited key{} {} with config migration{} {}; \
                              put the hand-edited value{} into a new config migration if {} must stay",
                             if opts.check { "would overwrite" } else { "overwrote" },
-                            crate::commands::apply::plural(conflicts.len()),
+                            crate::report::plural(conflicts.len()),
                             conflicts.join(", "),
-                            crate::commands::apply::plural(expand.len() + contract.len()),
+                            crate::report::plural(expand.len() + contract.len()),
                             names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>()),
-                            crate::commands::apply::plural(conflicts.len()),
+                            crate::report::plural(conflicts.len()),
                             if conflicts.len() == 1 { "it" } else { "they" }
                         ));
                     }

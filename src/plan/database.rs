@@ -3,50 +3,15 @@
 //! order, and everything that stops them (edited or failed migrations,
 //! out-of-order versions). Pure: no I/O.
 
-use crate::cli::args::PhaseArg;
-use crate::commands::resolve::Side;
 use crate::db::history::HistoryRow;
 use crate::db::migration::{Migration, Phase, Version};
 use crate::db::runner::failure_message;
+use crate::plan::options::PhaseArg;
 use crate::report::{Drift, FailedEntry, Problem};
+use crate::vocabulary::Side;
 use std::collections::BTreeMap;
 
-/// History states, as stored.
-pub mod state {
-    pub const APPLIED: &str = "applied";
-    pub const RUNNING: &str = "running";
-    pub const FAILED: &str = "failed";
-    pub const ROLLED_BACK: &str = "rolled_back";
-    /// A migration with SQL only for other dialects, recorded without
-    /// running anything on this database.
-    pub const SKIPPED: &str = "skipped";
-    /// A YAML migration whose expand part ran; its backfill may not have.
-    pub const EXPANDED: &str = "expanded";
-    pub const BACKFILLED: &str = "backfilled";
-    pub const CONTRACTED: &str = "contracted";
-
-    /// Whether the migration's (expand) part is in the database.
-    pub fn is_applied(state: &str) -> bool {
-        matches!(state, APPLIED | EXPANDED | BACKFILLED | CONTRACTED)
-    }
-
-    /// Every state this lockstep writes.
-    pub const KNOWN: [&str; 8] = [
-        APPLIED,
-        RUNNING,
-        FAILED,
-        ROLLED_BACK,
-        EXPANDED,
-        BACKFILLED,
-        CONTRACTED,
-        SKIPPED,
-    ];
-
-    /// A YAML migration waiting for its contract part.
-    pub fn awaits_contract(state: &str) -> bool {
-        matches!(state, EXPANDED | BACKFILLED)
-    }
-}
+pub use crate::db::history::state;
 
 /// The problem kind of a migration recorded as running: another lockstep
 /// may still be running it, so only a plan made under the lock can call it

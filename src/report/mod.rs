@@ -5,7 +5,7 @@
 pub mod human;
 pub mod progress;
 
-use crate::commands::resolve::Side;
+use crate::vocabulary::Side;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -67,15 +67,8 @@ pub struct PendingEntry {
     pub path: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct FailedEntry {
-    pub version: String,
-    pub slug: String,
-    pub path: String,
-    pub statement: String,
-    pub line: usize,
-    pub error: String,
-}
+/// The database migration that failed, as the database side reports it.
+pub use crate::db::runner::FailedEntry;
 
 /// One row of `status`.
 #[derive(Debug, Clone, Serialize)]
@@ -267,5 +260,13 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| {
             format!("{{\"failed\": true, \"changed\": false, \"msg\": \"cannot encode the result: {e}\"}}")
         })
+    }
+}
+/// The `s` of a plural noun in a message: `1 file`, `2 files`.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }

@@ -7,6 +7,7 @@ mod test;
 
 mod adopt;
 mod apply;
+mod architecture;
 mod backfill_output;
 mod bad_input;
 mod check_mode;

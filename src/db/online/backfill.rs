@@ -99,7 +99,7 @@ pub async fn run(
         }
         None => {
             let mut values = ids.to_vec();
-            values.push(Value::Text(crate::db::runner::now()));
+            values.push(Value::Text(crate::vocabulary::now()));
             db.run(&Bookkeeping {
                 sql: format!(
                     "INSERT INTO {BACKFILLS} (version, table_name, column_name, last_key, rows_done, batches, finished, updated_at) \
@@ -158,7 +158,7 @@ pub async fn run(
             ph(3),
             ph(4)
         ),
-        values: vec![Value::Text(crate::db::runner::now()), ids[0].clone(), ids[1].clone(), ids[2].clone()],
+        values: vec![Value::Text(crate::vocabulary::now()), ids[0].clone(), ids[1].clone(), ids[2].clone()],
     })
     .await?;
     progress.finished = true;
@@ -286,7 +286,7 @@ async fn batches(
                 values: vec![
                     Value::Int(upper),
                     Value::Int(rows as i64),
-                    Value::Text(crate::db::runner::now()),
+                    Value::Text(crate::vocabulary::now()),
                     ids[0].clone(),
                     ids[1].clone(),
                     ids[2].clone(),

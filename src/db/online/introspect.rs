@@ -112,59 +112,6 @@ impl TableInfo {
     }
 }
 
-/// The live tables an online migration touches, with what its expand
-/// recorded of the columns it relaxed.
-pub async fn schema(
-    db: &mut Database,
-    m: &super::OnlineMigration,
-    version: &str,
-) -> Result<super::compile::Schema> {
-    let mut schema = super::compile::Schema::new();
-    for op in &m.operations {
-        for name in op.tables() {
-            if !schema.contains_key(name) {
-                if let Some(info) = table(db, name).await? {
-                    schema.insert(name.to_owned(), info);
-                }
-            }
-        }
-    }
-    for ((name, column), info) in super::capture::load(db, version).await? {
-        if let Some(t) = schema.get_mut(&name) {
-            t.captured.insert(column, info);
-        }
-    }
-    for (i, op) in m.operations.iter().enumerate() {
-        if let super::operation::Operation::DropConstraint(c) = op {
-            // Before expand, a table an earlier `rename_table` renames
-            // still has its old name.
-            let renamed = m.operations[..i].iter().rev().find_map(|op| match op {
-                super::operation::Operation::RenameTable(r) if r.to == c.table => {
-                    Some(r.from.as_str())
-                }
-                _ => None,
-            });
-            let live = match renamed {
-                Some(from) if !schema.contains_key(&c.table) => from,
-                _ => c.table.as_str(),
-            };
-            let info = constraint(db, live, &c.name).await?;
-            // Without the table the schema would look like no database.
-            let Some(t) = schema.get_mut(live) else {
-                anyhow::bail!(
-                    "operation {} (drop_constraint): table {} does not exist",
-                    i + 1,
-                    c.table
-                );
-            };
-            if let Some(info) = info {
-                t.constraints.insert(c.name.clone(), info);
-            }
-        }
-    }
-    Ok(schema)
-}
-
 /// The table's columns and key; `None` when it does not exist.
 pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
     let d = db.dialect();

@@ -7,13 +7,15 @@
 //!
 //! [`operation`] reads the YAML, [`compile`] turns it into SQL through the
 //! one per-dialect generator in [`dialects`], [`backfill`] runs the batches,
-//! [`introspect`] reads the live schema the SQL depends on.
+//! [`introspect`] reads the live schema the SQL depends on and [`live`]
+//! compiles a migration against it.
 
 pub mod backfill;
 pub mod capture;
 pub mod compile;
 pub mod dialects;
 pub mod introspect;
+pub mod live;
 pub mod operation;
 pub mod runner;
 pub mod sqlite_columns;

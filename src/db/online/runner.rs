@@ -8,11 +8,11 @@ use super::backfill::{self, BackfillOptions, Progress};
 use super::compile::Compiled;
 use super::dialects::{for_dialect, Ddl};
 use crate::db::connection::{scrub, Database};
+use crate::db::history::state;
 use crate::db::history::{self, HistoryRow, LogEntry, Value};
 use crate::db::migration::Migration;
-use crate::db::runner::{now, RunContext};
-use crate::plan::database::state;
-use crate::report::FailedEntry;
+use crate::db::runner::{FailedEntry, RunContext};
+use crate::vocabulary::now;
 use sqlx::Row;
 use std::time::{Duration, Instant};
 
