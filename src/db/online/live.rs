@@ -58,9 +58,7 @@ pub async fn schema(db: &mut Database, m: &OnlineMigration, version: &str) -> Re
             // Before expand, a table an earlier `rename_table` renames
             // still has its old name.
             let renamed = m.operations[..i].iter().rev().find_map(|op| match op {
-                Operation::RenameTable(r) if r.to == c.table => {
-                    Some(r.from.as_str())
-                }
+                Operation::RenameTable(r) if r.to == c.table => Some(r.from.as_str()),
                 _ => None,
             });
             let live = match renamed {
