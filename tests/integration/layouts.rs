@@ -21,7 +21,13 @@ pub fn fixture(relative: &str) -> PathBuf {
 /// Tables that record history: lockstep's, and those of the tools whose
 /// runs the tests compare with.
 pub fn is_history_table(table: &str) -> bool {
-    table.starts_with("lockstep_") || ["schema_migrations", "_sqlx_migrations"].contains(&table)
+    table.starts_with("lockstep_")
+        || [
+            "schema_migrations",
+            "_sqlx_migrations",
+            "__diesel_schema_migrations",
+        ]
+        .contains(&table)
 }
 
 /// Every table's columns, indexes and triggers, history tables left out.

@@ -1,5 +1,5 @@
-//! lockstep next to the real tools it replaces: dbmate (from npm) and
-//! sqlx-cli (from crates.io) migrate a database with a real project's
+//! lockstep next to the real tools it replaces: dbmate (from npm),
+//! sqlx-cli and diesel_cli (from crates.io) migrate a database with a real project's
 //! folder (tests/fixtures/migrations), lockstep applies the same folder to
 //! a fresh database, and both schemas must be equal; a database the tool
 //! really migrated (its own history table, its own checksums) is adopted,
@@ -7,9 +7,10 @@
 //! reported.
 //!
 //! `scripts/test` installs the tools: dbmate into target/tools/npm, and
-//! sqlx-cli (a long build) into `~/.cache/lockstep-test-tools`, outside the
-//! clone, so that later clones reuse it. `LOCKSTEP_TEST_DBMATE` and
-//! `LOCKSTEP_TEST_SQLX` name other executables. Without them these tests
+//! sqlx-cli and diesel_cli (long builds) into `~/.cache/lockstep-test-tools`,
+//! outside the clone, so that later clones reuse them.
+//! `LOCKSTEP_TEST_DBMATE`, `LOCKSTEP_TEST_SQLX` and `LOCKSTEP_TEST_DIESEL`
+//! name other executables. Without them these tests
 //! skip loudly, unless `LOCKSTEP_TEST_REQUIRE_TOOLS=1` (as in CI) makes
 //! that a failure.
 
@@ -53,6 +54,18 @@ fn sqlx() -> Option<PathBuf> {
         "LOCKSTEP_TEST_SQLX",
         home.join(".cache/lockstep-test-tools/sqlx-cli/bin/sqlx"),
         "cargo install sqlx-cli --root ~/.cache/lockstep-test-tools/sqlx-cli",
+    )
+}
+
+fn diesel() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    tool(
+        "LOCKSTEP_TEST_DIESEL",
+        home.join(".cache/lockstep-test-tools/diesel_cli/bin/diesel"),
+        "cargo install diesel_cli --no-default-features --features postgres,sqlite \
+         --root ~/.cache/lockstep-test-tools/diesel_cli",
     )
 }
 
@@ -466,4 +479,134 @@ fn sqlx_reversible_pairs_on_postgres() {
 #[test]
 fn sqlx_reversible_pairs_on_mysql() {
     sqlx_reversible_pairs(Kind::Mysql);
+}
+
+/// `diesel migration COMMAND` with the migrations of `dir`, run from an
+/// empty folder (diesel reads a `diesel.toml` from where it runs).
+fn diesel_migration(diesel: &Path, db: &Db, dir: &Path, command: &str) {
+    let url = match db.kind {
+        Kind::Sqlite => db.sqlite_file().display().to_string(),
+        _ => db.url.clone(),
+    };
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(diesel)
+        .current_dir(cwd.path())
+        .args(["migration", command, "--migration-dir"])
+        .arg(dir)
+        .args(["--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "diesel migration {command}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// lockstep's version of a diesel folder `YYYY-MM-DD-HHMMSS_name`.
+fn diesel_version(folder: &str) -> String {
+    folder.split('_').next().unwrap().replace('-', "")
+}
+
+/// `diesel migration run` and lockstep build the same schema from
+/// vaultwarden's folder; `diesel migration revert` and `lockstep rollback`
+/// undo the newest alike.
+fn diesel_and_lockstep_build_the_same_schema(kind: Kind, folder: &str) {
+    let Some(diesel) = diesel() else { return };
+    let Some(t) = with_db(kind) else { return };
+    copy_dir(&fixture(folder), &t.path().join("migrations"));
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = other_db(kind, dir.path());
+    diesel_migration(&diesel, &theirs, &fixture(folder), "run");
+
+    let out = t.run(&["apply"]);
+    out.assert_ok();
+    let applied = out.versions("/database/applied");
+    assert_eq!(applied.len(), files(folder).len());
+    assert_eq!(
+        theirs.count("SELECT COUNT(*) FROM __diesel_schema_migrations"),
+        applied.len() as i64
+    );
+    let ours = schema(t.db());
+    assert!(ours.len() > applied.len(), "{ours:?}");
+    assert_eq!(ours, schema(&theirs));
+    assert_eq!(t.run(&["apply"]).json["changed"], false);
+
+    diesel_migration(&diesel, &theirs, &fixture(folder), "revert");
+    t.run(&["rollback", "--to", &applied[applied.len() - 2]])
+        .assert_ok();
+    assert_eq!(schema(t.db()), schema(&theirs));
+    assert_ne!(schema(t.db()), ours);
+}
+
+#[test]
+fn diesel_and_lockstep_build_the_same_schema_on_sqlite() {
+    diesel_and_lockstep_build_the_same_schema(Kind::Sqlite, "diesel/vaultwarden/sqlite");
+}
+
+#[test]
+fn diesel_and_lockstep_build_the_same_schema_on_postgres() {
+    diesel_and_lockstep_build_the_same_schema(Kind::Postgres, "diesel/vaultwarden/postgresql");
+}
+
+/// Adopts a database diesel migrated (diesel keeps no checksum and no
+/// dirty state: it records a version in the transaction that ran it).
+fn adopts_what_diesel_migrated(kind: Kind, folder: &str) {
+    let Some(diesel) = diesel() else { return };
+    let Some(t) = with_db(kind) else { return };
+    let mut names = files(folder);
+    let newest = names.pop().unwrap();
+    for name in &names {
+        copy_dir(
+            &fixture(folder).join(name),
+            &t.path().join("migrations").join(name),
+        );
+    }
+    diesel_migration(&diesel, t.db(), &t.path().join("migrations"), "run");
+    copy_dir(
+        &fixture(folder).join(&newest),
+        &t.path().join("migrations").join(&newest),
+    );
+    let rows = "SELECT COUNT(*) FROM __diesel_schema_migrations";
+    let before = t.db().count(rows);
+
+    let check = t.run(&["adopt", "--check"]);
+    check.assert_ok();
+    assert_eq!(check.versions("/adopted").len(), names.len());
+    assert_eq!(
+        check.versions("/database/pending"),
+        [diesel_version(&newest)]
+    );
+    assert!(!t.db().history_exists());
+
+    let out = t.run(&["adopt"]);
+    out.assert_ok();
+    assert_eq!(out.json["adopted_from"], "__diesel_schema_migrations");
+    assert_eq!(t.db().history().len(), names.len());
+    let apply = t.run(&["apply"]);
+    apply.assert_ok();
+    assert_eq!(
+        apply.versions("/database/applied"),
+        [diesel_version(&newest)]
+    );
+    assert_eq!(t.db().count(rows), before);
+
+    let up = t.path().join("migrations").join(&names[0]).join("up.sql");
+    let original = std::fs::read_to_string(&up).unwrap();
+    std::fs::write(&up, format!("{original}\n-- edited\n")).unwrap();
+    t.run(&["apply"]).assert_failed().assert_msg_contains(&[
+        &diesel_version(&names[0]),
+        "was edited after it was applied",
+    ]);
+}
+
+#[test]
+fn adopts_what_diesel_migrated_on_sqlite() {
+    adopts_what_diesel_migrated(Kind::Sqlite, "diesel/vaultwarden/sqlite");
+}
+
+#[test]
+fn adopts_what_diesel_migrated_on_postgres() {
+    adopts_what_diesel_migrated(Kind::Postgres, "diesel/vaultwarden/postgresql");
 }
