@@ -1,7 +1,7 @@
 //! Several lockstep processes on one database: the lock makes each
 //! migration run exactly once; a lock held too long is a clean failure.
 
-use crate::test::{output, sample_history, Test, SAMPLE_VERSIONS};
+use crate::test::{output, sample_history, wait_until, Test, SAMPLE_VERSIONS};
 use std::collections::BTreeMap;
 
 dialects!(
@@ -49,6 +49,24 @@ fn slow_migration(t: &Test) {
     );
 }
 
+/// Waits until a session holds lockstep's lock on the test's database:
+/// PostgreSQL's advisory lock in this database, MariaDB's named lock
+/// (`lockstep:` and the first 40 hex digits of the SHA-256 of the
+/// database's name).
+fn wait_for_lock_held(t: &Test, kind: crate::databases::Kind) {
+    let sql = match kind {
+        crate::databases::Kind::Postgres => {
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        }
+        crate::databases::Kind::Mysql => {
+            "SELECT COUNT(IS_USED_LOCK(CONCAT('lockstep:', LEFT(SHA2(DATABASE(), 256), 40))))"
+        }
+        crate::databases::Kind::Sqlite => unreachable!("SQLite's lock is a file lock"),
+    };
+    wait_until("the first apply holds the lock", || t.db().count(sql) > 0);
+}
+
 #[test]
 fn lock_timeout_on_postgres_and_mysql_is_a_clean_failure() {
     for kind in [
@@ -64,7 +82,7 @@ fn lock_timeout_on_postgres_and_mysql_is_a_clean_failure() {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        wait_for_lock_held(&t, kind);
         let waiting = t.run(&["apply", "--lock-timeout", "1"]);
         waiting
             .assert_failed()

@@ -171,17 +171,8 @@ fn config_files_only() {
 // ---- lockstep stuck or its history wrong (found by the random kills above).
 
 use crate::load::{seed_users, users_table};
-use crate::test::Test;
+use crate::test::{wait_until, Test};
 use std::process::Stdio;
-use std::time::Instant;
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn spawn_quiet(t: &Test, args: &[&str]) -> std::process::Child {
     t.command(args)

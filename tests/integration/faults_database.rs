@@ -8,12 +8,11 @@
 
 use crate::databases::Kind;
 use crate::projects::{Project, Shape};
-use crate::test::{Output, Test};
+use crate::test::{wait_until, Output, Test};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 /// A proxy to `upstream`: pass-through until told to cut.
 struct Proxy {
@@ -159,14 +158,6 @@ fn assert_clean_failure(out: &Output, context: &str) {
         "{context}: {}",
         out.stderr
     );
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 // ---- The connection cut on command, during a migration's statement --------

@@ -5,7 +5,7 @@
 //! migration that a kill interrupted where DDL is not transactional.
 
 use crate::databases::{Db, Kind};
-use crate::test::{output, repo, Output, Test};
+use crate::test::{copy_dir, output, repo, wait_until, Output, Test};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -409,14 +409,7 @@ pub fn wait_for_other_sessions(db: &Db) {
         Kind::Mysql => "SELECT COUNT(*) FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()",
         Kind::Sqlite => return,
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while db.count(sql) > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the killed run's session never ended"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the killed run's session ended", || db.count(sql) == 0);
 }
 
 fn has(db: &Db, sql: &str) -> bool {
@@ -678,18 +671,5 @@ fn write_large_config(t: &Test) {
                 ops.join("\n")
             ),
         );
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
