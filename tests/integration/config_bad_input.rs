@@ -141,7 +141,7 @@ fn unwritable_directory_leaves_the_file_and_state_intact() {
             .status()
             .is_ok_and(|s| s.success());
     if !mounted {
-        eprintln!("SKIPPED: cannot mount a read-only directory here");
+        crate::test::skip("cannot mount a read-only directory here");
         return;
     }
     let out = t.run(&["--config-root", "config", "apply"]);

@@ -254,7 +254,7 @@ fn killed_sqlite_writer_leaves_a_journal_the_next_run_rolls_back() {
         .stderr(Stdio::null())
         .status()
     else {
-        eprintln!("SKIPPED: python3 is not installed");
+        crate::test::skip("python3 is not installed");
         return;
     };
     assert!(!status.success());

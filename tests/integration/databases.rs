@@ -78,7 +78,7 @@ impl Db {
             if std::env::var("LOCKSTEP_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
                 panic!("{kind:?} server at {base} is required (LOCKSTEP_TEST_REQUIRE_SERVERS=1) but not usable: {e}");
             }
-            eprintln!("SKIPPED: {kind:?} server at {base} not reachable ({e}); set LOCKSTEP_TEST_REQUIRE_SERVERS=1 to fail instead");
+            crate::test::skip(&format!("{kind:?} server at {base} not reachable ({e}); set LOCKSTEP_TEST_REQUIRE_SERVERS=1 to fail instead"));
             return None;
         }
         Some(Db {

@@ -46,10 +46,10 @@ impl Mount {
         if ok {
             Some(Mount(dir.to_path_buf()))
         } else {
-            eprintln!(
-                "SKIPPED: cannot mount on {} here (needs root)",
+            crate::test::skip(&format!(
+                "cannot mount on {} here (needs root)",
                 dir.display()
-            );
+            ));
             None
         }
     }
@@ -169,7 +169,7 @@ fn run_with_fsize(t: &Test, bytes: u64, args: &[&str]) -> Option<Output> {
         };
     }
     if Command::new("prlimit").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: prlimit (util-linux) is not installed");
+        crate::test::skip("prlimit (util-linux) is not installed");
         return None;
     }
     Some(crate::test::output(wrapped.output().unwrap()))

@@ -24,7 +24,7 @@ fn acl_tools() -> bool {
             std::env::var("LOCKSTEP_TEST_REQUIRE_TOOLS").as_deref() != Ok("1"),
             "setfacl/getfacl/setfattr/getfattr are missing: apt-get install acl attr"
         );
-        eprintln!("SKIPPED: setfacl/setfattr not installed (apt-get install acl attr)");
+        crate::test::skip("setfacl/setfattr not installed (apt-get install acl attr)");
     }
     found
 }

@@ -31,10 +31,10 @@ fn tool(var: &str, installed: PathBuf, install: &str) -> Option<PathBuf> {
         "{} is missing (LOCKSTEP_TEST_REQUIRE_TOOLS=1): {install}, as scripts/test does",
         path.display()
     );
-    eprintln!(
-        "SKIPPED: {} not installed ({install}, as scripts/test does)",
+    crate::test::skip(&format!(
+        "{} not installed ({install}, as scripts/test does)",
         path.display()
-    );
+    ));
     None
 }
 

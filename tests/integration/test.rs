@@ -304,6 +304,25 @@ pub fn assert_valid_result(json: &Value) {
     );
 }
 
+/// Says on stderr that the running test is skipped and why, and appends
+/// the test's name and the reason to the file `LOCKSTEP_TEST_SKIPS` names,
+/// so `scripts/test` can count the skips and print them at the end.
+pub fn skip(reason: &str) {
+    let name = std::thread::current().name().unwrap_or("a test").to_owned();
+    eprintln!("SKIPPED: {name}: {reason}");
+    if let Some(file) = std::env::var_os("LOCKSTEP_TEST_SKIPS") {
+        use std::io::Write;
+        let mut f = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(file)
+            .expect("cannot open the LOCKSTEP_TEST_SKIPS file");
+        // One write per line, so lines of tests running in parallel do not mix.
+        f.write_all(format!("{name}: {reason}\n").as_bytes())
+            .expect("cannot write the LOCKSTEP_TEST_SKIPS file");
+    }
+}
+
 /// Polls `done` every 20 ms; fails the test after a minute, naming `what`.
 pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
