@@ -536,3 +536,46 @@ fn table_without_a_usable_key_is_refused_before_anything_runs() {
     ]);
     assert_eq!(t.db().history(), ["0001:applied"]);
 }
+
+// One contract drops a replaced column after the operations that follow
+// it: SQLite refuses to drop a column that an index, or another
+// operation's sync trigger, still names.
+dialects!(
+    contract_drops_replaced_columns_after_the_operations_that_follow,
+    |t: Test| {
+        t.migration(
+            "0001_users.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, mail VARCHAR(100), hits INTEGER);\n\
+         CREATE INDEX users_mail_idx ON users (mail);\n\
+         INSERT INTO users (id, mail, hits) VALUES (1, 'a@x', 1), (2, 'b@x', NULL);\n",
+        );
+        t.run(&["apply"]).assert_ok();
+        t.migration(
+            "0002_email.yaml",
+            "operations:\n  - rename_column: {table: users, from: mail, to: email}\n  \
+         - drop_index: {table: users, name: users_mail_idx}\n  \
+         - rename_column: {table: users, from: hits, to: visits}\n  \
+         - add_column: {table: users, column: {name: twice, type: BIGINT}, up: hits * 2}\n",
+        );
+        t.run(&["apply"]).assert_ok();
+        assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
+        let catalog = t.db().catalog("users");
+        let columns: Vec<&str> = catalog
+            .iter()
+            .filter_map(|l| l.split(' ').next())
+            .filter(|w| !["index", "trigger", "function"].contains(w))
+            .collect();
+        assert_eq!(columns, ["id", "email", "visits", "twice"]);
+        assert!(
+            !catalog
+                .iter()
+                .any(|l| l.contains("lockstep") || l.contains("mail_idx")),
+            "{catalog:?}"
+        );
+        assert_eq!(
+        t.db()
+            .count("SELECT COUNT(*) FROM users WHERE id = 1 AND email = 'a@x' AND visits = 1 AND twice = 2"),
+        1
+    );
+    }
+);

@@ -205,3 +205,68 @@ dialects!(
         assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
     }
 );
+
+// Rows the backfill cannot fill (`up` is NULL there) but the new column
+// must not be NULL: the check names them and an UPDATE that, given a
+// value, resolves them through the sync triggers.
+dialects!(
+    sanity_check_names_an_update_for_rows_that_must_not_stay_null,
+    |t: Test| {
+        let kind = t.db().kind;
+        t.migration(
+            "0001_counters.sql",
+            &format!(
+                "-- lockstep:up\nCREATE TABLE counters (id {}, name VARCHAR(40) NOT NULL, hits INTEGER);\n\
+                 INSERT INTO counters (name, hits) VALUES ('a', 1), ('b', NULL), ('c', 3), ('d', NULL);\n",
+                key(kind)
+            ),
+        );
+        t.run(&["apply"]).assert_ok();
+        t.migration(
+            "0002_required.yaml",
+            "operations:\n  - alter_column: {table: counters, column: hits, to: total, type: BIGINT, \
+             nullable: false, up: hits, down: total}\n  \
+             - add_column: {table: counters, column: {name: twice, type: BIGINT, nullable: false}, up: hits * 2}\n",
+        );
+        t.run(&["apply", "--phase", "expand"]).assert_ok();
+        let refused = t.run(&["apply", "--phase", "contract"]);
+        refused.assert_failed();
+        let q = |s: &str| match kind {
+            Kind::Mysql => format!("`{s}`"),
+            _ => format!("\"{s}\""),
+        };
+        let (fix_total, fix_twice) = (
+            format!(
+                "UPDATE {} SET {} = … WHERE {} IN (2, 4)",
+                q("counters"),
+                q("total"),
+                q("id")
+            ),
+            format!(
+                "UPDATE {} SET {} = … WHERE {} IN (2, 4)",
+                q("counters"),
+                q("twice"),
+                q("id")
+            ),
+        );
+        refused.assert_msg_contains(&[
+            "2 rows of counters where total is NULL but must be NOT NULL (keys: 2, 4)",
+            &fix_total,
+            "2 rows of counters where twice is NULL (keys: 2, 4)",
+            &fix_twice,
+        ]);
+        assert_eq!(t.db().history(), ["0001:applied", "0002:backfilled"]);
+
+        // The statements it names, with a value, resolve it: the triggers
+        // give old code its column too.
+        t.db().execute(&fix_total.replace('…', "0"));
+        t.db().execute(&fix_twice.replace('…', "0"));
+        t.run(&["apply", "--phase", "contract"]).assert_ok();
+        let values = t.db().strings(&match kind {
+            Kind::Mysql => "SELECT CAST(CONCAT(name, '=', total, '/', twice) AS CHAR(40)) FROM counters ORDER BY id".to_owned(),
+            _ => "SELECT name || '=' || CAST(total AS TEXT) || '/' || CAST(twice AS TEXT) FROM counters ORDER BY id".to_owned(),
+        });
+        assert_eq!(values, ["a=1/2", "b=0/0", "c=3/6", "d=0/0"]);
+        assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
+    }
+);

@@ -49,6 +49,11 @@ pub struct Compiled {
     pub undo: Vec<Ddl>,
     /// Things the dialect cannot do that the user should know.
     pub notes: Vec<String>,
+    /// Contract's column drops, run after the contract of the operations
+    /// that follow (up to an `sql` one, which finds them done): a sync
+    /// trigger or an index of one of those may still name the column, and
+    /// SQLite refuses to drop a column something names.
+    column_drops: Vec<Ddl>,
 }
 
 /// The live tables the migration touches, by name; empty offline.
@@ -180,7 +185,7 @@ pub fn compile(
                     op_undo.extend(g.drop_sync(&sync));
                     undo.push(op_undo);
                 }
-                c.contract.push(g.drop_column(&d.table, &d.column));
+                c.column_drops.push(g.drop_column(&d.table, &d.column));
             }
             Operation::RenameTable(r) => {
                 // Before expand the live table has the old name; after it,
@@ -349,7 +354,12 @@ pub fn compile(
                     .map(|st| Ddl::tx(st.sql))
                     .collect();
                 match s.phase() {
-                    Some(Phase::Contract) => c.contract.extend(statements),
+                    Some(Phase::Contract) => {
+                        // Raw SQL finds the operations before it done.
+                        let drops = std::mem::take(&mut c.column_drops);
+                        c.contract.extend(drops);
+                        c.contract.extend(statements);
+                    }
                     _ => {
                         c.expand.extend(statements);
                         if let Some(down) = s.down.as_ref().and_then(|d| d.for_dialect(dialect)) {
@@ -365,6 +375,8 @@ pub fn compile(
             }
         }
     }
+    let drops = std::mem::take(&mut c.column_drops);
+    c.contract.extend(drops);
     // Undo runs in reverse operation order, then forgets what expand
     // recorded of the columns it relaxed.
     c.undo = undo.into_iter().rev().flatten().collect();
@@ -552,7 +564,7 @@ fn dual_write(
     let live_new = schema.get(table).and_then(|t| t.column(new));
     c.contract.extend(g.complete(table, live_new, p.new, p.old));
     c.contract.extend(g.drop_sync(&sync));
-    c.contract.push(g.drop_column(table, old));
+    c.column_drops.push(g.drop_column(table, old));
     undo.push({
         let mut u = g.unrelax(table, p.old);
         u.extend(g.drop_sync(&sync));
