@@ -299,11 +299,23 @@ fn keep_secrecy(
 }
 
 fn names_match(a: &str, b: &str, case_insensitive: bool) -> bool {
-    if case_insensitive {
-        a.to_lowercase() == b.to_lowercase()
-    } else {
+    if !case_insensitive || a == b {
         a == b
+    } else if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
     }
+}
+
+/// Whether a key line's section and key are `section` and `key`.
+fn is_key(found: (Option<&str>, &str), section: Option<&str>, key: &str, ci: bool) -> bool {
+    let same_section = match (found.0, section) {
+        (None, None) => true,
+        (Some(a), Some(b)) => names_match(a, b, ci),
+        _ => false,
+    };
+    same_section && names_match(found.1, key, ci)
 }
 
 fn section_matches(section: Option<&str>, name: &str, case_insensitive: bool) -> bool {
@@ -316,14 +328,9 @@ fn matching_entries<'a>(
     key: &'a str,
     ci: bool,
 ) -> impl Iterator<Item = &'a crate::config::ini::Entry> + 'a {
-    entries.iter().filter(move |e| {
-        let same_section = match (e.section.as_deref(), section) {
-            (None, None) => true,
-            (Some(a), Some(b)) => names_match(a, b, ci),
-            _ => false,
-        };
-        same_section && names_match(&e.key, key, ci)
-    })
+    entries
+        .iter()
+        .filter(move |e| is_key((e.section.as_deref(), &e.key), section, key, ci))
 }
 
 fn prior_value(
@@ -358,9 +365,10 @@ fn spellings(
     key: &str,
     ci: bool,
 ) -> Vec<(Option<String>, String)> {
-    let entries = doc.entries();
-    let mut out: Vec<(Option<String>, String)> = matching_entries(&entries, section, key, ci)
-        .map(|e| (e.section.clone(), e.key.clone()))
+    let mut out: Vec<(Option<String>, String)> = doc
+        .key_names()
+        .filter(|&found| is_key(found, section, key, ci))
+        .map(|(s, k)| (s.map(str::to_owned), k.to_owned()))
         .collect();
     out.dedup();
     if out.is_empty() {
@@ -384,11 +392,10 @@ fn is_secret(
 
 /// Forgets the secrecy of keys that are no longer in the file.
 fn forget_gone(doc: &Document, secrecy: &mut Secrecy, keys: &[(Option<String>, String)]) {
-    let entries = doc.entries();
     for (s, k) in keys {
-        if matching_entries(&entries, s.as_deref(), k, false)
-            .next()
-            .is_none()
+        if !doc
+            .key_names()
+            .any(|found| is_key(found, s.as_deref(), k, false))
         {
             secrecy.forget(s.as_deref(), k);
         }

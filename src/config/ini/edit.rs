@@ -276,9 +276,9 @@ impl Document {
             next.insert_key(to_section, to_key, payload, ci, true, &scope)?;
         }
         if !self.unguarded {
-            guard::check(
+            next.classified = guard::check(
                 self.syntax,
-                (&self.lines, &self.infos),
+                (&self.lines, &self.infos, &self.classified),
                 (&next.lines, &next.infos),
                 &scope,
             )?;
@@ -475,14 +475,16 @@ impl Document {
                 })
             }
             Ok((lines, infos)) => {
-                if !self.unguarded {
+                self.classified = if self.unguarded {
+                    guard::Classified::default()
+                } else {
                     guard::check(
                         self.syntax,
-                        (&self.lines, &self.infos),
+                        (&self.lines, &self.infos, &self.classified),
                         (&lines, &infos),
                         scope,
-                    )?;
-                }
+                    )?
+                };
                 self.lines = lines;
                 self.infos = infos;
                 Ok(true)

@@ -160,6 +160,8 @@ pub struct Document {
     syntax: Syntax,
     /// Edits skip the check against the dialects' readings (`guard`).
     unguarded: bool,
+    /// Other dialects' classifications of `lines`, from the last check.
+    classified: guard::Classified,
     bom: bool,
     lines: Vec<RawLine>,
     infos: Vec<LineInfo>,
@@ -196,6 +198,7 @@ impl Document {
         Document {
             syntax,
             unguarded: false,
+            classified: guard::Classified::default(),
             bom,
             lines,
             infos,
@@ -245,6 +248,14 @@ impl Document {
                 line: i + 1,
             })
             .collect()
+    }
+
+    /// Every key line's section and key as written, in file order: what
+    /// [`Document::entries`] lists, without copying names or values.
+    pub fn key_names(&self) -> impl Iterator<Item = (Option<&str>, &str)> + '_ {
+        (0..self.lines.len())
+            .filter(|&i| matches!(self.infos[i].kind, Kind::Key(_)))
+            .map(|i| (self.section_of(i), self.key_text(i)))
     }
 
     /// Distinct section names in order of first appearance (global not included).

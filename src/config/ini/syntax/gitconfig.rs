@@ -94,6 +94,10 @@ pub(super) fn accepts_key(key: &str) -> bool {
 /// git's `parse_value`, over the key line's text after `=` and its
 /// continuation lines; `None` where git reports a bad config line.
 pub(super) fn value(span: &ValueLines) -> Option<String> {
+    if span.rest.is_empty() && !span.first.contains(['\\', '"', ';', '#', '\n']) {
+        // Nothing to decode: the text without its surrounding whitespace.
+        return Some(span.first.trim_matches(is_space).to_string());
+    }
     let mut text = span.first.to_string();
     for (line, _) in &span.rest {
         text.push('\n');

@@ -20,6 +20,7 @@ mod systemd;
 mod tests;
 
 use super::line::{is_ws, KeyParts, Kind, LineInfo, LineRules, RawLine};
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -148,17 +149,27 @@ impl Syntax {
 
     /// The reader's name for a section header's text.
     pub fn section_name(self, raw: &str) -> String {
-        match self {
-            Syntax::Gitconfig => gitconfig::section_name(raw),
-            _ => raw.to_string(),
-        }
+        self.section_name_ref(raw).into_owned()
     }
 
     /// The reader's name for a key as written.
     pub fn key_name(self, raw: &str) -> String {
+        self.key_name_ref(raw).into_owned()
+    }
+
+    /// [`Syntax::section_name`], borrowing `raw` where it is the name.
+    pub(super) fn section_name_ref(self, raw: &str) -> Cow<'_, str> {
         match self {
-            Syntax::Configparser | Syntax::Gitconfig => raw.to_lowercase(),
-            _ => raw.to_string(),
+            Syntax::Gitconfig => Cow::Owned(gitconfig::section_name(raw)),
+            _ => Cow::Borrowed(raw),
+        }
+    }
+
+    /// [`Syntax::key_name`], borrowing `raw` where it is the name.
+    pub(super) fn key_name_ref(self, raw: &str) -> Cow<'_, str> {
+        match self {
+            Syntax::Configparser | Syntax::Gitconfig => lowercase(raw),
+            _ => Cow::Borrowed(raw),
         }
     }
 
@@ -182,15 +193,7 @@ impl Syntax {
         i: usize,
         parts: &KeyParts,
     ) -> Option<String> {
-        let d = parts.delim?;
-        let text = &lines[i].text;
-        let span = ValueLines {
-            first: &text[d + 1..],
-            value: &text[parts.value.clone()],
-            rest: following(infos, i)
-                .map(|j| (lines[j].text.as_str(), &infos[j].kind))
-                .collect(),
-        };
+        let span = value_lines(lines, infos, i, parts)?;
         Some(match self {
             Syntax::Generic => generic::value(&span),
             Syntax::Configparser => configparser::value(&span),
@@ -221,7 +224,11 @@ impl Syntax {
                     if !self.accepts_key(&lines[i].text[parts.key.clone()], parts) {
                         return false;
                     }
-                    if parts.delim.is_some() && self.value(lines, infos, i, parts).is_none() {
+                    // Only git rejects a value (an open quote, a bad escape).
+                    if self == Syntax::Gitconfig
+                        && parts.delim.is_some()
+                        && self.value(lines, infos, i, parts).is_none()
+                    {
                         return false;
                     }
                 }
@@ -309,32 +316,166 @@ fn following(infos: &[LineInfo], i: usize) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+/// The text a key's value is read from (`None` for a key without a
+/// delimiter). Every dialect's value is a function of it alone.
+fn value_lines<'a>(
+    lines: &'a [RawLine],
+    infos: &'a [LineInfo],
+    i: usize,
+    parts: &KeyParts,
+) -> Option<ValueLines<'a>> {
+    let d = parts.delim?;
+    let text = &lines[i].text;
+    Some(ValueLines {
+        first: &text[d + 1..],
+        value: &text[parts.value.clone()],
+        rest: following(infos, i)
+            .map(|j| (lines[j].text.as_str(), &infos[j].kind))
+            .collect(),
+    })
+}
+
+impl ValueLines<'_> {
+    /// Whether the two read as the same value in every dialect, judged
+    /// from the text alone (continuation lines compared by what they are,
+    /// not by which key owns them).
+    fn same_text(&self, other: &ValueLines) -> bool {
+        self.first == other.first
+            && self.value == other.value
+            && self.rest.len() == other.rest.len()
+            && self.rest.iter().zip(&other.rest).all(|((a, ka), (b, kb))| {
+                a == b && std::mem::discriminant(*ka) == std::mem::discriminant(*kb)
+            })
+    }
+}
+
+/// `text` lowercased, borrowed when it has no upper-case letter.
+pub(super) fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() && !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.to_lowercase())
+    }
+}
+
+/// Where one assignment of a [`Reading`] is: its key line and the line of
+/// its section's header.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Site {
+    pub line: usize,
+    pub header: Option<usize>,
+}
+
+/// A file as `syntax` reads it, without copying it: the assignments as
+/// places in the lines, their names and values read on demand. The guard
+/// compares two of these assignment by assignment and decodes a value
+/// only when its text differs.
+pub(super) struct Reading<'a> {
+    syntax: Syntax,
+    lines: &'a [RawLine],
+    infos: &'a [LineInfo],
+    pub sites: Vec<Site>,
+    /// The reader's name of each header's section, by header line.
+    sections: Vec<(usize, Cow<'a, str>)>,
+}
+
+impl<'a> Reading<'a> {
+    /// `None` when the reader rejects the file. `infos` must be `lines`
+    /// classified by `syntax`'s rules.
+    pub fn new(syntax: Syntax, lines: &'a [RawLine], infos: &'a [LineInfo]) -> Option<Reading<'a>> {
+        if !syntax.accepts(lines, infos) {
+            return None;
+        }
+        let mut sites = Vec::new();
+        let mut sections = Vec::new();
+        for (i, info) in infos.iter().enumerate() {
+            match &info.kind {
+                Kind::Header { name } => {
+                    sections.push((i, syntax.section_name_ref(&lines[i].text[name.clone()])))
+                }
+                // parse_ini_file reads a bare word as nothing.
+                Kind::Key(parts) if syntax == Syntax::Php && parts.delim.is_none() => {}
+                Kind::Key(_) => sites.push(Site {
+                    line: i,
+                    header: info.header,
+                }),
+                _ => {}
+            }
+        }
+        Some(Reading {
+            syntax,
+            lines,
+            infos,
+            sites,
+            sections,
+        })
+    }
+
+    pub fn syntax(&self) -> Syntax {
+        self.syntax
+    }
+
+    /// The reader's section name of an assignment.
+    pub fn section(&self, site: Site) -> Option<&str> {
+        let h = site.header?;
+        let at = self
+            .sections
+            .binary_search_by_key(&h, |(line, _)| *line)
+            .ok()?;
+        Some(&self.sections[at].1)
+    }
+
+    fn parts(&self, site: Site) -> &'a KeyParts {
+        match &self.infos[site.line].kind {
+            Kind::Key(parts) => parts,
+            _ => unreachable!("a site is a key line"),
+        }
+    }
+
+    /// The key as written.
+    pub fn raw_key(&self, site: Site) -> &'a str {
+        &self.lines[site.line].text[self.parts(site).key.clone()]
+    }
+
+    pub fn value(&self, site: Site) -> Option<String> {
+        self.syntax
+            .value(self.lines, self.infos, site.line, self.parts(site))
+    }
+
+    pub fn setting(&self, site: Site) -> Setting {
+        Setting {
+            section: self.section(site).map(str::to_string),
+            key: self.syntax.key_name(self.raw_key(site)),
+            value: self.value(site),
+        }
+    }
+
+    /// Whether assignment `a` here reads exactly as assignment `b` of
+    /// `other` (the same reader's reading of another version of the file).
+    pub fn same(&self, a: Site, other: &Reading, b: Site) -> bool {
+        if self.section(a) != other.section(b) {
+            return false;
+        }
+        let (ka, kb) = (self.raw_key(a), other.raw_key(b));
+        if ka != kb && self.syntax.key_name_ref(ka) != other.syntax.key_name_ref(kb) {
+            return false;
+        }
+        let va = value_lines(self.lines, self.infos, a.line, self.parts(a));
+        let vb = value_lines(other.lines, other.infos, b.line, other.parts(b));
+        match (va, vb) {
+            (None, None) => true,
+            (Some(x), Some(y)) if x.same_text(&y) => true,
+            (Some(_), Some(_)) => self.value(a) == other.value(b),
+            _ => false,
+        }
+    }
+}
+
 /// Every assignment in the file as `syntax` reads it, or `None` when its
 /// reader rejects the file. `lines` must be classified by `syntax`'s rules.
 pub(super) fn read(syntax: Syntax, lines: &[RawLine], infos: &[LineInfo]) -> Option<Vec<Setting>> {
-    if !syntax.accepts(lines, infos) {
-        return None;
-    }
-    let mut out = Vec::new();
-    for (i, info) in infos.iter().enumerate() {
-        let Kind::Key(parts) = &info.kind else {
-            continue;
-        };
-        let section = info.header.and_then(|h| match &infos[h].kind {
-            Kind::Header { name } => Some(syntax.section_name(&lines[h].text[name.clone()])),
-            _ => None,
-        });
-        if syntax == Syntax::Php && parts.delim.is_none() {
-            // parse_ini_file reads a bare word as nothing.
-            continue;
-        }
-        out.push(Setting {
-            section,
-            key: syntax.key_name(&lines[i].text[parts.key.clone()]),
-            value: syntax.value(lines, infos, i, parts),
-        });
-    }
-    Some(out)
+    let reading = Reading::new(syntax, lines, infos)?;
+    Some(reading.sites.iter().map(|&s| reading.setting(s)).collect())
 }
 
 /// Strips one pair of matching quotes.
