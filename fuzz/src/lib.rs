@@ -10,13 +10,19 @@
 //!   never panic, and an error names the file and a line within it (or an
 //!   operation by number, or says what the whole file lacks);
 //! - `sql_markers` also splits every script (and the raw text) in each
-//!   dialect without panicking, statements in order and within the script.
+//!   dialect without panicking, statements in order and within the script;
+//! - `whole_apply`: the whole `apply` on a throwaway SQLite database and
+//!   config root ends cleanly, writes nothing outside the root, and a
+//!   second apply after a success changes nothing (see [`whole_apply`]).
 
 use arbitrary::Arbitrary;
 use lockstep::config::ini::{Document, MatchOptions, Occurrence};
 use lockstep::db::dialect::Dialect;
 use lockstep::error::SourceError;
 use std::path::Path;
+
+mod whole_apply;
+pub use whole_apply::{whole_apply, Parts};
 
 pub fn ini_round_trip(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
