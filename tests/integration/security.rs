@@ -199,7 +199,9 @@ fn secrets_appear_nowhere(kind: Kind) {
     let run = |t: &Test, cmd: &[&str]| -> Output {
         let mut args: Vec<&str> = base.to_vec();
         args.extend(cmd);
-        t.run(&args)
+        let out = t.run(&args);
+        out.expect_stderr(&["settings resolved"]);
+        out
     };
     let mut outputs = Vec::new();
     for cmd in [
@@ -259,7 +261,10 @@ fn secrets_appear_nowhere(kind: Kind) {
         "apply",
     ]);
     if kind == Kind::Postgres {
-        refused.assert_failed().assert_msg_contains(&["***"]);
+        refused
+            .expect_stderr(&["settings resolved"])
+            .assert_failed()
+            .assert_msg_contains(&["***"]);
     }
     outputs.push(refused);
     for out in &outputs {

@@ -20,9 +20,23 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub json: Value,
+    /// Whether the test has said what stderr holds: `assert_ok` and
+    /// `assert_failed` expect it empty otherwise.
+    stderr_expected: std::cell::Cell<bool>,
 }
 
 impl Output {
+    /// A run that printed no JSON (human output).
+    pub fn raw(code: i32, stdout: String, stderr: String) -> Output {
+        Output {
+            code,
+            stdout,
+            stderr,
+            json: Value::Null,
+            stderr_expected: std::cell::Cell::new(false),
+        }
+    }
+
     /// The versions in a JSON list such as `database.applied`.
     pub fn versions(&self, pointer: &str) -> Vec<String> {
         self.json
@@ -63,6 +77,8 @@ impl Output {
         self.json["msg"].as_str().unwrap_or("")
     }
 
+    /// Exit 0, `failed: false`, and nothing on stderr unless the test said
+    /// what is there ([`Output::expect_stderr`]).
     #[track_caller]
     pub fn assert_ok(&self) -> &Self {
         assert_eq!(
@@ -71,9 +87,11 @@ impl Output {
             self.stdout, self.stderr
         );
         assert_eq!(self.json["failed"], false, "{}", self.stdout);
-        self
+        self.assert_stderr_as_expected()
     }
 
+    /// Exit 1, `failed: true` (the result is JSON even on failure), and
+    /// nothing on stderr unless the test said what is there.
     #[track_caller]
     pub fn assert_failed(&self) -> &Self {
         assert_eq!(
@@ -82,6 +100,31 @@ impl Output {
             self.stdout, self.stderr
         );
         assert_eq!(self.json["failed"], true, "{}", self.stdout);
+        self.assert_stderr_as_expected()
+    }
+
+    /// Says stderr holds each of `parts`; `assert_ok` and `assert_failed`
+    /// then accept it.
+    #[track_caller]
+    pub fn expect_stderr(&self, parts: &[&str]) -> &Self {
+        for p in parts {
+            assert!(
+                self.stderr.contains(p),
+                "stderr lacks `{p}`: {}",
+                self.stderr
+            );
+        }
+        self.stderr_expected.set(true);
+        self
+    }
+
+    #[track_caller]
+    fn assert_stderr_as_expected(&self) -> &Self {
+        assert!(
+            self.stderr_expected.get() || self.stderr.is_empty(),
+            "unexpected stderr (say what it holds with expect_stderr):\n{}",
+            self.stderr
+        );
         self
     }
 
@@ -274,6 +317,7 @@ pub fn output(out: std::process::Output) -> Output {
         stdout,
         stderr,
         json,
+        stderr_expected: std::cell::Cell::new(false),
     }
 }
 
