@@ -50,7 +50,7 @@ pub struct Compiled {
     /// Things the dialect cannot do that the user should know.
     pub notes: Vec<String>,
     /// Contract's column drops, run after the contract of the operations
-    /// that follow (up to an `sql` one, which finds them done): a sync
+    /// that follow (up to an `sql` or `drop_table` one): a sync
     /// trigger or an index of one of those may still name the column, and
     /// SQLite refuses to drop a column something names.
     column_drops: Vec<Ddl>,
@@ -80,7 +80,12 @@ pub fn compile(
                 c.expand.push(Ddl::tx(g.create_table(t).map_err(at)?));
                 undo.push(vec![g.drop_table(&t.name)]);
             }
-            Operation::DropTable(t) => c.contract.push(g.drop_table(&t.name)),
+            Operation::DropTable(t) => {
+                // Columns of the table go first, as written.
+                let drops = std::mem::take(&mut c.column_drops);
+                c.contract.extend(drops);
+                c.contract.push(g.drop_table(&t.name));
+            }
             Operation::AddColumn(a) => {
                 let ty = column_type(&a.column.sql_type, dialect).map_err(at)?;
                 c.expand.push(g.add_column(
