@@ -288,18 +288,12 @@ pub fn run_paused(t: &Test, var: &str, args: &[&str], meddle: impl FnOnce()) -> 
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let waiting = t.path().join("gate.waiting");
-    let started = std::time::Instant::now();
-    while !waiting.exists() {
+    wait_until(&format!("lockstep reaches its pause ({var})"), || {
         if let Some(status) = child.try_wait().unwrap() {
-            let out = output(child.wait_with_output().unwrap());
-            panic!("lockstep ended ({status}) before its pause ({var}): {out:#?}");
+            panic!("lockstep ended ({status}) before its pause ({var})");
         }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "lockstep never reached its pause ({var})"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+        waiting.exists()
+    });
     meddle();
     std::fs::write(&gate, b"").unwrap();
     output(child.wait_with_output().unwrap())
