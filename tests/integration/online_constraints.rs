@@ -358,3 +358,48 @@ dialects!(drop_constraint_of_a_table_renamed_before_it, |t: Test| {
     );
     assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
 });
+
+// A unique index a foreign key of another table references is refused
+// until an operation before it drops that foreign key (PostgreSQL and
+// MariaDB would fail the contract; SQLite every later child write).
+dialects!(
+    drop_constraint_refuses_what_a_foreign_key_needs,
+    |t: Test| {
+        t.migration(
+            "0001_parents.sql",
+            "CREATE TABLE parents (id INTEGER PRIMARY KEY, code VARCHAR(20));\n\
+         CREATE UNIQUE INDEX parents_code_key ON parents (code);\n\
+         CREATE TABLE children (id INTEGER PRIMARY KEY, parent_code VARCHAR(20),\n  \
+         CONSTRAINT children_code_fk FOREIGN KEY (parent_code) REFERENCES parents (code));\n\
+         INSERT INTO parents (id, code) VALUES (1, 'a');\n\
+         INSERT INTO children (id, parent_code) VALUES (1, 'a');\n",
+        );
+        t.run(&["apply"]).assert_ok();
+        refused(
+            &t,
+            "operations:\n  - drop_constraint: {table: parents, name: parents_code_key}\n",
+            &[
+                "parents_code_key of parents is what",
+                "of table children references",
+                "a `drop_constraint` before this one",
+            ],
+        );
+        t.migration(
+            "0002_drop.yaml",
+            "operations:\n  - drop_constraint: {table: children, name: children_code_fk}\n  \
+         - drop_constraint: {table: parents, name: parents_code_key}\n",
+        );
+        t.run(&["apply"]).assert_ok();
+        assert!(!constraints(&t, "parents")
+            .iter()
+            .any(|l| l.contains("parents_code_key")));
+        // (MariaDB keeps the index it made for the foreign key.)
+        assert!(!constraints(&t, "children")
+            .iter()
+            .any(|l| l.contains("children_code_fk") && !l.starts_with("index ")));
+        t.db()
+            .execute("INSERT INTO parents (id, code) VALUES (2, 'a')");
+        t.db()
+            .execute("INSERT INTO children (id, parent_code) VALUES (2, 'zz')");
+    }
+);

@@ -344,6 +344,33 @@ pub fn compile(
                     }
                     _ => {}
                 }
+                // A foreign key that references it needs it (SQLite would
+                // fail every later write to the child table); unless an
+                // operation before this one drops that foreign key.
+                let dropped_before = |table: &str, fk: &str| {
+                    m.operations[..index].iter().any(|op| {
+                        matches!(op, Operation::DropConstraint(d)
+                            if d.table == table && (fk.is_empty() || d.name == fk))
+                    })
+                };
+                let needed: Vec<String> = live
+                    .map_or(&[][..], |l| &l.referenced_by[..])
+                    .iter()
+                    .filter(|(table, fk)| !dropped_before(table, fk))
+                    .map(|(table, fk)| match fk.as_str() {
+                        "" => format!("a foreign key of table {table}"),
+                        fk => format!("foreign key {fk} of table {table}"),
+                    })
+                    .collect();
+                if !needed.is_empty() {
+                    return Err(at(format!(
+                        "{} of {} is what {} references, which needs it; drop that first \
+                         (a `drop_constraint` before this one)",
+                        k.name,
+                        k.table,
+                        needed.join(" and ")
+                    )));
+                }
                 // Contract: old code may rely on it until then (a unique
                 // one for ON CONFLICT, a foreign key for its cascade). A
                 // rollback before contract finds it untouched.

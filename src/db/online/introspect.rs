@@ -71,6 +71,10 @@ pub struct ConstraintInfo {
     /// SQLite: the constraint's text in the table's stored definition,
     /// with what separates it from the rest, so removing it drops it.
     pub written: Option<String>,
+    /// A unique constraint's dependants: the foreign keys of other tables
+    /// that reference its columns, as (table, constraint name; empty on
+    /// SQLite, which keeps no names for them).
+    pub referenced_by: Vec<(String, String)>,
 }
 
 impl TableInfo {
@@ -285,11 +289,18 @@ pub async fn constraint(
             }
             _ => None,
         };
+        let referenced_by = match kind {
+            ConstraintKind::Unique | ConstraintKind::UniqueIndex => {
+                referencing(db, table, name).await?
+            }
+            _ => Vec::new(),
+        };
         return Ok(Some(ConstraintInfo {
             kind,
             definition,
             column,
             written: None,
+            referenced_by,
         }));
     }
     if d != Dialect::Sqlite {
@@ -315,7 +326,39 @@ pub async fn constraint(
             definition: c.clause,
             column: None,
             written: c.written,
+            referenced_by: Vec::new(),
         }))
+}
+
+/// The foreign keys that reference the unique constraint or index `name`
+/// of `table`, which the database needs while they exist.
+async fn referencing(db: &mut Database, table: &str, name: &str) -> Result<Vec<(String, String)>> {
+    let d = db.dialect();
+    let (t, n) = (d.string_literal(table), d.string_literal(name));
+    let sql = match d {
+        Dialect::Postgres => format!(
+            "SELECT CAST(conrelid::regclass AS TEXT), CAST(conname AS TEXT) FROM pg_constraint \
+             WHERE contype = 'f' AND confrelid = to_regclass({t}) AND conindid = to_regclass({n}) ORDER BY 1, 2"
+        ),
+        Dialect::Mysql => format!(
+            "SELECT CAST(table_name AS CHAR(255)), CAST(constraint_name AS CHAR(255)) \
+             FROM information_schema.referential_constraints WHERE unique_constraint_schema = DATABASE() \
+             AND referenced_table_name = {t} AND unique_constraint_name = {n} ORDER BY 1, 2"
+        ),
+        // A foreign key names the parent's columns, not the index.
+        Dialect::Sqlite => format!(
+            "SELECT m.name, '' FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' AND f.\"table\" = {t} GROUP BY m.name, f.id \
+             HAVING group_concat(f.\"to\") = (SELECT group_concat(name) FROM pragma_index_info({n})) ORDER BY 1"
+        ),
+    };
+    let rows = db
+        .fetch_all(&sql)
+        .await
+        .with_context(|| format!("cannot read the foreign keys that reference {name}"))?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 /// MariaDB: `column` of `table` with its whole definition, its COMMENT
