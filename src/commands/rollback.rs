@@ -441,11 +441,18 @@ fn plan_config(
             ..MatchOptions::default()
         };
         for p in a.prior.iter().rev() {
-            let result = match p.values.first() {
-                None => doc.delete(p.section.as_deref(), &p.key, &opts),
-                Some(Some(v)) => doc.set(p.section.as_deref(), &p.key, v, &opts),
-                Some(None) => Ok(false),
-            };
+            let section = p.section.as_deref();
+            let result = crate::config::edit::in_block(
+                &mut doc,
+                section,
+                p.block,
+                case_insensitive,
+                |doc| match p.values.first() {
+                    None => doc.delete(section, &p.key, &opts),
+                    Some(Some(v)) => doc.set(section, &p.key, v, &opts),
+                    Some(None) => Ok(false),
+                },
+            );
             if let Err(e) = result {
                 refusals.push(format!("config migration {} on {}: {e}", a.version, a.file));
             }

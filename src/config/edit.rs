@@ -22,6 +22,10 @@ pub struct PriorValue {
     /// The values are hashes: the key was written with `secret: true`.
     #[serde(default)]
     pub secret: bool,
+    /// The block of a repeated `[section]` the values are from, when the
+    /// operation named one (`section_occurrence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<usize>,
 }
 
 /// What applying one migration did.
@@ -100,7 +104,7 @@ pub fn apply(
     secrecy: &mut Secrecy,
 ) -> Result<Applied, String> {
     let mut applied = Applied::default();
-    let mut recorded: BTreeSet<(Option<String>, String)> = BTreeSet::new();
+    let mut recorded: BTreeSet<(Option<String>, String, Option<usize>)> = BTreeSet::new();
     let ci = m.case_insensitive;
     for (index, op) in m.operations.iter().enumerate() {
         let at = |e: String| format!("operation {} ({}): {e}", index + 1, op.name());
@@ -108,6 +112,7 @@ pub fn apply(
         let sub_opt = |s: &Option<String>| s.as_deref().map(sub).transpose();
         let opts = op.match_options(ci);
         let flag = op.secret_flag();
+        let block = op.section_block();
         // A prior value is hashed when the key held a secret, or when the
         // operation makes it one.
         let mut remember = |doc: &Document,
@@ -116,11 +121,11 @@ pub fn apply(
                             key: &str,
                             applied: &mut Applied| {
             applied.touched.insert(key_name(section, key));
-            if recorded.insert((section.map(str::to_owned), key.to_owned())) {
+            if recorded.insert((section.map(str::to_owned), key.to_owned(), block)) {
                 let secret = flag == Some(true) || is_secret(doc, secrecy, section, key, ci);
                 applied
                     .prior
-                    .push(prior_value(doc, section, key, ci, secret));
+                    .push(prior_value(doc, section, key, ci, secret, block));
             }
         };
         match op {
@@ -132,19 +137,17 @@ pub fn apply(
                 let section = section.as_deref();
                 remember(doc, secrecy, section, &key, &mut applied);
                 let secret = flag.unwrap_or_else(|| is_secret(doc, secrecy, section, &key, ci));
-                let result = match &kv.value {
+                let value = kv.value.as_ref().map(|raw| sub(&raw.0)).transpose()?;
+                let result = in_block(doc, section, block, ci, |doc| match &value {
                     // `flag: true` (checked when the migration was read).
                     None => doc.set_flag(section, &key, &opts),
-                    Some(raw) => {
-                        let value = sub(&raw.0)?;
-                        match op {
-                            Operation::Set(_) => doc.set(section, &key, &value, &opts),
-                            Operation::Default(_) => doc.set_default(section, &key, &value, &opts),
-                            Operation::AddValue(_) => doc.add_value(section, &key, &value, &opts),
-                            _ => doc.remove_value(section, &key, &value, &opts),
-                        }
-                    }
-                };
+                    Some(value) => match op {
+                        Operation::Set(_) => doc.set(section, &key, value, &opts),
+                        Operation::Default(_) => doc.set_default(section, &key, value, &opts),
+                        Operation::AddValue(_) => doc.add_value(section, &key, value, &opts),
+                        _ => doc.remove_value(section, &key, value, &opts),
+                    },
+                });
                 result.map_err(|e| at(hide_value(e, secret).to_string()))?;
                 keep_secrecy(doc, secrecy, section, &key, flag, ci);
                 if secret {
@@ -164,8 +167,10 @@ pub fn apply(
                     .collect::<Result<Vec<_>, _>>()?;
                 remember(doc, secrecy, section, &key, &mut applied);
                 let secret = flag.unwrap_or_else(|| is_secret(doc, secrecy, section, &key, ci));
-                doc.set_values(section, &key, &values, &opts)
-                    .map_err(|e| at(hide_value(e, secret).to_string()))?;
+                in_block(doc, section, block, ci, |doc| {
+                    doc.set_values(section, &key, &values, &opts)
+                })
+                .map_err(|e| at(hide_value(e, secret).to_string()))?;
                 keep_secrecy(doc, secrecy, section, &key, flag, ci);
                 if secret {
                     let raw = kv.values.iter().map(|v| v.0.as_str());
@@ -184,9 +189,9 @@ pub fn apply(
                 let (from, to) = (sub(&r.from.0)?, sub(&r.to.0)?);
                 let section = section.as_deref();
                 let name = key_name(section, &key);
-                let current = doc
-                    .get(section, &key, &opts)
-                    .map_err(|e| at(e.to_string()))?;
+                let current =
+                    in_block(doc, section, block, ci, |doc| doc.get(section, &key, &opts))
+                        .map_err(|e| at(e.to_string()))?;
                 match current {
                     Some(Some(v)) if v == from => {
                         // Only a key it changes counts as touched: a hand edit of
@@ -194,8 +199,10 @@ pub fn apply(
                         remember(doc, secrecy, section, &key, &mut applied);
                         let secret =
                             flag.unwrap_or_else(|| is_secret(doc, secrecy, section, &key, ci));
-                        doc.set(section, &key, &to, &opts)
-                            .map_err(|e| at(hide_value(e, secret).to_string()))?;
+                        in_block(doc, section, block, ci, |doc| {
+                            doc.set(section, &key, &to, &opts)
+                        })
+                        .map_err(|e| at(hide_value(e, secret).to_string()))?;
                         keep_secrecy(doc, secrecy, section, &key, flag, ci);
                     }
                     Some(Some(v)) if v == to => {}
@@ -214,8 +221,10 @@ pub fn apply(
                 let section = section.as_deref();
                 remember(doc, secrecy, section, &key, &mut applied);
                 let before = spellings(doc, section, &key, ci);
-                doc.delete(section, &key, &opts)
-                    .map_err(|e| at(e.to_string()))?;
+                in_block(doc, section, block, ci, |doc| {
+                    doc.delete(section, &key, &opts)
+                })
+                .map_err(|e| at(e.to_string()))?;
                 forget_gone(doc, secrecy, &before);
             }
             Operation::Rename(r) => {
@@ -333,15 +342,32 @@ fn matching_entries<'a>(
         .filter(move |e| is_key((e.section.as_deref(), &e.key), section, key, ci))
 }
 
+/// Runs `edit` on `doc`, inside one block of a repeated `[section]` when
+/// the operation names one (`section_occurrence`).
+pub fn in_block<R>(
+    doc: &mut Document,
+    section: Option<&str>,
+    block: Option<usize>,
+    ci: bool,
+    edit: impl FnOnce(&mut Document) -> Result<R, EditError>,
+) -> Result<R, EditError> {
+    match (section, block) {
+        (Some(s), Some(n)) => doc.in_block(s, n, ci, edit),
+        _ => edit(doc),
+    }
+}
+
 fn prior_value(
     doc: &Document,
     section: Option<&str>,
     key: &str,
     ci: bool,
     secret: bool,
+    block: Option<usize>,
 ) -> PriorValue {
     let entries = doc.entries();
     let values = matching_entries(&entries, section, key, ci)
+        .filter(|e| block.is_none() || doc.block_of_line(e.line) == block)
         .map(|e| {
             if secret {
                 e.value.as_deref().map(hash_secret)
@@ -355,6 +381,7 @@ fn prior_value(
         key: key.to_owned(),
         values,
         secret,
+        block,
     }
 }
 

@@ -89,6 +89,10 @@ pub struct KeyValues {
     pub values: Vec<ScalarString>,
     #[serde(default)]
     pub secret: Option<bool>,
+    /// Which of several `[section]` blocks of the same name (0-based):
+    /// the key is looked up, and added, in that block only.
+    #[serde(default)]
+    pub section_occurrence: Option<usize>,
     #[serde(default = "yes")]
     pub modify_inactive: bool,
 }
@@ -107,6 +111,10 @@ pub struct ReplaceDefault {
     pub secret: Option<bool>,
     #[serde(default)]
     pub occurrence: Option<OccurrenceSpec>,
+    /// Which of several `[section]` blocks of the same name (0-based):
+    /// the key is looked up, and added, in that block only.
+    #[serde(default)]
+    pub section_occurrence: Option<usize>,
 }
 
 fn yes() -> bool {
@@ -139,6 +147,10 @@ pub struct KeyValue {
     pub secret: Option<bool>,
     #[serde(default)]
     pub occurrence: Option<OccurrenceSpec>,
+    /// Which of several `[section]` blocks of the same name (0-based):
+    /// the key is looked up, and added, in that block only.
+    #[serde(default)]
+    pub section_occurrence: Option<usize>,
     /// `false`: never turn a commented-out `;key = x` into the key.
     #[serde(default = "yes")]
     pub modify_inactive: bool,
@@ -156,6 +168,10 @@ pub struct Key {
     pub secret: Option<bool>,
     #[serde(default)]
     pub occurrence: Option<OccurrenceSpec>,
+    /// Which of several `[section]` blocks of the same name (0-based):
+    /// the key is looked up, and added, in that block only.
+    #[serde(default)]
+    pub section_occurrence: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -303,6 +319,28 @@ impl Operation {
         }
     }
 
+    /// The `section_occurrence:` of a key operation, if it has one.
+    pub fn section_block(&self) -> Option<usize> {
+        self.key_section().and_then(|(_, block)| block)
+    }
+
+    /// A key operation's `section:` and `section_occurrence:`.
+    fn key_section(&self) -> Option<(&Option<String>, Option<usize>)> {
+        match self {
+            Operation::Set(kv)
+            | Operation::Default(kv)
+            | Operation::AddValue(kv)
+            | Operation::RemoveValue(kv) => Some((&kv.section, kv.section_occurrence)),
+            Operation::SetValues(kv) => Some((&kv.section, kv.section_occurrence)),
+            Operation::Delete(k) => Some((&k.section, k.section_occurrence)),
+            Operation::ReplaceDefault(r) => Some((&r.section, r.section_occurrence)),
+            Operation::Rename(_)
+            | Operation::RenameSection(_)
+            | Operation::DeleteSection(_)
+            | Operation::EnsureSection(_) => None,
+        }
+    }
+
     pub fn is_secret(&self) -> bool {
         self.secret_flag() == Some(true)
     }
@@ -405,6 +443,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
 impl Operation {
     /// What is wrong with the fields serde cannot judge alone.
     fn check(&self) -> Option<&'static str> {
+        if matches!(self.key_section(), Some((None, Some(_)))) {
+            return Some("`section_occurrence` needs a `section`: the keys before the first header have no blocks");
+        }
         match self {
             Operation::Set(kv) => match (&kv.value, kv.flag) {
                 (Some(_), true) => Some("`value` and `flag: true` exclude each other"),
@@ -530,6 +571,7 @@ mod tests {
                 flag: false,
                 secret: None,
                 occurrence: None,
+                section_occurrence: None,
                 modify_inactive: true,
             })
         );

@@ -212,3 +212,92 @@ fn set_needs_a_value_or_a_flag() {
         "[mysqld]\n"
     );
 }
+
+/// systemd-networkd's `[Route]` comes once per route: `section_occurrence`
+/// picks the block a key operation looks in and adds to.
+#[test]
+fn key_operations_address_one_block_of_a_repeated_section() {
+    let text = "[Match]\nName=eth0\n\n[Route]\nGateway=10.0.0.1\nDestination=10.1.0.0/16\n\n\
+                [Route]\nGateway=10.0.0.2\nDestination=10.2.0.0/16\n";
+    converges(
+        "eth0.network",
+        text,
+        concat!(
+            "  - set: {section: Route, key: Metric, value: 100, section_occurrence: 0}\n",
+            "  - set: {section: Route, key: Gateway, value: 10.0.0.9, section_occurrence: 1}\n",
+            "  - add_value: {section: Route, key: Destination, value: 10.3.0.0/16, section_occurrence: 1}\n",
+        ),
+        "[Match]\nName=eth0\n\n[Route]\nGateway=10.0.0.1\nDestination=10.1.0.0/16\nMetric=100\n\n\
+         [Route]\nGateway=10.0.0.9\nDestination=10.2.0.0/16\nDestination=10.3.0.0/16\n",
+    );
+    let text = "[server]\nname = a\n\n[other]\nk = 1\n\n[server]\nname = b\n";
+    converges(
+        "app.ini",
+        text,
+        concat!(
+            "  - replace_default: {section: server, key: name, from: a, to: c, section_occurrence: 0}\n",
+            "  - set_values: {section: server, key: alias, values: [x, y], section_occurrence: 0}\n",
+            "  - delete: {section: server, key: name, section_occurrence: 1}\n",
+            "  - default: {section: server, key: port, value: 80, section_occurrence: 1}\n",
+        ),
+        "[server]\nname = c\nalias = x\nalias = y\n\n[other]\nk = 1\n\n[server]\nport = 80\n",
+    );
+}
+
+const TWO_SERVERS: &str = "[server]\nname = a\n\n[server]\nname = b\n";
+
+/// `config/app.ini` with two `[server]` blocks, one migration of `ops`.
+fn two_servers(ops: &str) -> Test {
+    let t = Test::new();
+    t.write("config/app.ini", TWO_SERVERS);
+    t.write(
+        "config-migrations/0001_edit.yaml",
+        format!("file: app.ini\noperations:\n{ops}"),
+    );
+    t
+}
+
+fn app_ini(t: &Test) -> String {
+    String::from_utf8(t.read("config/app.ini")).unwrap()
+}
+
+#[test]
+fn section_occurrence_out_of_range_or_without_a_section_is_refused() {
+    for (ops, expected) in [
+        (
+            "  - set: {section: server, key: name, value: c, section_occurrence: 2}\n",
+            &[
+                "operation 1 (set)",
+                "occurrence 2 of section [server] does not exist",
+            ][..],
+        ),
+        (
+            "  - set: {key: name, value: c, section_occurrence: 0}\n",
+            &["0001_edit.yaml:3", "`section_occurrence` needs a `section`"][..],
+        ),
+    ] {
+        let t = two_servers(ops);
+        let out = t.run(&["--config-root", "config", "apply"]);
+        out.assert_failed();
+        out.assert_msg_contains(expected);
+        assert_eq!(app_ini(&t), TWO_SERVERS);
+    }
+}
+
+/// Rollback puts back the prior values of the block the migration edited,
+/// leaving the other block's same-named key alone.
+#[test]
+fn rollback_restores_the_block_a_section_occurrence_edited() {
+    let t = two_servers(concat!(
+        "  - set: {section: server, key: name, value: c, section_occurrence: 1}\n",
+        "  - set: {section: server, key: port, value: 80, section_occurrence: 0}\n",
+    ));
+    t.run(&["--config-root", "config", "apply"]).assert_ok();
+    assert_eq!(
+        app_ini(&t),
+        "[server]\nname = a\nport = 80\n\n[server]\nname = c\n"
+    );
+    let out = t.run(&["--config-root", "config", "rollback", "--to", "0000"]);
+    out.assert_ok();
+    assert_eq!(app_ini(&t), TWO_SERVERS);
+}

@@ -42,6 +42,7 @@ fn section_scope(names: &[&str]) -> Scope {
         keys: Vec::new(),
         sections: names.iter().map(|n| n.to_string()).collect(),
         value: None,
+        block: None,
     }
 }
 
@@ -478,6 +479,17 @@ impl Document {
                 self.classified = if self.unguarded {
                     guard::Classified::default()
                 } else {
+                    let in_block;
+                    let scope = match &self.block {
+                        Some((_, n)) => {
+                            in_block = Scope {
+                                block: Some(*n),
+                                ..scope.clone()
+                            };
+                            &in_block
+                        }
+                        None => scope,
+                    };
                     guard::check(
                         self.syntax,
                         (&self.lines, &self.infos, &self.classified),

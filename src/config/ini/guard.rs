@@ -14,7 +14,7 @@ use std::ops::Range;
 
 /// What an edit may change: keys (all their assignments) or whole
 /// sections, and the value the edited key must read as afterwards.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Scope {
     /// For messages: "key `port` in [mysqld]".
     pub target: String,
@@ -23,6 +23,9 @@ pub struct Scope {
     /// `(section, key, value)`: at least one assignment (every one with
     /// `all`) must read as `value` after the edit.
     pub value: Option<(Option<String>, String, String, bool)>,
+    /// The value is asked of this block (0-based) of the value's
+    /// repeated section only (see `Document::in_block`).
+    pub block: Option<usize>,
 }
 
 impl Scope {
@@ -32,6 +35,7 @@ impl Scope {
             keys: vec![(section.map(str::to_string), key.to_string())],
             sections: Vec::new(),
             value: None,
+            block: None,
         }
     }
 
@@ -248,10 +252,23 @@ pub fn check(
         }
         if let Some((section, key, value, all)) = &scope.value {
             let mine = Covered::new(&Scope::key(section.as_deref(), key, String::new()), reader);
+            // In one block of a repeated section: its header, as this reader
+            // names and counts them.
+            let block_header = scope.block.map(|n| {
+                let want = section
+                    .as_deref()
+                    .map(|s| fold(&reader.section_name_ref(s)).into_owned());
+                after
+                    .headers()
+                    .filter(|(_, name)| Some(fold(name)) == want.as_deref().map(Cow::Borrowed))
+                    .nth(n)
+                    .map(|(line, _)| line)
+            });
             let reads: Vec<Option<String>> = mine
                 .partition(&after, 0..new.0.len())
                 .0
                 .iter()
+                .filter(|s| block_header.is_none_or(|h| h.is_some() && s.header == h))
                 .map(|&s| after.value(s))
                 .collect();
             let right = |v: &Option<String>| {

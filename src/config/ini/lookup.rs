@@ -68,19 +68,33 @@ impl Document {
         let ci = ci || self.syntax.folds_section_case();
         match (self.infos[i].header, section) {
             (None, None) => true,
-            (Some(h), Some(s)) => self.header_name(h).is_some_and(|n| names_match(n, s, ci)),
+            (Some(h), Some(s)) => {
+                self.header_name(h).is_some_and(|n| names_match(n, s, ci))
+                    && match &self.block {
+                        Some((block, _)) if names_match(block, s, ci) => {
+                            self.headers(s, ci).first() == Some(&h)
+                        }
+                        _ => true,
+                    }
+            }
             _ => false,
         }
     }
 
+    /// The header lines of section `name`; inside [`Document::in_block`]
+    /// for that section, only the block's own.
     pub(super) fn headers(&self, name: &str, ci: bool) -> Vec<usize> {
         let ci = ci || self.syntax.folds_section_case();
-        (0..self.lines.len())
-            .filter(|&h| {
-                self.header_name(h)
-                    .is_some_and(|n| names_match(n, name, ci))
-            })
-            .collect()
+        let all = (0..self.lines.len()).filter(|&h| {
+            self.header_name(h)
+                .is_some_and(|n| names_match(n, name, ci))
+        });
+        match &self.block {
+            Some((section, index)) if names_match(section, name, ci) => {
+                all.skip(*index).take(1).collect()
+            }
+            _ => all.collect(),
+        }
     }
 
     pub(super) fn section_exists(&self, section: Option<&str>, ci: bool) -> bool {

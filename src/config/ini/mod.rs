@@ -162,6 +162,9 @@ pub struct Document {
     unguarded: bool,
     /// Other dialects' classifications of `lines`, from the last check.
     classified: guard::Classified,
+    /// While an edit runs through [`Document::in_block`]: the section
+    /// named that many times before is the only block of it there is.
+    block: Option<(String, usize)>,
     bom: bool,
     lines: Vec<RawLine>,
     infos: Vec<LineInfo>,
@@ -199,6 +202,7 @@ impl Document {
             syntax,
             unguarded: false,
             classified: guard::Classified::default(),
+            block: None,
             bom,
             lines,
             infos,
@@ -256,6 +260,44 @@ impl Document {
         (0..self.lines.len())
             .filter(|&i| matches!(self.infos[i].kind, Kind::Key(_)))
             .map(|i| (self.section_of(i), self.key_text(i)))
+    }
+
+    /// Runs `edit` as if block `index` (0-based) were the only block of
+    /// `[section]` in the file: its keys are the section's keys, a new key
+    /// goes into it. One of several same-named `[section]` headers, as the
+    /// `occurrence` of a section operation picks one.
+    pub fn in_block<R>(
+        &mut self,
+        section: &str,
+        index: usize,
+        case_insensitive: bool,
+        edit: impl FnOnce(&mut Document) -> Result<R, EditError>,
+    ) -> Result<R, EditError> {
+        check_section_opt(Some(section))?;
+        let headers = self.headers(section, case_insensitive);
+        if index >= headers.len() {
+            return Err(EditError::SectionOccurrenceOutOfRange {
+                section: section.to_string(),
+                index,
+                lines: headers.iter().map(|h| h + 1).collect(),
+            });
+        }
+        let outer = self.block.replace((section.to_string(), index));
+        let result = edit(self);
+        self.block = outer;
+        result
+    }
+
+    /// Which block of its section (0-based among the same-named headers)
+    /// holds 1-based line `line`; `None` for the global section.
+    pub fn block_of_line(&self, line: usize) -> Option<usize> {
+        let h = self.infos.get(line.checked_sub(1)?)?.header?;
+        let name = self.header_name(h)?;
+        Some(
+            (0..h)
+                .filter(|&g| self.header_name(g) == Some(name))
+                .count(),
+        )
     }
 
     /// Distinct section names in order of first appearance (global not included).

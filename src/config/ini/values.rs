@@ -160,6 +160,7 @@ impl Document {
             keys: Vec::new(),
             sections: vec![section.to_string()],
             value: None,
+            block: None,
         };
         self.commit(vec![splice], &scope)
     }

@@ -415,6 +415,11 @@ impl<'a> Reading<'a> {
         self.syntax
     }
 
+    /// Every header line and the reader's name of its section, in order.
+    pub fn headers(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.sections.iter().map(|(line, name)| (*line, &**name))
+    }
+
     /// The reader's section name of an assignment.
     pub fn section(&self, site: Site) -> Option<&str> {
         let h = site.header?;
