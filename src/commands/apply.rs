@@ -548,7 +548,7 @@ fn write_config(
         file: &'p str,
         target: &'p crate::config::path::ConfigPath,
         content: &'p str,
-        new_mode: u32,
+        new_file: crate::config::write::Creation,
         record: FileRecord,
         applied: Vec<AppliedConfigMigration>,
         /// Bytes change (else only the state records the migrations).
@@ -596,7 +596,7 @@ fn write_config(
             file: &f.file,
             target: &f.target,
             content,
-            new_mode: f.new_mode,
+            new_file: f.new_file,
             record,
             applied,
             replace,
@@ -615,7 +615,22 @@ fn write_config(
     let mut landed = 0;
     for w in &writes {
         if w.replace {
-            if let Err(e) = w.target.replace(w.content.as_bytes(), w.new_mode) {
+            let created;
+            let target = if w.target.lacks_directories() {
+                match w.target.create_directories() {
+                    Ok(t) => {
+                        created = t;
+                        &created
+                    }
+                    Err(e) => {
+                        failure = Some(format!("{}: {e}; the file is unchanged", w.file));
+                        break;
+                    }
+                }
+            } else {
+                w.target
+            };
+            if let Err(e) = target.replace(w.content.as_bytes(), w.new_file) {
                 failure = Some(format!("{}: {e:#}; the file is unchanged", w.file));
                 break;
             }

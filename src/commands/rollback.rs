@@ -483,7 +483,10 @@ fn write_restores(
                 state.save(dir)?;
             }
             r.path
-                .replace(r.after.as_bytes(), 0o644)
+                .replace(
+                    r.after.as_bytes(),
+                    crate::config::write::Creation::mode(0o644),
+                )
                 .with_context(|| format!("{}: the file is unchanged", r.file))?;
             report.changed = true;
         }

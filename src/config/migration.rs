@@ -23,6 +23,8 @@ pub struct ConfigMigration {
     pub file: String,
     pub phase: Phase,
     pub create: bool,
+    /// For a file `create` makes: its mode, owner and group.
+    pub new_file: NewFile,
     pub case_insensitive: bool,
     /// The dialect named by `syntax:`; `None` means "from the file name".
     pub syntax: Option<Syntax>,
@@ -41,6 +43,16 @@ impl crate::migration_files::Versioned for ConfigMigration {
     }
 }
 
+/// What a file `create` makes gets: `mode` (octal, `"0640"`), `owner`
+/// and `group` (names or numeric ids). `None`: lockstep's default mode
+/// (0644, 0640 when a value is secret), the running user and its group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewFile {
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
 /// The YAML document, as serde reads it; unknown fields are errors.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +64,12 @@ struct Document {
     phase: Option<String>,
     #[serde(default)]
     create: bool,
+    #[serde(default)]
+    mode: Option<ScalarString>,
+    #[serde(default)]
+    owner: Option<ScalarString>,
+    #[serde(default)]
+    group: Option<ScalarString>,
     #[serde(default)]
     case_insensitive: bool,
     #[serde(default)]
@@ -425,6 +443,37 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
             "`operations` is empty: nothing to do".to_owned(),
         ));
     }
+    let mode = match &doc.mode {
+        None => None,
+        Some(ScalarString(written)) => Some(
+            u32::from_str_radix(written.trim_start_matches("0o"), 8)
+                .ok()
+                .filter(|m| *m <= 0o7777)
+                .ok_or_else(|| {
+                    SourceError::new(
+                        path.to_path_buf(),
+                        line_of(text, "mode:"),
+                        format!("mode `{written}` is not an octal file mode such as \"0640\""),
+                    )
+                })?,
+        ),
+    };
+    let new_file = NewFile {
+        mode,
+        owner: doc.owner.map(|o| o.0),
+        group: doc.group.map(|g| g.0),
+    };
+    if new_file != NewFile::default() && !doc.create {
+        return Err(SourceError::new(
+            path.to_path_buf(),
+            ["mode:", "owner:", "group:"]
+                .iter()
+                .find_map(|p| line_of(text, p)),
+            "`mode`, `owner` and `group` are for a file `create: true` makes; \
+             lockstep keeps an existing file's own"
+                .to_owned(),
+        ));
+    }
     Ok(ConfigMigration {
         version,
         slug,
@@ -434,6 +483,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
         file: doc.file,
         phase,
         create: doc.create,
+        new_file,
         case_insensitive: doc.case_insensitive,
         syntax,
         operations: doc.operations,

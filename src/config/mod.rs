@@ -5,6 +5,7 @@
 pub mod edit;
 pub mod ini;
 pub mod migration;
+pub mod owner;
 pub mod path;
 pub mod secrecy;
 pub mod source;

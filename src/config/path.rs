@@ -254,6 +254,52 @@ impl ConfigPath {
         Ok((dir, &self.name))
     }
 
+    /// Whether a directory on the way to the file does not exist yet.
+    pub fn lacks_directories(&self) -> bool {
+        self.dir.is_none()
+    }
+
+    /// Creates the directories missing on the way to the file (mode 0755
+    /// before the umask), each through the handle of the one above it and
+    /// never through a symlink, so nothing outside the root is created;
+    /// then resolves the file again, with its directory now there.
+    pub fn create_directories(&self) -> Result<ConfigPath, String> {
+        let parent = self.relative.parent().unwrap_or(Path::new(""));
+        let cannot = |e: Errno| {
+            format!(
+                "cannot create the directory {} for `{}`: {}",
+                self.root.given.join(parent).display(),
+                self.file,
+                std::io::Error::from(e)
+            )
+        };
+        let mut here = dup(self.root.fd.as_fd()).map_err(cannot)?;
+        for name in names(parent) {
+            let open = |dir: &OwnedFd| {
+                rustix::fs::openat(
+                    dir,
+                    name.as_os_str(),
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+            };
+            here = match open(&here) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT) => {
+                    match rustix::fs::mkdirat(&here, name.as_os_str(), Mode::from_raw_mode(0o755)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(cannot(e)),
+                    }
+                    open(&here).map_err(cannot)?
+                }
+                // A symlink or a file where a directory should be: it
+                // appeared since the path was resolved.
+                Err(e) => return Err(cannot(e)),
+            };
+        }
+        self.root.resolve(&self.file)
+    }
+
     /// The directory handle, if the directory exists, and the file's name.
     pub(crate) fn dir_and_name(&self) -> (Option<&OwnedFd>, &OsStr) {
         (self.dir.as_ref(), &self.name)

@@ -52,17 +52,36 @@ fn pause_at(var: &str) {
     }
 }
 
+/// What a file lockstep creates gets (an existing file keeps its own):
+/// a mode, and an owner and group when not the running user's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Creation {
+    pub mode: u32,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+impl Creation {
+    pub fn mode(mode: u32) -> Creation {
+        Creation {
+            mode,
+            uid: None,
+            gid: None,
+        }
+    }
+}
+
 impl ConfigPath {
     /// Replaces the file with `bytes`. An existing file keeps its mode,
     /// owner, group, extended attributes and ACLs; a new one gets
-    /// `new_mode`. Refused when a directory on the path changed since it
+    /// `new`. Refused when a directory on the path changed since it
     /// was resolved.
-    pub fn replace(&self, bytes: &[u8], new_mode: u32) -> Result<()> {
+    pub fn replace(&self, bytes: &[u8], new: Creation) -> Result<()> {
         let full = self.full_path();
         let (dir, name) = self.dir_for_write().map_err(|e| anyhow!("{e}"))?;
         let original = open_regular(dir, name)
             .with_context(|| format!("cannot open {} to replace it", full.display()))?;
-        write_at(dir, name, bytes, new_mode, original.as_ref(), true)
+        write_at(dir, name, bytes, new, original.as_ref(), true)
             .with_context(|| format!("cannot replace {}", full.display()))
     }
 
@@ -84,8 +103,15 @@ impl ConfigPath {
         let mut backup = name.to_owned();
         backup.push(format!(".{stamp}~"));
         let target = full.with_file_name(&backup);
-        write_at(dir, &backup, &bytes, 0o600, Some(&original), false)
-            .with_context(|| format!("cannot write the backup {}", target.display()))?;
+        write_at(
+            dir,
+            &backup,
+            &bytes,
+            Creation::mode(0o600),
+            Some(&original),
+            false,
+        )
+        .with_context(|| format!("cannot write the backup {}", target.display()))?;
         Ok(target)
     }
 
@@ -106,8 +132,15 @@ pub fn replace(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
         parent(path).with_context(|| format!("cannot open the directory of {}", path.display()))?;
     let original = open_regular(&dir, &name)
         .with_context(|| format!("cannot open {} to replace it", path.display()))?;
-    write_at(&dir, &name, bytes, new_mode, original.as_ref(), true)
-        .with_context(|| format!("cannot replace {}", path.display()))
+    write_at(
+        &dir,
+        &name,
+        bytes,
+        Creation::mode(new_mode),
+        original.as_ref(),
+        true,
+    )
+    .with_context(|| format!("cannot replace {}", path.display()))
 }
 
 /// Removes the temporary files a killed run left beside `path`.
@@ -136,12 +169,12 @@ fn parent(path: &Path) -> std::io::Result<(OwnedFd, OsString)> {
 /// Writes `bytes` to a new temporary file in `dir` and renames it over
 /// `name`. With `like`, the new file takes that file's owner, group, mode
 /// (set-id bits only if `keep_set_id`) and extended attributes; without,
-/// `new_mode`.
+/// `new`'s.
 fn write_at(
     dir: &impl AsFd,
     name: &OsStr,
     bytes: &[u8],
-    new_mode: u32,
+    new: Creation,
     like: Option<&std::fs::File>,
     keep_set_id: bool,
 ) -> Result<()> {
@@ -159,9 +192,14 @@ fn write_at(
                     .context("cannot give the new file its mode")?;
                 copy_xattrs(original, &temp)?;
             }
-            None => temp
-                .set_permissions(std::fs::Permissions::from_mode(new_mode))
-                .context("cannot set the mode of the new file")?,
+            None => {
+                if new.uid.is_some() || new.gid.is_some() {
+                    std::os::unix::fs::fchown(&temp, new.uid, new.gid)
+                        .context("cannot give the new file its owner and group")?;
+                }
+                temp.set_permissions(std::fs::Permissions::from_mode(new.mode))
+                    .context("cannot set the mode of the new file")?
+            }
         }
         (&temp)
             .write_all(bytes)
@@ -351,7 +389,7 @@ mod tests {
         let root = crate::config::path::ConfigRoot::open(dir.path()).unwrap();
         root.resolve("app.ini")
             .unwrap()
-            .replace(b"a = 2\n", 0o644)
+            .replace(b"a = 2\n", Creation::mode(0o644))
             .unwrap();
         let f = std::fs::File::open(&p).unwrap();
         assert_eq!(

@@ -7,9 +7,11 @@ use crate::checksum::Checksum;
 use crate::config::edit::{self, KeyChanges};
 use crate::config::ini::{Document, Syntax};
 use crate::config::migration::ConfigMigration;
+use crate::config::owner;
 use crate::config::path::{ConfigPath, ConfigRoot};
 use crate::config::secrecy::{Secrecy, SecretNames};
 use crate::config::state::{PriorValue, State};
+use crate::config::write::Creation;
 use crate::plan::options::{OnDrift, PhaseArg};
 use crate::report::{Drift, Problem};
 use crate::vocabulary::Side;
@@ -62,8 +64,8 @@ pub struct FilePlan<'a> {
     pub drift: Option<KeyChanges>,
     /// Hand-edited keys that `--on-drift force` overwrites.
     pub overwritten: Vec<String>,
-    /// Mode for a file the migrations create.
-    pub new_mode: u32,
+    /// Mode, owner and group for a file the migrations create.
+    pub new_file: Creation,
     /// The dialect the file is read and edited by.
     pub syntax: Syntax,
 }
@@ -283,7 +285,7 @@ pub fn plan<'a>(
                     secrecy_before,
                     drift,
                     overwritten: Vec::new(),
-                    new_mode: 0o644,
+                    new_file: Creation::mode(0o644),
                     syntax,
                 });
             }
@@ -420,6 +422,28 @@ pub fn plan<'a>(
                 }
             }
         }
+        // The first migration that creates the file says what it gets.
+        let asked = expand
+            .iter()
+            .chain(&contract)
+            .find(|m| m.create)
+            .map(|m| m.new_file.clone())
+            .unwrap_or_default();
+        let ids = (
+            asked.owner.as_deref().map(owner::user_id).transpose(),
+            asked.group.as_deref().map(owner::group_id).transpose(),
+        );
+        let new_file = match ids {
+            (Ok(uid), Ok(gid)) => Creation {
+                mode: asked.mode.unwrap_or(if any_secret { 0o640 } else { 0o644 }),
+                uid,
+                gid,
+            },
+            (Err(e), _) | (_, Err(e)) => {
+                fail(&mut plan, "config_owner", format!("{file}: {e}"));
+                continue;
+            }
+        };
         let expanded = Document::parse_as(&after_expand, syntax);
         plan.secret_values
             .extend(secrecy_after_expand.values_in(&expanded));
@@ -441,7 +465,7 @@ pub fn plan<'a>(
             secrecy,
             drift,
             overwritten,
-            new_mode: if any_secret { 0o640 } else { 0o644 },
+            new_file,
             syntax,
         });
     }

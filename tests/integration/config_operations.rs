@@ -301,3 +301,73 @@ fn rollback_restores_the_block_a_section_occurrence_edited() {
     out.assert_ok();
     assert_eq!(app_ini(&t), TWO_SERVERS);
 }
+
+/// `create: true` makes the directories on the way inside the config root,
+/// and the new file gets the migration's mode, owner and group; a second
+/// run changes nothing, and `--check --diff` predicts the bytes and creates
+/// nothing.
+#[test]
+fn create_makes_parent_directories_with_mode_owner_and_group() {
+    use std::os::unix::fs::MetadataExt;
+    let t = Test::new();
+    t.write("config/.keep", "");
+    t.write(
+        "config-migrations/0001_create.yaml",
+        concat!(
+            "file: etc/app/conf.d/app.ini\ncreate: true\nmode: \"0600\"\n",
+            "owner: nobody\ngroup: \"65534\"\noperations:\n",
+            "  - set: {section: server, key: port, value: 8080}\n",
+        ),
+    );
+    let plan = t.run(&["--config-root", "config", "apply", "--check", "--diff"]);
+    plan.assert_ok();
+    assert_eq!(plan.json["changed"], true, "{}", plan.json);
+    assert_eq!(plan.json["diff"][0]["after"], "[server]\nport = 8080\n");
+    assert!(
+        !t.path().join("config/etc").exists(),
+        "check mode created a directory"
+    );
+    let first = t.run(&["--config-root", "config", "apply"]);
+    first.assert_ok();
+    let file = t.path().join("config/etc/app/conf.d/app.ini");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "[server]\nport = 8080\n"
+    );
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o600);
+    if rustix::process::geteuid().is_root() {
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    }
+    assert!(t.path().join("config/etc/app/conf.d").is_dir());
+    let again = t.run(&["--config-root", "config", "apply"]);
+    again.assert_ok();
+    assert_eq!(again.json["changed"], false, "{}", again.json);
+    let status = t.run(&["--config-root", "config", "verify"]);
+    status.assert_ok();
+}
+
+/// Writes `migration` as 0001, applies, and expects a failure naming `parts`.
+fn refused(t: &Test, migration: &str, parts: &[&str]) {
+    t.write("config-migrations/0001_edit.yaml", migration);
+    let out = t.run(&["--config-root", "config", "apply"]);
+    out.assert_failed();
+    out.assert_msg_contains(parts);
+}
+
+#[test]
+fn mode_owner_and_group_need_create() {
+    let t = Test::new();
+    t.write("config/app.ini", "[server]\n");
+    refused(
+        &t,
+        "file: app.ini\nmode: \"0600\"\noperations:\n  - set: {section: server, key: port, value: 1}\n",
+        &["0001_edit.yaml:2", "are for a file `create: true` makes"],
+    );
+    refused(
+        &t,
+        "file: new.ini\ncreate: true\nowner: no-such-user-here\noperations:\n  - set: {section: server, key: port, value: 1}\n",
+        &["no user `no-such-user-here`"],
+    );
+    assert!(!t.path().join("config/new.ini").exists());
+}

@@ -1,0 +1,46 @@
+//! Owner and group names of a file lockstep creates, as numeric ids: a
+//! number is taken as it is, a name is looked up in `/etc/passwd` or
+//! `/etc/group` (local accounts; a directory service's names need their
+//! numeric id).
+
+/// The uid of `owner`.
+pub fn user_id(owner: &str) -> Result<u32, String> {
+    id_of(owner, "/etc/passwd", "user")
+}
+
+/// The gid of `group`.
+pub fn group_id(group: &str) -> Result<u32, String> {
+    id_of(group, "/etc/group", "group")
+}
+
+fn id_of(name: &str, table: &str, what: &str) -> Result<u32, String> {
+    if let Ok(id) = name.parse::<u32>() {
+        return Ok(id);
+    }
+    let text = std::fs::read_to_string(table).map_err(|e| {
+        format!("cannot look up the {what} `{name}` in {table}: {e}; give its numeric id")
+    })?;
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            Some((fields.next()?, fields.nth(1)?))
+        })
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, id)| id.parse().ok())
+        .ok_or_else(|| format!("there is no {what} `{name}` in {table}; give its numeric id"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers() {
+        assert_eq!(user_id("root").unwrap(), 0);
+        assert_eq!(group_id("root").unwrap(), 0);
+        assert_eq!(user_id("1234").unwrap(), 1234);
+        assert!(user_id("no-such-user-here")
+            .unwrap_err()
+            .contains("no user `no-such-user-here` in /etc/passwd"));
+    }
+}
