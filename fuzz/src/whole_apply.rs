@@ -64,14 +64,14 @@ fn setup() -> &'static (tokio::runtime::Runtime, PathBuf) {
                 std::env::remove_var(&*key);
             }
         }
-        let scratch = tempfile::Builder::new()
-            .prefix("lockstep-fuzz-cwd")
-            .tempdir()
-            .expect("a scratch directory")
-            .keep();
+        // One scratch directory for every run (what lands there is never
+        // read); the system settings file is in a directory that does not
+        // exist, so no migration (an `ATTACH`) can create it.
+        let scratch = std::env::temp_dir().join("lockstep-fuzz-scratch");
+        std::fs::create_dir_all(&scratch).expect("a scratch directory");
         std::env::set_var(
             "LOCKSTEP_SYSTEM_CONFIG",
-            scratch.join("no-system-settings.ini"),
+            scratch.join("absent/lockstep.ini"),
         );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -237,6 +237,11 @@ fn check_report(report: &Report, which: &str) {
 }
 
 pub fn whole_apply(data: &[u8]) {
+    check(data);
+}
+
+/// The properties for one input; whether its first apply succeeded.
+fn check(data: &[u8]) -> bool {
     let _cwd = InScratch::enter();
     let parts = Parts::split(data);
     let p = Project::new(&parts);
@@ -273,13 +278,13 @@ pub fn whole_apply(data: &[u8]) {
     let report = match first {
         Err(ref msg) => {
             assert!(!msg.trim().is_empty(), "an error without a message");
-            return;
+            return false;
         }
         Ok(ref report) => report,
     };
     check_report(report, "the first apply");
     if report.failed {
-        return;
+        return false;
     }
 
     let root_before = snapshot(&root, &[]);
@@ -302,11 +307,30 @@ pub fn whole_apply(data: &[u8]) {
         root_before,
         "the second apply changed the config root"
     );
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The property holds, natively, for a success (applied twice) and for
+    /// refused escapes out of the root.
+    #[test]
+    fn whole_apply_runs_in_process() {
+        for (file, succeeds) in [
+            ("app.ini", true),
+            ("sub/app.ini", true),
+            ("link/app.ini", false),
+            ("{OUTSIDE}/app.ini", false),
+            ("../outside/app.ini", false),
+        ] {
+            let input = format!(
+                "CREATE TABLE t (id INT);\n\x1efile: {file}\noperations:\n  - set: {{section: a, key: x, value: 2}}\n\x1e[a]\nx = 1\n"
+            );
+            assert_eq!(check(input.as_bytes()), succeeds, "{file}");
+        }
+    }
 
     #[test]
     fn parts() {
