@@ -375,3 +375,49 @@ fn hint(syntax: Syntax) -> &'static str {
         Syntax::Configparser | Syntax::Generic => "",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ini::line::split_lines;
+
+    fn classified(text: &str) -> (Vec<RawLine>, Vec<LineInfo>) {
+        let lines = split_lines(text);
+        let infos = classify(&lines, Syntax::Generic.rules());
+        (lines, infos)
+    }
+
+    fn window_of(old: &str, new: &str) -> (Range<usize>, Range<usize>) {
+        let (old, new) = (classified(old), classified(new));
+        window((&old.0, &old.1), (&new.0, &new.1))
+    }
+
+    #[test]
+    fn the_window_runs_from_the_header_above_to_a_header_both_read() {
+        let file = "[a]\nx = 1\ny = 2\n[b]\nz = 3\n[c]\nw = 4\n";
+        assert_eq!(
+            window_of(file, "[a]\nx = 1\ny = 9\n[b]\nz = 3\n[c]\nw = 4\n"),
+            (0..3, 0..3)
+        );
+        assert_eq!(
+            window_of(file, "[a]\nx = 1\ny = 2\n[b]\nz = 9\n[c]\nw = 4\n"),
+            (3..5, 3..5)
+        );
+        // A header inserted above `y` changes its section: the window
+        // reaches the next header both versions read, past the unchanged `y`.
+        assert_eq!(
+            window_of(file, "[a]\nx = 1\n[n]\ny = 2\n[b]\nz = 3\n[c]\nw = 4\n"),
+            (0..3, 0..4)
+        );
+        // A line that continues the value above: up to the end of the
+        // section, where `[b]` is read as a header in both.
+        assert_eq!(
+            window_of(
+                "[a]\nx = 1\n\nk = 2\n[b]\nz = 3\n",
+                "[a]\nx = 1\n  more\n\nk = 2\n[b]\nz = 3\n"
+            ),
+            (0..4, 0..5)
+        );
+        assert_eq!(window_of(file, file), (5..7, 5..7));
+    }
+}
