@@ -97,3 +97,38 @@ fn file_swapped_for_a_symlink_between_plan_and_write() {
         );
     }
 }
+
+/// `create: true` under a directory that does not exist yet: a symlink
+/// planted where lockstep is about to make that directory leads nowhere;
+/// nothing is created outside the root, or in the other directory.
+#[test]
+fn missing_directory_planted_as_a_symlink_between_plan_and_write() {
+    for link in ["{P}/outside", "../outside", "other"] {
+        let t = project();
+        t.write(
+            "config-migrations/0001_x.yaml",
+            "file: new/deep/app.ini\ncreate: true\noperations:\n  - set: {section: a, key: x, value: 2}\n",
+        );
+        let link = link.replace("{P}", &t.path().display().to_string());
+        let planted = t.path().join("config/new");
+        let out = apply_meddled(&t, &["--config-root", "config", "apply"], || {
+            std::os::unix::fs::symlink(&link, &planted).unwrap();
+        });
+        out.assert_failed()
+            .assert_msg_contains(&["new/deep/app.ini", "the file is unchanged"]);
+        for (dir, what) in [
+            ("outside", "outside the root"),
+            ("config/other", "in other/"),
+        ] {
+            assert!(
+                !t.path().join(dir).join("deep").exists(),
+                "{link}: a directory was made {what}"
+            );
+        }
+        assert_eq!(state_migrations(&t), serde_json::json!({}), "{link}");
+        // Without the symlink, the next run makes the directories and the file.
+        std::fs::remove_file(&planted).unwrap();
+        t.run(&["--config-root", "config", "apply"]).assert_ok();
+        assert_eq!(t.read("config/new/deep/app.ini"), b"[a]\nx = 2\n");
+    }
+}
