@@ -286,20 +286,24 @@ fn read_only_state_dir() {
     assert_eq!(t.read("config/app.ini"), b"[a]\nx = 2\n");
 }
 
+/// A file whose directory does not exist: refused without `create`, with
+/// nothing made; `create: true` makes the directories inside the root.
 #[test]
 fn missing_parent_directory() {
     let t = Test::new();
     std::fs::create_dir_all(t.path().join("config")).unwrap();
     t.write(
         "config-migrations/0001_x.yaml",
-        "file: sub/dir/app.ini\ncreate: true\noperations:\n  - set: {section: a, key: x, value: 2}\n",
+        "file: sub/dir/app.ini\noperations:\n  - set: {section: a, key: x, value: 2}\n",
     );
     let out = config(&t, &["apply"]);
-    assert_refused(&t, &out, &["sub/dir/app.ini"]);
+    assert_refused(&t, &out, &["sub/dir/app.ini", "does not exist"]);
     assert!(!t.path().join("config/sub").exists());
     assert_state_claims_nothing(&t);
-    // The operator makes the directory; the run proceeds.
-    std::fs::create_dir_all(t.path().join("config/sub/dir")).unwrap();
+    t.write(
+        "config-migrations/0001_x.yaml",
+        "file: sub/dir/app.ini\ncreate: true\noperations:\n  - set: {section: a, key: x, value: 2}\n",
+    );
     config(&t, &["apply"]).assert_ok();
     assert_eq!(t.read("config/sub/dir/app.ini"), b"[a]\nx = 2\n");
 }
