@@ -93,10 +93,7 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
         };
         let mut statements = Vec::new();
         if sql.transactional {
-            statements.push(match dialect {
-                Dialect::Sqlite => "BEGIN IMMEDIATE".to_owned(),
-                _ => "BEGIN".to_owned(),
-            });
+            statements.push(dialect.begin().to_owned());
         }
         statements.extend(sql.before().iter().map(|b| b.render(dialect)));
         statements.extend(sql.statements.iter().map(|s| s.sql.clone()));

@@ -221,12 +221,7 @@ impl Database {
     }
 
     pub async fn begin(&mut self) -> Result<(), sqlx::Error> {
-        self.execute(match self.dialect() {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres | Dialect::Mysql => "BEGIN",
-        })
-        .await
-        .map(|_| ())
+        self.execute(self.dialect().begin()).await.map(|_| ())
     }
 
     pub async fn commit(&mut self) -> Result<(), sqlx::Error> {

@@ -48,6 +48,16 @@ impl Dialect {
         !matches!(self, Dialect::Mysql)
     }
 
+    /// The statement that opens a migration's transaction. SQLite's
+    /// `IMMEDIATE` takes the write lock at once, so a concurrent writer
+    /// waits at the start instead of failing at its first write.
+    pub fn begin(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres | Dialect::Mysql => "BEGIN",
+        }
+    }
+
     /// The placeholder for the `n`th (1-based) bind parameter.
     pub fn placeholder(self, n: usize) -> String {
         match self {
