@@ -217,53 +217,14 @@ fn plan<'a>(
     to: &Version,
     report: &mut Report,
 ) -> Option<Vec<&'a Migration>> {
-    let dialect = ctx.target.dialect;
-    let mut applied: Vec<(Version, &HistoryRow)> = history
-        .iter()
-        .filter(|r| state::is_applied(&r.state))
-        .filter_map(|r| Some((Version::parse(&r.version)?, r)))
-        .filter(|(v, _)| v > to)
-        .collect();
-    applied.sort_by(|a, b| b.0.cmp(&a.0));
-    let mut steps = Vec::new();
-    let mut refusals = Vec::new();
-    for (version, row) in applied {
-        match migrations.iter().find(|m| m.version == version) {
-            None => refusals.push(format!(
-                "migration {}_{} has no file in {}, so its down SQL is unknown",
-                row.version,
-                row.slug,
-                ctx.migrations_display()
-            )),
-            Some(m) if m.online.is_some() && row.state == state::CONTRACTED => refusals.push(format!(
-                "migration {} ({}/{}) is contracted: what its expand added replaced the old schema for good; \
-                 write a new migration to change it back",
-                m.version,
-                ctx.migrations_display(),
-                m.path.display()
-            )),
-            Some(m) if m.online.is_none() && m.down.for_dialect(dialect).is_none() => refusals.push(format!(
-                "migration {} ({}/{}) has no `-- lockstep:down` section for {dialect}",
-                m.version,
-                ctx.migrations_display(),
-                m.path.display()
-            )),
-            Some(m) if m.checksum.as_str() != row.checksum => refusals.push(format!(
-                "migration {} ({}/{}) was edited after it was applied; its down SQL may not match; \
-                 run `lockstep resolve --restamp {}` first if the edit is intended",
-                m.version,
-                ctx.migrations_display(),
-                m.path.display(),
-                crate::vocabulary::Side::Database.restamp_arg(m.version.as_str())
-            )),
-            Some(m) => steps.push(m),
+    let dir = ctx.migrations_display();
+    match crate::plan::rollback::database(migrations, history, to, ctx.target.dialect, &dir) {
+        Ok(steps) => Some(steps),
+        Err(refusals) => {
+            report.fail(format!("nothing rolled back: {}", refusals.join("; ")));
+            None
         }
     }
-    if !refusals.is_empty() {
-        report.fail(format!("nothing rolled back: {}", refusals.join("; ")));
-        return None;
-    }
-    Some(steps)
 }
 
 async fn roll_back_locked(

@@ -6,3 +6,4 @@ pub mod config;
 pub mod database;
 pub mod lint;
 pub mod options;
+pub mod rollback;
