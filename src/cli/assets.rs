@@ -167,7 +167,8 @@ fn yaml_section(roff: &mut Roff) {
          migrations directory or a folder below it; versions are digits and order the \
          migrations numerically. A config migration is a <version>_<slug>.yaml file in the \
          config migrations directory that edits one INI file (set, default, rename, delete, \
-         rename_section, delete_section), keeping every untouched byte.",
+         rename_section, delete_section, add_value, remove_value, set_values, \
+         ensure_section, replace_default, move_file), keeping every untouched byte.",
     );
     para(
         roff,

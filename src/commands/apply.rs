@@ -10,7 +10,7 @@ use crate::cli::args::ApplyArgs;
 use crate::config::edit;
 use crate::config::ini::Document;
 use crate::config::migration::ConfigMigration;
-use crate::config::state::{AppliedConfigMigration, FileRecord, State, StateLock};
+use crate::config::state::{AppliedConfigMigration, FileRecord, MovedFrom, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history;
 use crate::db::layouts::Layout;
@@ -145,7 +145,9 @@ fn preview(
     let mut state = seen.clone();
     // Test-only (unset in real runs): another apply may run to its end here.
     crate::config::write::pause_in_preview_for_tests();
-    let intents = settle_pending_writes(ctx, &mut state);
+    // An old file a `move_file` left to remove needs the locked run too.
+    let intents = settle_pending_writes(ctx, &mut state)
+        || state.files.values().any(|r| r.moved_from.is_some());
     let db = db_plan::plan(
         &loaded.migrations,
         &history,
@@ -240,7 +242,7 @@ async fn apply_locked(
 ) -> Result<()> {
     let history = read_history(db).await?;
     let mut state = State::load(&ctx.settings.state_dir)?;
-    if settle_pending_writes(ctx, &mut state) {
+    if settle_pending_writes(ctx, &mut state) | finish_moves(ctx, &mut state) {
         state.save(&ctx.settings.state_dir)?;
     }
     let db_plan = db_plan::plan(
@@ -546,7 +548,13 @@ fn write_config(
     /// One file of this phase, ready to write and to record.
     struct Write<'p> {
         file: &'p str,
+        /// The name the state records it under: the new one once moved.
+        name: &'p str,
         target: &'p crate::config::path::ConfigPath,
+        /// The file a `move_file` moves in this phase, with its name and sha256.
+        moving: Option<(&'p crate::config::path::ConfigPath, MovedFrom)>,
+        /// The old name of a file moved in this phase: its record goes.
+        old_name: Option<&'p str>,
         content: &'p str,
         new_file: crate::config::write::Creation,
         record: FileRecord,
@@ -564,22 +572,35 @@ fn write_config(
         if migrations.is_empty() {
             continue;
         }
-        let on_disk = f.target.read().ok().flatten();
+        let (name, target) = match &f.moved {
+            Some(m) if m.by(phase) => (m.file.as_str(), &m.target),
+            _ => (f.file.as_str(), &f.target),
+        };
+        let moves_now = f.moved.as_ref().filter(|m| m.phase == phase);
+        let moving = moves_now.filter(|m| !m.done).map(|_| {
+            let sha = f.target.read().ok().flatten();
+            let from = MovedFrom {
+                file: f.file.clone(),
+                sha256: sha.map_or(String::new(), |b| Checksum::of_bytes(&b).to_string()),
+            };
+            (&f.target, from)
+        });
+        let on_disk = target.read().ok().flatten();
         let replace = on_disk.as_deref() != Some(content.as_bytes());
         if replace && backup && on_disk.is_some() && !backups.contains_key(&f.file) {
-            let path = f.target.backup()?;
+            let path = target.backup()?;
             backups.insert(f.file.clone(), path.display().to_string());
         }
         let record = FileRecord::of(content, secrecy, f.syntax);
-        let applied = applied_records(ctx, f, migrations);
-        let new_record = !state.files.contains_key(&f.file);
+        let applied = applied_records(ctx, name, migrations);
+        let new_record = !state.files.contains_key(name);
         if replace {
             // Intent first, so a crash between the two state writes is
             // settled from each file's sha256 instead of looking like a
             // hand edit.
             let current = state
                 .files
-                .entry(f.file.clone())
+                .entry(name.to_owned())
                 .or_insert_with(|| FileRecord {
                     sha256: on_disk
                         .as_deref()
@@ -589,12 +610,18 @@ fn write_config(
                     public_keys: Vec::new(),
                     updated_at: crate::vocabulary::now(),
                     pending: None,
+                    moved_from: None,
                 });
-            current.pending = Some(record.intent(applied.clone(), Vec::new(), new_record));
+            let mut intent = record.intent(applied.clone(), Vec::new(), new_record);
+            intent.moved_from = moving.as_ref().map(|(_, from)| from.clone());
+            current.pending = Some(intent);
         }
         writes.push(Write {
             file: &f.file,
-            target: &f.target,
+            name,
+            moving,
+            old_name: moves_now.map(|_| f.file.as_str()),
+            target,
             content,
             new_file: f.new_file,
             record,
@@ -630,7 +657,8 @@ fn write_config(
             } else {
                 w.target
             };
-            if let Err(e) = target.replace(w.content.as_bytes(), w.new_file) {
+            let from = w.moving.as_ref().map(|(from, _)| *from);
+            if let Err(e) = target.replace_moved(w.content.as_bytes(), from, w.new_file) {
                 failure = Some(format!("{}: {e:#}; the file is unchanged", w.file));
                 break;
             }
@@ -640,19 +668,29 @@ fn write_config(
     for (i, w) in writes.into_iter().enumerate() {
         if i < landed {
             landed_files.insert((w.file.to_owned(), phase));
-            state.files.insert(w.file.to_owned(), w.record);
+            let mut record = w.record;
+            if let Some(old) = w.old_name {
+                state.files.remove(old);
+            }
+            record.moved_from = w.moving.map(|(_, from)| from);
+            state.files.insert(w.name.to_owned(), record);
             for a in w.applied {
                 state.migrations.insert(a.version.clone(), a);
             }
         } else if w.new_record {
-            state.files.remove(w.file);
-        } else if let Some(r) = state.files.get_mut(w.file) {
+            state.files.remove(w.name);
+        } else if let Some(r) = state.files.get_mut(w.name) {
             r.pending = None;
         }
     }
     state
         .save(state_dir)
         .context("cannot record the config state")?;
+    if finish_moves(ctx, state) {
+        state
+            .save(state_dir)
+            .context("cannot record the config state")?;
+    }
     if let Some(msg) = failure {
         report.fail(msg);
     }
@@ -661,7 +699,7 @@ fn write_config(
 
 fn applied_records(
     ctx: &Ctx,
-    f: &FilePlan<'_>,
+    file: &str,
     migrations: &[PlannedMigration<'_>],
 ) -> Vec<AppliedConfigMigration> {
     let at = crate::vocabulary::now();
@@ -670,7 +708,7 @@ fn applied_records(
         .map(|p| AppliedConfigMigration {
             version: p.migration.version.to_string(),
             slug: p.migration.slug.clone(),
-            file: f.file.clone(),
+            file: file.to_owned(),
             phase: p.migration.phase.as_str().to_owned(),
             checksum: p.migration.checksum.to_string(),
             applied_at: at.clone(),
@@ -686,6 +724,7 @@ fn applied_records(
 pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
     let mut changed = false;
     let mut never_written = Vec::new();
+    let mut moved = Vec::new();
     for (file, record) in state.files.iter_mut() {
         let Some(pending) = record.pending.take() else {
             continue;
@@ -707,14 +746,47 @@ pub fn settle_pending_writes(ctx: &Ctx, state: &mut State) -> bool {
             for v in &pending.rolled_back {
                 state.migrations.remove(v);
             }
+            if let Some(from) = pending.moved_from {
+                moved.push(from.file.clone());
+                record.moved_from = Some(from);
+            }
         } else if pending.new_record {
             // Otherwise a file lockstep never wrote would be "managed", and
             // its absence reported as a hand edit that blocks every run.
             never_written.push(file.clone());
         }
     }
-    for file in never_written {
+    for file in never_written.into_iter().chain(moved) {
         state.files.remove(&file);
+    }
+    changed
+}
+
+/// Removes the files `move_file` moved away from, once the state records
+/// the new one: each only while it still has the bytes it was moved with
+/// (one edited since is left alone, no longer managed). Returns whether
+/// the state changed.
+pub fn finish_moves(ctx: &Ctx, state: &mut State) -> bool {
+    let mut changed = false;
+    for record in state.files.values_mut() {
+        let Some(from) = record.moved_from.take() else {
+            continue;
+        };
+        let Ok(old) = crate::config::path::resolve(&ctx.settings.config_root, &from.file) else {
+            changed = true;
+            continue;
+        };
+        let sha = old
+            .read()
+            .ok()
+            .flatten()
+            .map(|b| Checksum::of_bytes(&b).to_string());
+        if sha.as_deref() == Some(from.sha256.as_str()) && old.remove().is_err() {
+            // Tried again by the next run.
+            record.moved_from = Some(from);
+        } else {
+            changed = true;
+        }
     }
     changed
 }
@@ -763,7 +835,7 @@ fn fill_plans(
             };
             report.diff.push(DiffEntry {
                 before_header: f.file.clone(),
-                after_header: f.file.clone(),
+                after_header: f.final_name().to_owned(),
                 before: Some(
                     f.before
                         .as_deref()
@@ -809,14 +881,23 @@ fn file_entry(
             now = Some(after.as_str());
         }
     }
+    let moved = f
+        .moved
+        .as_ref()
+        .filter(|m| did(m.phase))
+        .map(|m| (m.file.clone(), !m.done));
     let mut entry = serde_json::json!({
         "path": f.file,
-        "changed": f.has_pending() && now != f.before.as_deref(),
+        "changed": f.has_pending()
+            && (now != f.before.as_deref() || moved.as_ref().is_some_and(|(_, new)| *new)),
         "applied": applied,
         "sha256_before": sha(f.before.as_deref()),
         "sha256_after": sha(Some(&f.after)),
         "drifted": f.drift.is_some(),
     });
+    if let Some((to, _)) = moved {
+        entry["moved_to"] = to.into();
+    }
     if !f.overwritten.is_empty() {
         entry["overwritten"] = f.overwritten.clone().into();
     }

@@ -155,6 +155,7 @@ operations:
   # - delete:         {{section: main, key: obsolete}}
   # - rename_section: {{from: old, to: new}}
   # - delete_section: {{section: legacy}}
+  # - move_file:      {{to: etc/app/app.ini}}
 ",
         description = slug.replace(['_', '-'], " "),
         file = yaml_scalar(file),

@@ -325,6 +325,22 @@ fn plan_config(
             .iter()
             .find(|m| m.version == version)
             .is_some_and(|m| m.case_insensitive);
+        let moved = migrations
+            .iter()
+            .find(|m| m.version == version && m.move_to().is_some());
+        if let Some(m) = moved {
+            refusals.push(format!(
+                "config migration {} ({}/{}) moved {} to {}, and rollback does not move files back; \
+                 roll back to {} or a later version, or move the file back by hand",
+                a.version,
+                ctx.settings.config_migrations.display(),
+                m.path.display(),
+                m.file,
+                a.file,
+                a.version
+            ));
+            continue;
+        }
         for p in &a.prior {
             // A key the migration added has no prior value to restore:
             // rolling back removes it, secret or not.

@@ -179,6 +179,8 @@ pub fn apply(
                         .extend(raw.flat_map(referenced_vars).map(str::to_owned));
                 }
             }
+            // The content stays as it is; the file moves when it is written.
+            Operation::MoveFile(_) => {}
             Operation::EnsureSection(s) => {
                 let section = sub(&s.section)?;
                 doc.ensure_section(&section, &opts)

@@ -95,6 +95,15 @@ pub enum Operation {
     SetValues(KeyValues),
     EnsureSection(SectionRef),
     ReplaceDefault(ReplaceDefault),
+    MoveFile(MoveFile),
+}
+
+/// `move_file: {to: PATH}`: the file moves to `to` (inside the config
+/// root), its state, checksums and drift tracking with it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MoveFile {
+    pub to: String,
 }
 
 /// `set_values: {section, key, values: [...]}`: exactly these values.
@@ -318,6 +327,7 @@ impl Operation {
             Operation::SetValues(_) => "set_values",
             Operation::EnsureSection(_) => "ensure_section",
             Operation::ReplaceDefault(_) => "replace_default",
+            Operation::MoveFile(_) => "move_file",
         }
     }
 
@@ -334,6 +344,7 @@ impl Operation {
             Operation::DeleteSection(s) | Operation::EnsureSection(s) => s.secret,
             Operation::SetValues(kv) => kv.secret,
             Operation::ReplaceDefault(r) => r.secret,
+            Operation::MoveFile(_) => None,
         }
     }
 
@@ -355,7 +366,8 @@ impl Operation {
             Operation::Rename(_)
             | Operation::RenameSection(_)
             | Operation::DeleteSection(_)
-            | Operation::EnsureSection(_) => None,
+            | Operation::EnsureSection(_)
+            | Operation::MoveFile(_) => None,
         }
     }
 
@@ -376,6 +388,7 @@ impl Operation {
             Operation::RenameSection(r) => (r.occurrence, true),
             Operation::DeleteSection(s) | Operation::EnsureSection(s) => (s.occurrence, true),
             Operation::ReplaceDefault(r) => (r.occurrence, true),
+            Operation::MoveFile(_) => (None, true),
         };
         MatchOptions {
             case_insensitive,
@@ -428,6 +441,20 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
                 format!("operation {} ({}): {problem}", n + 1, op.name()),
             ));
         }
+    }
+    if let Some(second) = doc
+        .operations
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o, Operation::MoveFile(_)))
+        .nth(1)
+    {
+        return Err(SourceError::new(
+            path.to_path_buf(),
+            line_of_nth(text, "move_file", second.0, &doc.operations),
+            "a migration moves its file once: put the second `move_file` in a later migration"
+                .to_owned(),
+        ));
     }
     if doc.file.trim().is_empty() {
         return Err(SourceError::new(
@@ -509,8 +536,19 @@ impl Operation {
                     _ => None,
                 }
             }
+            Operation::MoveFile(m) if m.to.trim().is_empty() => Some("`to` is empty"),
             _ => None,
         }
+    }
+}
+
+impl ConfigMigration {
+    /// Where a `move_file` operation moves the file, as written.
+    pub fn move_to(&self) -> Option<&str> {
+        self.operations.iter().find_map(|o| match o {
+            Operation::MoveFile(m) => Some(m.to.as_str()),
+            _ => None,
+        })
     }
 }
 
@@ -677,6 +715,20 @@ mod tests {
         let e =
             parse_text("file: a.ini\noperations:\n  - set: {key: b, value: [1]}\n").unwrap_err();
         assert!(e.message.contains("must be a string"), "{e}");
+    }
+
+    #[test]
+    fn move_file_once_with_a_path() {
+        let m = parse_text("file: a.ini\noperations:\n  - set: {key: b, value: 1}\n  - move_file: {to: etc/a.ini}\n").unwrap();
+        assert_eq!(m.move_to(), Some("etc/a.ini"));
+        let e = parse_text(
+            "file: a.ini\noperations:\n  - move_file: {to: b.ini}\n  - move_file: {to: c.ini}\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("moves its file once"), "{e}");
+        let e = parse_text("file: a.ini\noperations:\n  - move_file: {to: \"\"}\n").unwrap_err();
+        assert!(e.message.contains("(move_file): `to` is empty"), "{e}");
     }
 
     #[test]

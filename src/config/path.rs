@@ -228,6 +228,11 @@ impl ConfigPath {
         &self.relative
     }
 
+    /// `file` resolved in the same config root.
+    pub fn resolve_in_root(&self, file: &str) -> Result<ConfigPath, String> {
+        self.root.resolve(file)
+    }
+
     /// The full path, for messages.
     pub fn full_path(&self) -> PathBuf {
         self.root.given.join(&self.relative)

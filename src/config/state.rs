@@ -49,6 +49,18 @@ pub struct FileRecord {
     /// A write in flight: what the file will be once it lands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingWrite>,
+    /// A `move_file` wrote this file from another one, which is removed
+    /// next (also by the next run, when this one stopped before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<MovedFrom>,
+}
+
+/// The file a `move_file` moved, and its sha256 when it was moved: it is
+/// removed only while it still has those bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MovedFrom {
+    pub file: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -66,6 +78,10 @@ pub struct PendingWrite {
     /// land, the record goes too and the file stays unmanaged (or absent).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new_record: bool,
+    /// The write is a `move_file`'s: once it lands, this file's record
+    /// replaces the moved one's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<MovedFrom>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -98,6 +114,7 @@ impl FileRecord {
             public_keys,
             updated_at: crate::vocabulary::now(),
             pending: None,
+            moved_from: None,
         }
     }
 
@@ -121,6 +138,7 @@ impl FileRecord {
             migrations,
             rolled_back,
             new_record,
+            moved_from: None,
         }
     }
 }

@@ -77,12 +77,46 @@ impl ConfigPath {
     /// `new`. Refused when a directory on the path changed since it
     /// was resolved.
     pub fn replace(&self, bytes: &[u8], new: Creation) -> Result<()> {
+        self.replace_moved(bytes, None, new)
+    }
+
+    /// Writes `bytes` here as `from` moved (a `move_file`): the new file
+    /// keeps `from`'s mode, owner, group, extended attributes and ACLs, as
+    /// [`ConfigPath::replace`] keeps a replaced file's. Without `from`, or
+    /// when it is gone, as [`ConfigPath::replace`]. `from` stays.
+    pub fn replace_moved(
+        &self,
+        bytes: &[u8],
+        from: Option<&ConfigPath>,
+        new: Creation,
+    ) -> Result<()> {
         let full = self.full_path();
         let (dir, name) = self.dir_for_write().map_err(|e| anyhow!("{e}"))?;
-        let original = open_regular(dir, name)
-            .with_context(|| format!("cannot open {} to replace it", full.display()))?;
+        let moved = match from {
+            Some(from) => from.open().with_context(|| {
+                format!("cannot open {} to move it", from.full_path().display())
+            })?,
+            None => None,
+        };
+        let original = match moved {
+            Some(file) => Some(file),
+            None => open_regular(dir, name)
+                .with_context(|| format!("cannot open {} to replace it", full.display()))?,
+        };
         write_at(dir, name, bytes, new, original.as_ref(), true)
             .with_context(|| format!("cannot replace {}", full.display()))
+    }
+
+    /// Removes the file through its directory's handle; one already gone
+    /// is no error.
+    pub fn remove(&self) -> Result<()> {
+        let full = self.full_path();
+        let (dir, name) = self.dir_for_write().map_err(|e| anyhow!("{e}"))?;
+        match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(std::io::Error::from(e))
+                .with_context(|| format!("cannot remove {}", full.display())),
+        }
     }
 
     /// Copies the file to `<name>.<timestamp>~` beside it, as Ansible's

@@ -6,7 +6,7 @@
 use crate::checksum::Checksum;
 use crate::config::edit::{self, KeyChanges};
 use crate::config::ini::{Document, Syntax};
-use crate::config::migration::ConfigMigration;
+use crate::config::migration::{substitute, ConfigMigration};
 use crate::config::owner;
 use crate::config::path::{ConfigPath, ConfigRoot};
 use crate::config::secrecy::{Secrecy, SecretNames};
@@ -68,6 +68,30 @@ pub struct FilePlan<'a> {
     pub new_file: Creation,
     /// The dialect the file is read and edited by.
     pub syntax: Syntax,
+    /// Where a pending `move_file` moves the file.
+    pub moved: Option<Move>,
+}
+
+/// A `move_file` about to run.
+#[derive(Debug)]
+pub struct Move {
+    /// As the migration names it, `${VAR}`s filled in: the file's name in
+    /// the state from then on.
+    pub file: String,
+    pub target: ConfigPath,
+    /// The phase of the migration that moves it: that phase's write goes
+    /// to `target`, and the old file is removed.
+    pub phase: Phase,
+    /// The old file is gone and `target` holds the file already (a run
+    /// stopped after writing it): only the state is left to record.
+    pub done: bool,
+}
+
+impl Move {
+    /// Whether the file is at the new path once `phase` is written.
+    pub fn by(&self, phase: Phase) -> bool {
+        self.phase <= phase
+    }
 }
 
 impl FilePlan<'_> {
@@ -75,9 +99,15 @@ impl FilePlan<'_> {
         !self.expand.is_empty() || !self.contract.is_empty()
     }
 
-    /// Whether the bytes would change.
+    /// Whether the bytes would change, or the file move.
     pub fn changes(&self) -> bool {
         self.before.as_deref() != Some(self.after.as_str())
+            || self.moved.as_ref().is_some_and(|m| !m.done)
+    }
+
+    /// The name the file has after every pending migration.
+    pub fn final_name(&self) -> &str {
+        self.moved.as_ref().map_or(&self.file, |m| &m.file)
     }
 }
 
@@ -143,6 +173,7 @@ pub fn plan<'a>(
         .keys()
         .filter_map(|v| Version::parse(v))
         .collect();
+    let targets = chain_moves(targets, &applied_versions, opts.vars);
 
     for (file, (ms, resolved)) in targets {
         let file = file.as_str();
@@ -152,12 +183,21 @@ pub fn plan<'a>(
             .filter(|m| !applied_versions.contains(&m.version))
             .filter(|m| opts.target.as_ref().is_none_or(|t| m.version <= *t))
             .collect();
+        let pending_all = pending.clone();
         let (run, deferred): (Vec<_>, Vec<_>) =
             pending.into_iter().partition(|m| match opts.phase {
                 PhaseArg::All => true,
                 PhaseArg::Expand => m.phase == Phase::Expand,
                 PhaseArg::Contract => m.phase == Phase::Contract,
             });
+        let moving = match planned_move(file, resolved.as_ref().ok(), &pending_all, opts) {
+            // A move in a phase this run does not run waits for it.
+            Ok(m) => m.filter(|(m, _, _)| deferred.iter().all(|d| d.version != m.version)),
+            Err(msg) => {
+                plan.problems.push(Problem::new("config_move", msg));
+                continue;
+            }
+        };
         plan.deferred.extend(deferred);
         let (expand, contract): (Vec<_>, Vec<_>) =
             run.into_iter().partition(|m| m.phase == Phase::Expand);
@@ -201,7 +241,17 @@ pub fn plan<'a>(
                 continue;
             }
         };
-        let before = match target.read() {
+        // The old file gone and the new one there: moved already, by a
+        // run that stopped before recording it.
+        let mut read = target.read();
+        let mut done = false;
+        if let (Some((_, _, to)), Ok(None)) = (&moving, &read) {
+            if let Ok(Some(bytes)) = to.read() {
+                read = Ok(Some(bytes));
+                done = true;
+            }
+        }
+        let before = match read {
             Ok(None) => None,
             Ok(Some(bytes)) => match String::from_utf8(bytes) {
                 Ok(text) => Some(text),
@@ -237,7 +287,7 @@ pub fn plan<'a>(
             plan.secret_values
                 .extend(secrecy_before.values_in(&Document::parse_as(text, syntax)));
         }
-        let drift = record.and_then(|r| {
+        let drift = record.filter(|_| !done).and_then(|r| {
             let actual = before
                 .as_deref()
                 .map(|t| Checksum::of_bytes(t.as_bytes()).to_string());
@@ -287,6 +337,7 @@ pub fn plan<'a>(
                     overwritten: Vec::new(),
                     new_file: Creation::mode(0o644),
                     syntax,
+                    moved: None,
                 });
             }
             continue;
@@ -362,6 +413,53 @@ pub fn plan<'a>(
         if !ok {
             continue;
         }
+        let moved = match moving {
+            None => None,
+            Some((m, to, move_target)) => {
+                let moved_content = match m.phase {
+                    Phase::Expand => after_expand.clone(),
+                    Phase::Contract => doc.to_string(),
+                };
+                let existing = if done { Ok(None) } else { move_target.read() };
+                match existing {
+                    Ok(None) => {}
+                    Ok(Some(bytes)) if bytes == moved_content.as_bytes() => {}
+                    Ok(Some(_)) => {
+                        fail(
+                            &mut plan,
+                            "config_move_target_exists",
+                            format!(
+                                "config migration {} ({dir}/{}) moves {file} to {to}, but {} exists already \
+                                 with other content; nothing was written. Move it aside or merge it into \
+                                 {file} by hand, then run lockstep again",
+                                m.version,
+                                m.path.display(),
+                                move_target.full_path().display()
+                            ),
+                        );
+                        continue;
+                    }
+                    Err(e) => {
+                        fail(
+                            &mut plan,
+                            "config_unreadable",
+                            format!(
+                                "cannot read {to} ({}), where config migration {} moves {file}: {e}",
+                                move_target.full_path().display(),
+                                m.version
+                            ),
+                        );
+                        continue;
+                    }
+                }
+                Some(Move {
+                    file: to,
+                    target: move_target,
+                    phase: m.phase,
+                    done,
+                })
+            }
+        };
         let mut overwritten = Vec::new();
         if let Some(changes) = &drift {
             let conflicts = changes.conflicts_with(&touched);
@@ -467,12 +565,113 @@ pub fn plan<'a>(
             overwritten,
             new_file,
             syntax,
+            moved,
         });
     }
     for value in &plan.secret_values {
         crate::redact::remember(value);
     }
     plan
+}
+
+/// The pending `move_file` of `file`'s migrations: the migration, the new
+/// name and where it is. Refused: two moves in one run, a move to the file
+/// itself or out of the config root, and a later migration that still
+/// names the old path.
+#[allow(clippy::type_complexity)]
+fn planned_move<'a>(
+    file: &str,
+    source: Option<&ConfigPath>,
+    pending: &[&'a ConfigMigration],
+    opts: &ConfigOptions<'_>,
+) -> Result<Option<(&'a ConfigMigration, String, ConfigPath)>, String> {
+    let dir = opts.migrations_dir.display();
+    let who = |m: &ConfigMigration| {
+        format!(
+            "config migration {} ({dir}/{})",
+            m.version,
+            m.path.display()
+        )
+    };
+    let mut moves = pending.iter().copied().filter(|m| m.move_to().is_some());
+    let (Some(m), Some(source)) = (moves.next(), source) else {
+        return Ok(None);
+    };
+    if let Some(second) = moves.next() {
+        return Err(format!(
+            "{} and {} both move {file}; apply them in separate runs (`lockstep apply --target {}` first)",
+            who(m),
+            who(second),
+            m.version
+        ));
+    }
+    let to = substitute(m.move_to().unwrap_or_default(), opts.vars)
+        .map_err(|e| format!("{}: move_file: {e}", who(m)))?;
+    let target = source
+        .resolve_in_root(&to)
+        .map_err(|e| format!("{}: move_file: {e}", who(m)))?;
+    if target.identity() == source.identity() {
+        return Err(format!(
+            "{}: move_file moves {file} to `{to}`, which is the same file; name another path",
+            who(m)
+        ));
+    }
+    let old_name = pending.iter().filter(|p| p.version > m.version).find(|p| {
+        source
+            .resolve_in_root(&p.file)
+            .is_ok_and(|p| p.identity() == source.identity())
+    });
+    if let Some(later) = old_name {
+        return Err(format!(
+            "{} names {file}, which {} moves to `{to}` before it; write `file: {to}` in it",
+            who(later),
+            who(m)
+        ));
+    }
+    Ok(Some((m, to, target)))
+}
+
+/// Each pending `move_file` takes the pending migrations that name its new
+/// path and come after it into its file's plan: they edit the file it
+/// moves, not a file of that name before the move.
+#[allow(clippy::type_complexity)]
+fn chain_moves<'a>(
+    mut targets: BTreeMap<String, (Vec<&'a ConfigMigration>, Result<ConfigPath, String>)>,
+    applied: &BTreeSet<Version>,
+    vars: &BTreeMap<String, String>,
+) -> BTreeMap<String, (Vec<&'a ConfigMigration>, Result<ConfigPath, String>)> {
+    let mut moves = Vec::new();
+    for (name, (ms, path)) in &targets {
+        let Ok(path) = path else { continue };
+        for m in ms.iter().filter(|m| !applied.contains(&m.version)) {
+            let to = m.move_to().and_then(|to| substitute(to, vars).ok());
+            if let Some(Ok(target)) = to.map(|to| path.resolve_in_root(&to)) {
+                moves.push((
+                    name.clone(),
+                    m.version.clone(),
+                    target.identity().to_owned(),
+                ));
+            }
+        }
+    }
+    for (source, version, identity) in moves {
+        let mut later = Vec::new();
+        for (name, (ms, path)) in targets.iter_mut() {
+            if *name == source || !path.as_ref().is_ok_and(|p| p.identity() == identity) {
+                continue;
+            }
+            let (after, keep): (Vec<_>, Vec<_>) = std::mem::take(ms)
+                .into_iter()
+                .partition(|m| !applied.contains(&m.version) && m.version > version);
+            *ms = keep;
+            later.extend(after);
+        }
+        if let Some((ms, _)) = targets.get_mut(&source) {
+            ms.extend(later);
+            ms.sort_by(|a, b| a.version.cmp(&b.version));
+        }
+    }
+    targets
 }
 
 /// The dialect of `file`: what its migrations' `syntax:` say (they must

@@ -371,3 +371,285 @@ fn mode_owner_and_group_need_create() {
     );
     assert!(!t.path().join("config/new.ini").exists());
 }
+
+const MOVED: &str = "etc/app/app.ini";
+
+/// `app.ini` (mode 0640) and a migration that edits it and moves it to
+/// `etc/app/app.ini`, plus one that edits it at its new path.
+fn moving() -> Test {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new();
+    t.write("config/app.ini", "[server]\nport = 80\n");
+    std::fs::set_permissions(
+        t.path().join("config/app.ini"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    t.write(
+        "config-migrations/0001_move.yaml",
+        format!(
+            "file: app.ini\noperations:\n  - set: {{section: server, key: port, value: 8080}}\n  - move_file: {{to: {MOVED}}}\n"
+        ),
+    );
+    t.write(
+        "config-migrations/0002_after.yaml",
+        format!("file: {MOVED}\noperations:\n  - set: {{section: server, key: host, value: a}}\n"),
+    );
+    t
+}
+
+const MOVED_TEXT: &str = "[server]\nport = 8080\nhost = a\n";
+
+/// The file lands at the new path with the edits and the old mode, the old
+/// one is gone, the state and status name the new path, a second run
+/// changes nothing, and a hand edit of the moved file is drift there.
+#[test]
+fn move_file_moves_the_file_its_state_and_drift_tracking() {
+    use std::os::unix::fs::MetadataExt;
+    let t = moving();
+    let plan = t.run(&["--config-root", "config", "apply", "--check", "--diff"]);
+    plan.assert_ok();
+    assert_eq!(plan.json["changed"], true, "{}", plan.json);
+    assert_eq!(plan.json["diff"][0]["before_header"], "app.ini");
+    assert_eq!(plan.json["diff"][0]["after_header"], MOVED);
+    assert_eq!(plan.json["diff"][0]["after"], MOVED_TEXT);
+    assert_eq!(plan.json["config"]["files"][0]["moved_to"], MOVED);
+    assert_eq!(t.read("config/app.ini"), b"[server]\nport = 80\n");
+    assert!(!t.path().join("config/etc").exists(), "check mode wrote");
+
+    let first = t.run(&["--config-root", "config", "apply"]);
+    first.assert_ok();
+    assert_eq!(first.json["changed"], true);
+    assert_eq!(first.json["config"]["files"][0]["path"], "app.ini");
+    assert_eq!(first.json["config"]["files"][0]["moved_to"], MOVED);
+    assert_eq!(
+        String::from_utf8(t.read(&format!("config/{MOVED}"))).unwrap(),
+        MOVED_TEXT
+    );
+    assert!(!t.path().join("config/app.ini").exists(), "old file left");
+    let meta = std::fs::metadata(t.path().join(format!("config/{MOVED}"))).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    let state: serde_json::Value =
+        serde_json::from_slice(&t.read(".lockstep/config-state.json")).unwrap();
+    let files: Vec<&String> = state["files"].as_object().unwrap().keys().collect();
+    assert_eq!(files, [MOVED]);
+    assert_eq!(state["migrations"]["0001"]["file"], MOVED);
+
+    let again = t.run(&["--config-root", "config", "apply"]);
+    again.assert_ok();
+    assert_eq!(again.json["changed"], false, "{}", again.json);
+    let status = t.run(&["--config-root", "config", "status"]);
+    status.assert_ok();
+    assert_eq!(status.json["config"]["files"][0]["path"], MOVED);
+    assert_eq!(status.json["config"]["files"][0]["drifted"], false);
+    assert_eq!(status.json["config"]["files"].as_array().unwrap().len(), 1);
+    t.run(&["--config-root", "config", "verify"]).assert_ok();
+
+    t.write(&format!("config/{MOVED}"), "[server]\nport = 9\nhost = a\n");
+    let status = t.run(&["--config-root", "config", "status"]);
+    assert_eq!(
+        status.json["drift"][0]["kind"], "config_edited",
+        "{}",
+        status.json
+    );
+    assert_eq!(status.json["drift"][0]["path"], MOVED);
+    assert_eq!(
+        status.json["drift"][0]["keys"]["changed"],
+        serde_json::json!(["server.port"])
+    );
+    t.run(&["--config-root", "config", "verify"])
+        .assert_failed()
+        .assert_msg_contains(&["etc/app/app.ini was edited by hand"]);
+}
+
+/// A target that exists with other content is refused, nothing written;
+/// one outside the config root (`..`, an absolute path, a symlink out) too.
+#[test]
+fn move_file_refuses_an_existing_target_and_one_outside_the_root() {
+    let t = Test::new();
+    t.write("config/app.ini", "[server]\nport = 80\n");
+    t.write("config/new.ini", "[other]\n");
+    refused(
+        &t,
+        "file: app.ini\noperations:\n  - move_file: {to: new.ini}\n",
+        &[
+            "config migration 0001",
+            "0001_edit.yaml",
+            "moves app.ini to new.ini",
+            "exists already with other content; nothing was written",
+            "Move it aside",
+        ],
+    );
+    assert_eq!(t.read("config/app.ini"), b"[server]\nport = 80\n");
+    assert_eq!(t.read("config/new.ini"), b"[other]\n");
+    refused(
+        &t,
+        "file: app.ini\noperations:\n  - move_file: {to: ../outside.ini}\n",
+        &["0001_edit.yaml", "move_file", "contains `..`"],
+    );
+    refused(
+        &t,
+        "file: app.ini\noperations:\n  - move_file: {to: /tmp/lockstep-moved.ini}\n",
+        &["0001_edit.yaml", "outside the config root"],
+    );
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), t.path().join("config/out")).unwrap();
+    refused(
+        &t,
+        "file: app.ini\noperations:\n  - move_file: {to: out/app.ini}\n",
+        &["0001_edit.yaml", "outside the config root"],
+    );
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert_eq!(t.read("config/app.ini"), b"[server]\nport = 80\n");
+    assert!(!t.path().join("tmp/lockstep-moved.ini").exists());
+}
+
+/// The old file gone and the new one there with the content the move
+/// writes (a run stopped after writing it): the rerun records the move,
+/// with no drift; the same with both files there (the old one goes).
+#[test]
+fn move_file_finishes_a_move_already_on_disk() {
+    for keep_old in [false, true] {
+        let t = Test::new();
+        t.write("config/app.ini", "[server]\nport = 80\n");
+        t.write(
+            "config-migrations/0001_set.yaml",
+            "file: app.ini\noperations:\n  - set: {section: server, key: port, value: 8080}\n",
+        );
+        t.run(&["--config-root", "config", "apply"]).assert_ok();
+        t.write(
+            "config-migrations/0002_move.yaml",
+            "file: app.ini\noperations:\n  - move_file: {to: new.ini}\n",
+        );
+        t.write("config/new.ini", "[server]\nport = 8080\n");
+        if !keep_old {
+            std::fs::remove_file(t.path().join("config/app.ini")).unwrap();
+        }
+        let out = t.run(&["--config-root", "config", "apply"]);
+        out.assert_ok();
+        assert_eq!(out.json["drift"], serde_json::json!([]), "{}", out.json);
+        assert_eq!(out.json["changed"], keep_old, "{}", out.json);
+        assert!(!t.path().join("config/app.ini").exists());
+        assert_eq!(t.read("config/new.ini"), b"[server]\nport = 8080\n");
+        let status = t.run(&["--config-root", "config", "status"]);
+        status.assert_ok();
+        assert_eq!(
+            status.json["config"]["files"][0]["path"], "new.ini",
+            "{}",
+            status.json
+        );
+        assert_eq!(status.json["drift"], serde_json::json!([]));
+        let again = t.run(&["--config-root", "config", "apply"]);
+        again.assert_ok();
+        assert_eq!(again.json["changed"], false, "{}", again.json);
+    }
+}
+
+/// Rollback does not move a file back: it says so and changes nothing.
+#[test]
+fn rollback_refuses_to_undo_a_move() {
+    let t = moving();
+    t.run(&["--config-root", "config", "apply"]).assert_ok();
+    let out = t.run(&["--config-root", "config", "rollback", "--to", "0000"]);
+    out.assert_failed();
+    out.assert_msg_contains(&[
+        "config migration 0001",
+        "0001_move.yaml",
+        "moved app.ini to etc/app/app.ini, and rollback does not move files back",
+    ]);
+    assert_eq!(
+        String::from_utf8(t.read(&format!("config/{MOVED}"))).unwrap(),
+        MOVED_TEXT
+    );
+}
+
+/// A run stopped after recording the move and before removing the old
+/// file: the next run removes it (only while it has the bytes it was moved
+/// with) and reports no drift.
+#[test]
+fn move_file_rerun_removes_the_old_file_a_stopped_run_left() {
+    for edited in [false, true] {
+        let t = moving();
+        let first = t.run(&["--config-root", "config", "apply"]);
+        first.assert_ok();
+        let sha = first.json["config"]["files"][0]["sha256_before"].clone();
+        let old = if edited {
+            "[server]\nport = 81\n"
+        } else {
+            "[server]\nport = 80\n"
+        };
+        t.write("config/app.ini", old);
+        let mut state: serde_json::Value =
+            serde_json::from_slice(&t.read(".lockstep/config-state.json")).unwrap();
+        state["files"][MOVED]["moved_from"] = serde_json::json!({"file": "app.ini", "sha256": sha});
+        t.write(
+            ".lockstep/config-state.json",
+            serde_json::to_vec(&state).unwrap(),
+        );
+        let out = t.run(&["--config-root", "config", "apply"]);
+        out.assert_ok();
+        assert_eq!(out.json["drift"], serde_json::json!([]), "{}", out.json);
+        assert_eq!(t.path().join("config/app.ini").exists(), edited);
+        let state: serde_json::Value =
+            serde_json::from_slice(&t.read(".lockstep/config-state.json")).unwrap();
+        assert!(state["files"][MOVED].get("moved_from").is_none(), "{state}");
+        assert_eq!(
+            String::from_utf8(t.read(&format!("config/{MOVED}"))).unwrap(),
+            MOVED_TEXT
+        );
+    }
+}
+
+/// A run stopped after writing the new file and before recording it (the
+/// state holds only the intent): the next run records the move from the
+/// intent, removes the old file and reports no drift.
+#[test]
+fn move_file_rerun_settles_a_move_written_but_not_recorded() {
+    let t = moving();
+    let first = t.run(&["--config-root", "config", "apply"]);
+    first.assert_ok();
+    let sha = first.json["config"]["files"][0]["sha256_before"].clone();
+    let done: serde_json::Value =
+        serde_json::from_slice(&t.read(".lockstep/config-state.json")).unwrap();
+    let record = &done["files"][MOVED];
+    let mut intent = done.clone();
+    intent["migrations"] = serde_json::json!({});
+    intent["files"] = serde_json::json!({ MOVED: {
+        "sha256": "",
+        "snapshot": "",
+        "secret_keys": [],
+        "updated_at": record["updated_at"],
+        "pending": {
+            "sha256": record["sha256"],
+            "snapshot": record["snapshot"],
+            "secret_keys": [],
+            "migrations": [done["migrations"]["0001"], done["migrations"]["0002"]],
+            "new_record": true,
+            "moved_from": {"file": "app.ini", "sha256": sha},
+        },
+    }});
+    t.write(
+        ".lockstep/config-state.json",
+        serde_json::to_vec(&intent).unwrap(),
+    );
+    t.write("config/app.ini", "[server]\nport = 80\n");
+    let out = t.run(&["--config-root", "config", "apply"]);
+    out.assert_ok();
+    assert_eq!(out.json["drift"], serde_json::json!([]), "{}", out.json);
+    assert_eq!(out.json["changed"], false, "{}", out.json);
+    assert!(!t.path().join("config/app.ini").exists());
+    let state: serde_json::Value =
+        serde_json::from_slice(&t.read(".lockstep/config-state.json")).unwrap();
+    let files: Vec<&String> = state["files"].as_object().unwrap().keys().collect();
+    assert_eq!(files, [MOVED]);
+    assert_eq!(state["files"][MOVED]["sha256"], record["sha256"]);
+    assert!(state["migrations"]["0002"].is_object(), "{state}");
+    let status = t.run(&["--config-root", "config", "status"]);
+    status.assert_ok();
+    assert_eq!(
+        status.json["drift"],
+        serde_json::json!([]),
+        "{}",
+        status.json
+    );
+}
