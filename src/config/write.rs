@@ -425,15 +425,51 @@ mod tests {
             .unwrap()
             .replace(b"a = 2\n", Creation::mode(0o644))
             .unwrap();
-        let f = std::fs::File::open(&p).unwrap();
-        assert_eq!(
-            sized(
-                || rustix::fs::fgetxattr_query(&f, "user.origin"),
-                |b| rustix::fs::fgetxattr(&f, "user.origin", b)
-            )
-            .unwrap(),
-            b"deploy"
-        );
+        assert_eq!(user_origin(&p), b"deploy");
+    }
+
+    /// The `user.origin` extended attribute of the file at `path`.
+    fn user_origin(path: &Path) -> Vec<u8> {
+        let f = std::fs::File::open(path).unwrap();
+        sized(
+            || rustix::fs::fgetxattr_query(&f, "user.origin"),
+            |b| rustix::fs::fgetxattr(&f, "user.origin", b),
+        )
+        .unwrap()
+    }
+
+    /// A moved file keeps the old one's mode and `user.*` attributes; the
+    /// old one stays until removed.
+    #[test]
+    fn a_moved_file_keeps_mode_and_xattrs() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("app.ini");
+        std::fs::write(&old, "a = 1\n").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let xattrs = rustix::fs::fsetxattr(
+            std::fs::File::open(&old).unwrap(),
+            "user.origin",
+            b"deploy",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .is_ok();
+        let root = crate::config::path::ConfigRoot::open(dir.path()).unwrap();
+        let from = root.resolve("app.ini").unwrap();
+        let to = root.resolve("moved.ini").unwrap();
+        to.replace_moved(b"a = 2\n", Some(&from), Creation::mode(0o644))
+            .unwrap();
+        let new = dir.path().join("moved.ini");
+        assert_eq!(std::fs::read(&new).unwrap(), b"a = 2\n");
+        assert_eq!(std::fs::metadata(&new).unwrap().mode() & 0o7777, 0o640);
+        if xattrs {
+            assert_eq!(user_origin(&new), b"deploy");
+        } else {
+            eprintln!("SKIPPED xattrs: no user.* extended attributes here");
+        }
+        assert!(old.exists());
+        from.remove().unwrap();
+        assert!(!old.exists());
+        from.remove().unwrap();
     }
 
     #[test]

@@ -653,3 +653,36 @@ fn move_file_rerun_settles_a_move_written_but_not_recorded() {
         status.json
     );
 }
+
+/// Two moves of one file in one run, and a later migration that still
+/// names the old path, are refused with nothing written.
+#[test]
+fn move_file_refuses_a_second_move_and_the_old_name_after_it() {
+    let t = Test::new();
+    t.write("config/app.ini", "[server]\n");
+    t.write(
+        "config-migrations/0002_more.yaml",
+        "file: app.ini\noperations:\n  - set: {section: server, key: port, value: 1}\n",
+    );
+    refused(
+        &t,
+        "file: app.ini\noperations:\n  - move_file: {to: new.ini}\n",
+        &[
+            "config migration 0002",
+            "0002_more.yaml) names app.ini, which config migration 0001",
+            "moves to `new.ini` before it; write `file: new.ini` in it",
+        ],
+    );
+    t.write(
+        "config-migrations/0002_more.yaml",
+        "file: new.ini\noperations:\n  - move_file: {to: third.ini}\n",
+    );
+    refused(
+        &t,
+        "file: app.ini\noperations:\n  - move_file: {to: new.ini}\n",
+        &["both move app.ini; apply them in separate runs"],
+    );
+    assert_eq!(t.read("config/app.ini"), b"[server]\n");
+    assert!(!t.path().join("config/new.ini").exists());
+    assert!(!t.path().join("config/third.ini").exists());
+}
