@@ -257,6 +257,22 @@ fn section_regions(lines: &[&str], name: &str, ci: bool) -> Vec<bool> {
     regions
 }
 
+/// Blank lines followed, after only blank lines, by an indented line: a
+/// value continues across them (configparser's `empty_lines_in_values`), so
+/// an edit of that value may rewrite them.
+fn blank_lines_inside_values(lines: &[&str]) -> Vec<bool> {
+    let mut inside = vec![false; lines.len()];
+    let mut next_indented = false;
+    for i in (0..lines.len()).rev() {
+        if lines[i].trim().is_empty() {
+            inside[i] = next_indented;
+        } else {
+            next_indented = lines[i].starts_with([' ', '\t', '\r', '\x0b', '\x0c']);
+        }
+    }
+    inside
+}
+
 pub fn ini_edit(input: &EditInput) {
     let mut doc = Document::parse(&input.text);
     for op in input.ops.iter().take(4) {
@@ -283,11 +299,15 @@ pub fn ini_edit(input: &EditInput) {
             Resolved::DeleteSection(name) => section_regions(&old, name, opts.case_insensitive),
             _ => vec![false; old.len()],
         };
+        let inside_values = blank_lines_inside_values(&old);
         let untouchable: Vec<&str> = old
             .iter()
             .enumerate()
             .filter(|&(i, line)| {
+                let key_op =
+                    !matches!(op, Resolved::RenameSection(..) | Resolved::DeleteSection(_));
                 !op.may_touch(line, i + 1 == old.len(), regions[i], opts.case_insensitive)
+                    && !(key_op && inside_values[i])
             })
             .map(|(_, line)| *line)
             .collect();
