@@ -58,7 +58,7 @@ pub fn from_args_file(argv: &[OsString]) -> Option<Result<Cli, String>> {
     // Only a regular file can be an arguments file; anything else is
     // parsed as a command line. Opened without blocking: a FIFO is never
     // waited on.
-    let text = crate::config::path::read_regular_text(std::path::Path::new(&argv[1])).ok()?;
+    let text = crate::files::read_regular_text(std::path::Path::new(&argv[1])).ok()?;
     let Ok(Value::Object(args)) = serde_json::from_str::<Value>(&text) else {
         return None;
     };

@@ -350,7 +350,7 @@ impl Settings {
 /// scalars.
 pub fn read_vars_file(path: &Path) -> Result<BTreeMap<String, String>> {
     // Never blocks: a FIFO (or a device) is refused, not waited on.
-    let text = crate::config::path::read_regular_text(path)
+    let text = crate::files::read_regular_text(path)
         .with_context(|| format!("cannot read the vars file {}", path.display()))?;
     let value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
         let at = e

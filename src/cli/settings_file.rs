@@ -49,7 +49,7 @@ pub const KEYS: &[&str] = &[
 impl SettingsFile {
     pub fn read(path: &Path) -> Result<SettingsFile> {
         // Never blocks: a FIFO (or a device) is refused, not waited on.
-        let text = crate::config::path::read_regular_text(path)
+        let text = crate::files::read_regular_text(path)
             .with_context(|| format!("cannot read the settings file {}", path.display()))?;
         Self::parse(path, &text)
     }

@@ -9,7 +9,7 @@
 //! Not `openat2(RESOLVE_BENEATH)`: it refuses every absolute symlink, also
 //! one that points inside the root, which lockstep follows.
 
-pub use crate::files::{ensure_regular, read_regular, read_regular_text};
+use crate::files::ensure_regular;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -458,7 +458,7 @@ mod tests {
         .unwrap();
         let err = resolve(dir.path(), "pipe.ini").unwrap().read().unwrap_err();
         assert!(err.to_string().contains("FIFO"), "{err}");
-        assert!(read_regular(&fifo)
+        assert!(crate::files::read_regular(&fifo)
             .unwrap_err()
             .to_string()
             .contains("FIFO"));

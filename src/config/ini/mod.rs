@@ -65,6 +65,7 @@ mod guard;
 mod line;
 mod lookup;
 mod names;
+mod placement;
 mod splice;
 mod syntax;
 

@@ -97,14 +97,3 @@ pub(super) fn check_value(section: Option<&str>, key: &str, value: &str) -> Resu
         reason,
     })
 }
-
-/// The section, key and value of an assignment an edit will write.
-pub(super) fn check_assignment(
-    section: Option<&str>,
-    key: &str,
-    value: &str,
-) -> Result<(), EditError> {
-    check_section_opt(section)?;
-    check_key(key)?;
-    check_value(section, key, value)
-}

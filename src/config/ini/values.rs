@@ -3,12 +3,11 @@
 //! value (my.cnf's `skip-name-resolve`) and on empty sections. Built on the
 //! same splices and reading checks as `edit.rs`.
 
-use super::edit::{value_scope, Payload};
+use super::edit::value_scope;
 use super::guard::Scope;
 use super::line::{indent_len, LineEnding, RawLine};
-use super::names::{
-    check_assignment, check_key, check_section, check_section_opt, check_value, key_target,
-};
+use super::names::{check_key, check_section, check_section_opt, check_value, key_target};
+use super::placement::Payload;
 use super::splice::Expect;
 use super::{Document, EditError, MatchOptions};
 
@@ -22,9 +21,8 @@ impl Document {
         value: &str,
         opts: &MatchOptions,
     ) -> Result<bool, EditError> {
-        check_assignment(section, key, value)?;
+        let found = self.checked_key_lines(section, key, &[value], opts)?;
         let ci = opts.case_insensitive;
-        let found = self.key_lines(section, key, ci);
         if found
             .iter()
             .any(|&i| self.logical_value(i).as_deref() == Some(value))
@@ -77,14 +75,10 @@ impl Document {
         values: &[String],
         opts: &MatchOptions,
     ) -> Result<bool, EditError> {
-        check_section_opt(section)?;
-        check_key(key)?;
-        for value in values {
-            check_value(section, key, value)?;
-        }
+        let found = self.checked_key_lines(section, key, values, opts)?;
         let mut kept: Vec<String> = Vec::new();
         let mut splices = Vec::new();
-        for i in self.key_lines(section, key, opts.case_insensitive) {
+        for i in found {
             match self.logical_value(i) {
                 Some(v) if values.contains(&v) && !kept.contains(&v) => kept.push(v),
                 _ => splices.push(self.removal(i)),
@@ -163,6 +157,23 @@ impl Document {
             block: None,
         };
         self.commit(vec![splice], &scope)
+    }
+
+    /// The opening every edit that writes values shares: the section, the
+    /// key and each of `values` checked, then the key's lines.
+    pub(super) fn checked_key_lines(
+        &self,
+        section: Option<&str>,
+        key: &str,
+        values: &[impl AsRef<str>],
+        opts: &MatchOptions,
+    ) -> Result<Vec<usize>, EditError> {
+        check_section_opt(section)?;
+        check_key(key)?;
+        for value in values {
+            check_value(section, key, value.as_ref())?;
+        }
+        Ok(self.key_lines(section, key, opts.case_insensitive))
     }
 
     /// Indentation of the key line `i`, for lines added next to it.
