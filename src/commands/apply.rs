@@ -9,6 +9,7 @@ use crate::checksum::Checksum;
 use crate::cli::args::ApplyArgs;
 use crate::config::edit;
 use crate::config::ini::Document;
+use crate::config::load::ConfigInputs;
 use crate::config::migration::ConfigMigration;
 use crate::config::state::{AppliedConfigMigration, FileRecord, MovedFrom, State, StateLock};
 use crate::db::connection::Database;
@@ -154,8 +155,15 @@ fn preview(
         &ctx.migrations_display(),
         &db_options(ctx, loaded, args),
     );
+    let inputs = ConfigInputs::for_migrations(
+        &ctx.settings.config_root,
+        &loaded.config_migrations,
+        &state,
+        &ctx.settings.vars,
+    );
     let config = config_plan::plan(
         &loaded.config_migrations,
+        &inputs,
         &state,
         &config_options(ctx, loaded),
     );
@@ -228,7 +236,6 @@ fn config_options<'a>(ctx: &'a Ctx, loaded: &Loaded) -> ConfigOptions<'a> {
         check: ctx.settings.check,
         vars: &ctx.settings.vars,
         secret_names: &ctx.settings.secret_names,
-        config_root: &ctx.settings.config_root,
         migrations_dir: &ctx.settings.config_migrations,
     }
 }
@@ -251,8 +258,15 @@ async fn apply_locked(
         &ctx.migrations_display(),
         &db_options(ctx, loaded, args),
     );
+    let inputs = ConfigInputs::for_migrations(
+        &ctx.settings.config_root,
+        &loaded.config_migrations,
+        &state,
+        &ctx.settings.vars,
+    );
     let config = config_plan::plan(
         &loaded.config_migrations,
+        &inputs,
         &state,
         &config_options(ctx, loaded),
     );
@@ -573,8 +587,8 @@ fn write_config(
             continue;
         }
         let (name, target) = match &f.moved {
-            Some(m) if m.by(phase) => (m.file.as_str(), &m.target),
-            _ => (f.file.as_str(), &f.target),
+            Some(m) if m.by(phase) => (m.file.as_str(), m.target),
+            _ => (f.file.as_str(), f.target),
         };
         let moves_now = f.moved.as_ref().filter(|m| m.phase == phase);
         let moving = moves_now.filter(|m| !m.done).map(|_| {
@@ -583,7 +597,7 @@ fn write_config(
                 file: f.file.clone(),
                 sha256: sha.map_or(String::new(), |b| Checksum::of_bytes(&b).to_string()),
             };
-            (&f.target, from)
+            (f.target, from)
         });
         let on_disk = target.read().ok().flatten();
         let replace = on_disk.as_deref() != Some(content.as_bytes());

@@ -4,6 +4,7 @@
 use super::Ctx;
 use crate::checksum::Checksum;
 use crate::cli::args::{OnDrift, PhaseArg};
+use crate::config::load::ConfigInputs;
 use crate::config::state::State;
 use crate::db::connection::Database;
 use crate::db::history::HistoryRow;
@@ -147,10 +148,15 @@ fn config_status(ctx: &Ctx, report: &mut Report) -> Result<usize> {
         check: true,
         vars: &ctx.settings.vars,
         secret_names: &ctx.settings.secret_names,
-        config_root: &ctx.settings.config_root,
         migrations_dir: &ctx.settings.config_migrations,
     };
-    let plan = config_plan::plan(&migrations, &state, &opts);
+    let inputs = ConfigInputs::for_migrations(
+        &ctx.settings.config_root,
+        &migrations,
+        &state,
+        &ctx.settings.vars,
+    );
+    let plan = config_plan::plan(&migrations, &inputs, &state, &opts);
     // A file that cannot be read (a FIFO, a device) has no status to show.
     if let Some(p) = plan.problems.iter().find(|p| p.kind == "config_unreadable") {
         anyhow::bail!("{}", p.msg);

@@ -4,6 +4,7 @@
 
 pub mod edit;
 pub mod ini;
+pub mod load;
 pub mod migration;
 pub mod owner;
 pub mod path;

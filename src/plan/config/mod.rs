@@ -1,14 +1,18 @@
 //! Decides what `apply` would do to config files: for each target file, the
 //! pending config migrations of each phase, the content after them
 //! (computed in memory), and whether the file was edited by hand since
-//! lockstep last wrote it, under the `--on-drift` policy. No writes.
+//! lockstep last wrote it, under the `--on-drift` policy. No I/O: the files are loaded
+//! before ([`crate::config::load`]) and passed in.
+
+mod files;
+mod moves;
 
 use crate::checksum::Checksum;
 use crate::config::edit::{self, KeyChanges};
 use crate::config::ini::{Document, Syntax};
-use crate::config::migration::{substitute, ConfigMigration};
-use crate::config::owner;
-use crate::config::path::{ConfigPath, ConfigRoot};
+use crate::config::load::{ConfigInputs, LoadedFile};
+use crate::config::migration::ConfigMigration;
+use crate::config::path::ConfigPath;
 use crate::config::secrecy::{Secrecy, SecretNames};
 use crate::config::state::{PriorValue, State};
 use crate::config::write::Creation;
@@ -16,6 +20,8 @@ use crate::plan::options::{OnDrift, PhaseArg};
 use crate::report::{Drift, Problem};
 use crate::vocabulary::Side;
 use crate::vocabulary::{Phase, Version};
+use files::{by_identity, describe, file_syntax};
+use moves::{chain_moves, planned_move};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -28,7 +34,6 @@ pub struct ConfigOptions<'a> {
     pub vars: &'a BTreeMap<String, String>,
     /// Key names that are secret unless a migration says otherwise.
     pub secret_names: &'a SecretNames,
-    pub config_root: &'a Path,
     pub migrations_dir: &'a Path,
 }
 
@@ -46,7 +51,7 @@ pub struct FilePlan<'a> {
     /// The real path inside the config root, for messages.
     pub path: PathBuf,
     /// Where it is, held open: every read and write goes through it.
-    pub target: ConfigPath,
+    pub target: &'a ConfigPath,
     /// Current content; `None` when the file does not exist.
     pub before: Option<String>,
     pub expand: Vec<PlannedMigration<'a>>,
@@ -69,16 +74,16 @@ pub struct FilePlan<'a> {
     /// The dialect the file is read and edited by.
     pub syntax: Syntax,
     /// Where a pending `move_file` moves the file.
-    pub moved: Option<Move>,
+    pub moved: Option<Move<'a>>,
 }
 
 /// A `move_file` about to run.
 #[derive(Debug)]
-pub struct Move {
+pub struct Move<'a> {
     /// As the migration names it, `${VAR}`s filled in: the file's name in
     /// the state from then on.
     pub file: String,
-    pub target: ConfigPath,
+    pub target: &'a ConfigPath,
     /// The phase of the migration that moves it: that phase's write goes
     /// to `target`, and the old file is removed.
     pub phase: Phase,
@@ -87,7 +92,7 @@ pub struct Move {
     pub done: bool,
 }
 
-impl Move {
+impl Move<'_> {
     /// Whether the file is at the new path once `phase` is written.
     pub fn by(&self, phase: Phase) -> bool {
         self.phase <= phase
@@ -124,8 +129,15 @@ pub struct ConfigPlan<'a> {
     pub secret_values: Vec<String>,
 }
 
+/// Each file's migrations, by the name it goes by, with the file as
+/// loaded (or why it cannot be used).
+type Targets<'a, 'i> = BTreeMap<String, (Vec<&'a ConfigMigration>, Result<&'i LoadedFile, String>)>;
+
+/// The plan of every config file, from the migrations, the files as
+/// loaded and the state.
 pub fn plan<'a>(
     migrations: &'a [ConfigMigration],
+    inputs: &'a ConfigInputs,
     state: &State,
     opts: &ConfigOptions<'_>,
 ) -> ConfigPlan<'a> {
@@ -167,13 +179,13 @@ pub fn plan<'a>(
     for file in state.files.keys() {
         by_file.entry(file.as_str()).or_default();
     }
-    let targets = by_identity(by_file, state, opts.config_root, &mut plan.warnings);
+    let targets = by_identity(by_file, state, inputs, &mut plan.warnings);
     let applied_versions: BTreeSet<Version> = state
         .migrations
         .keys()
         .filter_map(|v| Version::parse(v))
         .collect();
-    let targets = chain_moves(targets, &applied_versions, opts.vars);
+    let targets = chain_moves(targets, &applied_versions, opts.vars, inputs);
 
     for (file, (ms, resolved)) in targets {
         let file = file.as_str();
@@ -190,7 +202,7 @@ pub fn plan<'a>(
                 PhaseArg::Expand => m.phase == Phase::Expand,
                 PhaseArg::Contract => m.phase == Phase::Contract,
             });
-        let moving = match planned_move(file, resolved.as_ref().ok(), &pending_all, opts) {
+        let moving = match planned_move(file, resolved.as_ref().ok(), &pending_all, opts, inputs) {
             // A move in a phase this run does not run waits for it.
             Ok(m) => m.filter(|(m, _, _)| deferred.iter().all(|d| d.version != m.version)),
             Err(msg) => {
@@ -220,11 +232,8 @@ pub fn plan<'a>(
         };
         let first = expand.first().or(contract.first()).copied();
 
-        let (target, path) = match resolved {
-            Ok(t) => {
-                let path = t.full_path();
-                (t, path)
-            }
+        let (loaded, path) = match resolved {
+            Ok(t) => (t, t.path.full_path()),
             Err(e) => {
                 let who = first.map_or(String::new(), |m| {
                     format!(
@@ -243,18 +252,19 @@ pub fn plan<'a>(
         };
         // The old file gone and the new one there: moved already, by a
         // run that stopped before recording it.
-        let mut read = target.read();
+        let target = &loaded.path;
+        let mut read = loaded.content.as_ref().map(Option::as_deref);
         let mut done = false;
         if let (Some((_, _, to)), Ok(None)) = (&moving, &read) {
-            if let Ok(Some(bytes)) = to.read() {
+            if let Ok(Some(bytes)) = &to.content {
                 read = Ok(Some(bytes));
                 done = true;
             }
         }
         let before = match read {
             Ok(None) => None,
-            Ok(Some(bytes)) => match String::from_utf8(bytes) {
-                Ok(text) => Some(text),
+            Ok(Some(bytes)) => match std::str::from_utf8(bytes) {
+                Ok(text) => Some(text.to_owned()),
                 Err(_) => {
                     fail(
                         &mut plan,
@@ -420,7 +430,11 @@ pub fn plan<'a>(
                     Phase::Expand => after_expand.clone(),
                     Phase::Contract => doc.to_string(),
                 };
-                let existing = if done { Ok(None) } else { move_target.read() };
+                let existing = if done {
+                    Ok(None)
+                } else {
+                    move_target.content.as_ref().map(Option::as_deref)
+                };
                 match existing {
                     Ok(None) => {}
                     Ok(Some(bytes)) if bytes == moved_content.as_bytes() => {}
@@ -434,7 +448,7 @@ pub fn plan<'a>(
                                  {file} by hand, then run lockstep again",
                                 m.version,
                                 m.path.display(),
-                                move_target.full_path().display()
+                                move_target.path.full_path().display()
                             ),
                         );
                         continue;
@@ -445,7 +459,7 @@ pub fn plan<'a>(
                             "config_unreadable",
                             format!(
                                 "cannot read {to} ({}), where config migration {} moves {file}: {e}",
-                                move_target.full_path().display(),
+                                move_target.path.full_path().display(),
                                 m.version
                             ),
                         );
@@ -454,7 +468,7 @@ pub fn plan<'a>(
                 }
                 Some(Move {
                     file: to,
-                    target: move_target,
+                    target: &move_target.path,
                     phase: m.phase,
                     done,
                 })
@@ -528,8 +542,16 @@ pub fn plan<'a>(
             .map(|m| m.new_file.clone())
             .unwrap_or_default();
         let ids = (
-            asked.owner.as_deref().map(owner::user_id).transpose(),
-            asked.group.as_deref().map(owner::group_id).transpose(),
+            asked
+                .owner
+                .as_deref()
+                .map(|o| inputs.user_id(o))
+                .transpose(),
+            asked
+                .group
+                .as_deref()
+                .map(|g| inputs.group_id(g))
+                .transpose(),
         );
         let new_file = match ids {
             (Ok(uid), Ok(gid)) => Creation {
@@ -572,213 +594,4 @@ pub fn plan<'a>(
         crate::redact::remember(value);
     }
     plan
-}
-
-/// The pending `move_file` of `file`'s migrations: the migration, the new
-/// name and where it is. Refused: two moves in one run, a move to the file
-/// itself or out of the config root, and a later migration that still
-/// names the old path.
-#[allow(clippy::type_complexity)]
-fn planned_move<'a>(
-    file: &str,
-    source: Option<&ConfigPath>,
-    pending: &[&'a ConfigMigration],
-    opts: &ConfigOptions<'_>,
-) -> Result<Option<(&'a ConfigMigration, String, ConfigPath)>, String> {
-    let dir = opts.migrations_dir.display();
-    let who = |m: &ConfigMigration| {
-        format!(
-            "config migration {} ({dir}/{})",
-            m.version,
-            m.path.display()
-        )
-    };
-    let mut moves = pending.iter().copied().filter(|m| m.move_to().is_some());
-    let (Some(m), Some(source)) = (moves.next(), source) else {
-        return Ok(None);
-    };
-    if let Some(second) = moves.next() {
-        return Err(format!(
-            "{} and {} both move {file}; apply them in separate runs (`lockstep apply --target {}` first)",
-            who(m),
-            who(second),
-            m.version
-        ));
-    }
-    let to = substitute(m.move_to().unwrap_or_default(), opts.vars)
-        .map_err(|e| format!("{}: move_file: {e}", who(m)))?;
-    let target = source
-        .resolve_in_root(&to)
-        .map_err(|e| format!("{}: move_file: {e}", who(m)))?;
-    if target.identity() == source.identity() {
-        return Err(format!(
-            "{}: move_file moves {file} to `{to}`, which is the same file; name another path",
-            who(m)
-        ));
-    }
-    let old_name = pending.iter().filter(|p| p.version > m.version).find(|p| {
-        source
-            .resolve_in_root(&p.file)
-            .is_ok_and(|p| p.identity() == source.identity())
-    });
-    if let Some(later) = old_name {
-        return Err(format!(
-            "{} names {file}, which {} moves to `{to}` before it; write `file: {to}` in it",
-            who(later),
-            who(m)
-        ));
-    }
-    Ok(Some((m, to, target)))
-}
-
-/// Each pending `move_file` takes the pending migrations that name its new
-/// path and come after it into its file's plan: they edit the file it
-/// moves, not a file of that name before the move.
-#[allow(clippy::type_complexity)]
-fn chain_moves<'a>(
-    mut targets: BTreeMap<String, (Vec<&'a ConfigMigration>, Result<ConfigPath, String>)>,
-    applied: &BTreeSet<Version>,
-    vars: &BTreeMap<String, String>,
-) -> BTreeMap<String, (Vec<&'a ConfigMigration>, Result<ConfigPath, String>)> {
-    let mut moves = Vec::new();
-    for (name, (ms, path)) in &targets {
-        let Ok(path) = path else { continue };
-        for m in ms.iter().filter(|m| !applied.contains(&m.version)) {
-            let to = m.move_to().and_then(|to| substitute(to, vars).ok());
-            if let Some(Ok(target)) = to.map(|to| path.resolve_in_root(&to)) {
-                moves.push((
-                    name.clone(),
-                    m.version.clone(),
-                    target.identity().to_owned(),
-                ));
-            }
-        }
-    }
-    for (source, version, identity) in moves {
-        let mut later = Vec::new();
-        for (name, (ms, path)) in targets.iter_mut() {
-            if *name == source || !path.as_ref().is_ok_and(|p| p.identity() == identity) {
-                continue;
-            }
-            let (after, keep): (Vec<_>, Vec<_>) = std::mem::take(ms)
-                .into_iter()
-                .partition(|m| !applied.contains(&m.version) && m.version > version);
-            *ms = keep;
-            later.extend(after);
-        }
-        if let Some((ms, _)) = targets.get_mut(&source) {
-            ms.extend(later);
-            ms.sort_by(|a, b| a.version.cmp(&b.version));
-        }
-    }
-    targets
-}
-
-/// The dialect of `file`: what its migrations' `syntax:` say (they must
-/// agree), else what its name implies.
-fn file_syntax(file: &str, migrations: &[&ConfigMigration]) -> Result<Syntax, String> {
-    let mut named = migrations.iter().filter_map(|m| m.syntax.map(|s| (m, s)));
-    let Some((first, syntax)) = named.next() else {
-        return Ok(Syntax::for_path(Path::new(file)));
-    };
-    match named.find(|(_, s)| *s != syntax) {
-        Some((other, s)) => Err(format!(
-            "config migrations {} and {} name different syntaxes for {file} ({syntax} and {s}); \
-             make them agree",
-            first.version, other.version
-        )),
-        None => Ok(syntax),
-    }
-}
-
-/// The config migrations of each file, with where the file is. Names that
-/// resolve to the same file (`app.ini`, `./app.ini`, `app.ini/`, its
-/// absolute path, a symlink to it) are one file, planned from one content:
-/// planned apart, the second write would drop the first's edits. The file
-/// goes by the name the state records it under, else by the name of its
-/// first migration. A name that does not resolve stays apart, to fail.
-#[allow(clippy::type_complexity)]
-fn by_identity<'a>(
-    by_file: BTreeMap<&str, Vec<&'a ConfigMigration>>,
-    state: &State,
-    config_root: &Path,
-    warnings: &mut Vec<String>,
-) -> BTreeMap<String, (Vec<&'a ConfigMigration>, Result<ConfigPath, String>)> {
-    let mut targets = BTreeMap::new();
-    if by_file.is_empty() {
-        return targets;
-    }
-    let root = ConfigRoot::open(config_root);
-    let mut groups: BTreeMap<PathBuf, Vec<(&str, Vec<&ConfigMigration>, ConfigPath)>> =
-        BTreeMap::new();
-    for (name, ms) in by_file {
-        match root
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|r| r.resolve(name))
-        {
-            Ok(path) => groups
-                .entry(path.identity().to_path_buf())
-                .or_default()
-                .push((name, ms, path)),
-            Err(e) => {
-                targets.insert(name.to_owned(), (ms, Err(e)));
-            }
-        }
-    }
-    for (identity, mut names) in groups {
-        let first_version = |ms: &[&ConfigMigration]| ms.first().map(|m| m.version.clone());
-        let chosen = names
-            .iter()
-            .position(|(n, _, _)| state.files.contains_key(*n))
-            .or_else(|| {
-                (0..names.len())
-                    .filter(|i| !names[*i].1.is_empty())
-                    .min_by_key(|i| first_version(&names[*i].1))
-            })
-            .unwrap_or(0);
-        let (name, mut ms, path) = names.swap_remove(chosen);
-        // Said while it matters: until the aliased migrations are applied.
-        let pending = names
-            .iter()
-            .flat_map(|(_, more, _)| more)
-            .chain(&ms)
-            .any(|m| !state.migrations.contains_key(m.version.as_str()));
-        if !names.is_empty() && pending {
-            let others: Vec<String> = names.iter().map(|(n, _, _)| format!("`{n}`")).collect();
-            warnings.push(format!(
-                "{} and `{name}` name the same file ({}); their config migrations are planned \
-                 together as `{name}`, in version order",
-                others.join(", "),
-                identity.display()
-            ));
-        }
-        for (_, more, _) in names {
-            ms.extend(more);
-        }
-        ms.sort_by(|a, b| a.version.cmp(&b.version));
-        targets.insert(name.to_owned(), (ms, Ok(path)));
-    }
-    targets
-}
-
-fn describe(changes: &KeyChanges, deleted: bool) -> String {
-    if deleted {
-        return "the file was deleted".to_owned();
-    }
-    let mut parts = Vec::new();
-    for (label, keys) in [
-        ("changed", &changes.changed),
-        ("added", &changes.added),
-        ("removed", &changes.removed),
-    ] {
-        if !keys.is_empty() {
-            parts.push(format!("{label}: {}", keys.join(", ")));
-        }
-    }
-    if parts.is_empty() {
-        "formatting only, no key changed".to_owned()
-    } else {
-        parts.join("; ")
-    }
 }
