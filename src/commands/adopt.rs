@@ -18,6 +18,7 @@ use crate::db::migration::{Migration, Version};
 use crate::db::runner::StepSql;
 use crate::db::tool_history::{self, Tool};
 use crate::plan::database::state;
+use crate::report::payload::{AdoptChanged, AdoptedEntry};
 use crate::report::{PendingEntry, Report};
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeSet;
@@ -123,25 +124,20 @@ async fn adopt(
             path: format!("{dir}/{}", m.path.display()),
         });
     }
-    let entries: Vec<serde_json::Value> = chosen
+    let payload = report.payload.adopt();
+    payload.adopted = chosen
         .iter()
-        .map(|m| {
-            serde_json::json!({
-                "version": m.version.to_string(),
-                "slug": m.slug,
-                "path": format!("{dir}/{}", m.path.display()),
-                "checksum": m.checksum.to_string(),
-            })
+        .map(|m| AdoptedEntry {
+            version: m.version.to_string(),
+            slug: m.slug.clone(),
+            path: format!("{dir}/{}", m.path.display()),
+            checksum: m.checksum.to_string(),
         })
         .collect();
-    report.extra.insert("adopted".to_owned(), entries.into());
-    report.extra.insert(
-        "adopted_from".to_owned(),
-        match &source {
-            Source::Tool(tool) => tool.table().into(),
-            Source::Baseline(_) => "baseline".into(),
-        },
-    );
+    payload.adopted_from = match &source {
+        Source::Tool(tool) => tool.table().to_owned(),
+        Source::Baseline(_) => "baseline".to_owned(),
+    };
     report.database.current = newest.as_ref().map(ToString::to_string);
     report.changed = !chosen.is_empty();
     let verb = if ctx.settings.check {
@@ -216,7 +212,7 @@ async fn from_tool<'a>(
             .map(|why| format!("{}: {why}; not adopted", tool.table())),
     );
     let mut chosen: Vec<&Migration> = Vec::new();
-    let mut changed: Vec<serde_json::Value> = Vec::new();
+    let mut changed: Vec<AdoptChanged> = Vec::new();
     for r in &recorded.applied {
         let Some(m) = migrations.iter().find(|m| m.version == r.version) else {
             bail!(
@@ -235,12 +231,12 @@ async fn from_tool<'a>(
                     r.text,
                     checksum.describe()
                 ));
-                changed.push(serde_json::json!({
-                    "version": m.version.to_string(),
-                    "path": path,
-                    "recorded": checksum.describe(),
-                    "checksum": m.checksum.to_string(),
-                }));
+                changed.push(AdoptChanged {
+                    version: m.version.to_string(),
+                    path,
+                    recorded: checksum.describe(),
+                    checksum: m.checksum.to_string(),
+                });
             }
         }
         chosen.push(m);
@@ -259,9 +255,7 @@ async fn from_tool<'a>(
         }
     }
     chosen.sort_by(|a, b| a.version.cmp(&b.version));
-    report
-        .extra
-        .insert("changed_since_applied".to_owned(), changed.into());
+    report.payload.adopt().changed_since_applied = Some(changed);
     Ok((Source::Tool(tool), chosen))
 }
 

@@ -22,7 +22,9 @@ use crate::plan::config::{
     self as config_plan, ConfigOptions, ConfigPlan, FilePlan, PlannedMigration,
 };
 use crate::plan::database::{self as db_plan, DatabasePlan, PlanOptions, Step};
-use crate::report::{plural, AppliedEntry, DiffEntry, PendingEntry, Report};
+use crate::report::{
+    plural, AppliedEntry, ConfigFile, ConfigFileApplied, DiffEntry, PendingEntry, Report,
+};
 use anyhow::{anyhow, Context, Result};
 use std::collections::BTreeMap;
 
@@ -175,8 +177,7 @@ fn preview(
             .chain(&db.deferred)
             .map(|s| pending_entry(ctx, s))
             .collect();
-        report.extra.insert(
-            "would_apply".to_owned(),
+        report.payload.apply().would_apply = Some(
             db.steps
                 .iter()
                 .map(|s| s.migration.version.to_string())
@@ -877,11 +878,7 @@ fn fill_plans(
 
 /// A file's entry in the report: all it would do (`landed`: `None`), or
 /// what did land.
-fn file_entry(
-    f: &FilePlan<'_>,
-    landed: Option<&Landed>,
-    backup: Option<&str>,
-) -> serde_json::Value {
+fn file_entry(f: &FilePlan<'_>, landed: Option<&Landed>, backup: Option<&str>) -> ConfigFile {
     let sha = |t: Option<&str>| t.map(|t| Checksum::of_bytes(t.as_bytes()).to_string());
     let did = |phase| landed.is_none_or(|l| l.contains(&(f.file.clone(), phase)));
     let mut applied = Vec::new();
@@ -900,25 +897,18 @@ fn file_entry(
         .as_ref()
         .filter(|m| did(m.phase))
         .map(|m| (m.file.clone(), !m.done));
-    let mut entry = serde_json::json!({
-        "path": f.file,
-        "changed": f.has_pending()
+    ConfigFile::Applied(ConfigFileApplied {
+        path: f.file.clone(),
+        changed: f.has_pending()
             && (now != f.before.as_deref() || moved.as_ref().is_some_and(|(_, new)| *new)),
-        "applied": applied,
-        "sha256_before": sha(f.before.as_deref()),
-        "sha256_after": sha(Some(&f.after)),
-        "drifted": f.drift.is_some(),
-    });
-    if let Some((to, _)) = moved {
-        entry["moved_to"] = to.into();
-    }
-    if !f.overwritten.is_empty() {
-        entry["overwritten"] = f.overwritten.clone().into();
-    }
-    if let Some(b) = backup {
-        entry["backup_file"] = b.into();
-    }
-    entry
+        applied,
+        sha256_before: sha(f.before.as_deref()),
+        sha256_after: sha(Some(&f.after)),
+        drifted: f.drift.is_some(),
+        moved_to: moved.map(|(to, _)| to),
+        overwritten: f.overwritten.clone(),
+        backup_file: backup.map(str::to_owned),
+    })
 }
 
 fn pending_entry(ctx: &Ctx, s: &Step<'_>) -> PendingEntry {

@@ -11,6 +11,7 @@ use crate::db::migration::Migration;
 use crate::db::online::backfill::{BackfillOptions, Progress};
 use crate::db::online::{self, Compiled};
 use crate::plan::database::state;
+use crate::report::payload::BackfillRun;
 use crate::report::progress::Bar;
 use crate::report::Report;
 use anyhow::Result;
@@ -117,17 +118,27 @@ pub async fn run_backfills(
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match outcome {
         Ok(Ok(progress)) => {
-            let entry = report
-                .extra
-                .entry("backfills")
-                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
-            if let Some(list) = entry.as_array_mut() {
-                for p in progress {
-                    let mut v = serde_json::to_value(&p).unwrap_or_default();
-                    v["version"] = m.version.to_string().into();
-                    v["duration_ms"] = duration_ms.into();
-                    list.push(v);
-                }
+            let list = report
+                .payload
+                .apply()
+                .backfills
+                .get_or_insert_with(Vec::new);
+            for p in progress {
+                list.push(BackfillRun {
+                    table: p.table,
+                    column: p.column,
+                    rows: p.rows,
+                    batches: p.batches,
+                    resumed_after: p.resumed_after,
+                    last_key: p.last_key,
+                    longest_batch_ms: p.longest_batch_ms,
+                    smallest_batch: p.smallest_batch,
+                    finished: p.finished,
+                    min_key: p.min_key,
+                    max_key: p.max_key,
+                    version: m.version.to_string(),
+                    duration_ms,
+                });
             }
             report.changed = true;
             Ok(())

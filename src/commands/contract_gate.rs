@@ -45,9 +45,7 @@ pub fn refuse(report: &mut Report, version: &Version, lagging: Vec<String>) {
             lagging.join(", ")
         ),
     );
-    report
-        .extra
-        .insert("lagging_hosts".to_owned(), lagging.into());
+    report.payload.apply().lagging_hosts = Some(lagging);
 }
 
 /// In check mode: fails `report` when the real run would refuse one of the
@@ -99,9 +97,9 @@ async fn read_hosts(ctx: &Ctx) -> Result<Vec<CheckIn>> {
     Ok(rows?
         .iter()
         .map(|h| CheckIn {
-            host: h["host_id"].as_str().unwrap_or_default().to_owned(),
-            version: h["version"].as_str().unwrap_or_default().to_owned(),
-            retired: h["retired"] == true,
+            host: h.host_id.clone(),
+            version: h.version.clone(),
+            retired: h.retired,
         })
         .collect())
 }

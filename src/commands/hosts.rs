@@ -4,6 +4,7 @@
 use super::{connect_locked, connect_read_only, Ctx};
 use crate::db::connection::Database;
 use crate::db::history;
+use crate::report::payload::{Host, HostsPayload, Payload};
 use crate::report::Report;
 use anyhow::{bail, Context, Result};
 use sqlx::Row;
@@ -25,16 +26,16 @@ pub async fn run(ctx: &Ctx, retire: Option<&str>) -> Result<Report> {
                 hosts.len(),
                 crate::report::plural(hosts.len())
             );
-            report.extra.insert("hosts".to_owned(), hosts.into());
+            report.payload = Payload::Hosts(HostsPayload { hosts });
         }
         Some(name) => {
             let (mut db, lock) = connect_locked(ctx).await?;
             let result = async {
                 let hosts = list(&mut db).await?;
-                let Some(host) = hosts.iter().find(|h| h["host_id"] == name) else {
+                let Some(host) = hosts.iter().find(|h| h.host_id == name) else {
                     bail!("no host `{name}` has checked in; `lockstep hosts` lists them");
                 };
-                if host["retired"] == true {
+                if host.retired {
                     report.msg = format!("host {name} is already retired");
                 } else if ctx.settings.check {
                     report.changed = true;
@@ -55,7 +56,7 @@ pub async fn run(ctx: &Ctx, retire: Option<&str>) -> Result<Report> {
     Ok(report)
 }
 
-pub async fn list(db: &mut Database) -> Result<Vec<serde_json::Value>> {
+pub async fn list(db: &mut Database) -> Result<Vec<Host>> {
     let tables = db
         .fetch_strings(&db.dialect().existing_tables_query(history::TABLE_PREFIX))
         .await?;
@@ -68,13 +69,13 @@ pub async fn list(db: &mut Database) -> Result<Vec<serde_json::Value>> {
         .context("cannot read lockstep_hosts")?;
     rows.iter()
         .map(|r| {
-            Ok(serde_json::json!({
-                "host_id": r.try_get::<String, _>(0)?,
-                "version": r.try_get::<String, _>(1)?,
-                "checked_in_at": r.try_get::<String, _>(2)?,
-                "lockstep_version": r.try_get::<String, _>(3)?,
-                "retired": r.try_get::<i64, _>(4)? != 0,
-            }))
+            Ok(Host {
+                host_id: r.try_get::<String, _>(0)?,
+                version: r.try_get::<String, _>(1)?,
+                checked_in_at: r.try_get::<String, _>(2)?,
+                lockstep_version: r.try_get::<String, _>(3)?,
+                retired: r.try_get::<i64, _>(4)? != 0,
+            })
         })
         .collect::<Result<_, sqlx::Error>>()
         .context("cannot decode lockstep_hosts")

@@ -4,6 +4,7 @@
 
 use super::Ctx;
 use crate::plan::lint;
+use crate::report::payload::{LintFinding, LintPayload, Payload};
 use crate::report::Report;
 use anyhow::Result;
 
@@ -11,9 +12,18 @@ pub fn run(ctx: &Ctx) -> Result<Report> {
     let migrations = ctx.load_migrations()?;
     let findings = lint::lint(&migrations, &ctx.migrations_display(), None);
     let mut report = ctx.new_report();
-    report
-        .extra
-        .insert("findings".to_owned(), serde_json::to_value(&findings)?);
+    report.payload = Payload::Lint(LintPayload {
+        findings: findings
+            .iter()
+            .map(|f| LintFinding {
+                path: f.path.clone(),
+                line: f.line,
+                rule: f.rule.to_owned(),
+                dialect: f.dialect.to_owned(),
+                message: f.message.clone(),
+            })
+            .collect(),
+    });
     if findings.is_empty() {
         report.msg = format!("no findings in {} migrations", migrations.len());
     } else {

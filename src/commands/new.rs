@@ -7,6 +7,7 @@
 
 use super::Ctx;
 use crate::cli::args::PhaseArg;
+use crate::report::payload::{NewPayload, Payload};
 use crate::report::Report;
 use crate::vocabulary::Version;
 use anyhow::{bail, Context, Result};
@@ -64,12 +65,10 @@ pub fn run(ctx: &Ctx, slug: &str, template: &Template) -> Result<Report> {
     let version = next_version(newest_version(dir)?.as_ref().map(Version::as_str));
     let path = dir.join(format!("{version}_{slug}.{ext}"));
     let mut report = ctx.new_report();
-    report
-        .extra
-        .insert("path".to_owned(), path.display().to_string().into());
-    report
-        .extra
-        .insert("version".to_owned(), version.clone().into());
+    report.payload = Payload::New(NewPayload {
+        path: path.display().to_string(),
+        version: version.clone(),
+    });
     if let Some(note) = note {
         report.warnings.push(format!("{}: {note}", path.display()));
     }

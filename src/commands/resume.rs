@@ -11,6 +11,7 @@ use crate::db::failure_point::{self, FailurePoint};
 use crate::db::history::HistoryRow;
 use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::database::state;
+use crate::report::payload::{Payload, ResumePayload, Resumed};
 use crate::report::{AppliedEntry, Report};
 use crate::vocabulary::Version;
 use anyhow::{anyhow, bail, Result};
@@ -82,16 +83,15 @@ pub async fn resume(
                 checksum: m.checksum.to_string(),
                 duration_ms: ms,
             });
-            report.extra.insert(
-                "resumed".to_owned(),
-                serde_json::json!({
-                    "version": m.version.to_string(),
-                    "skipped_statements": done,
-                    "ran_statements": total - done,
-                    "checksum": m.checksum.to_string(),
-                    "previous_checksum": row.checksum,
-                }),
-            );
+            report.payload = Payload::Resume(ResumePayload {
+                resumed: Resumed {
+                    version: m.version.to_string(),
+                    skipped_statements: done,
+                    ran_statements: total - done,
+                    checksum: m.checksum.to_string(),
+                    previous_checksum: row.checksum.clone(),
+                },
+            });
             report.msg = format!(
                 "resumed migration {version} from statement {}: {} already in the database and not run again, \
                  ran {}; recorded the checksum of the fixed file {} (was {})",

@@ -55,14 +55,8 @@ pub async fn run(ctx: &Ctx, targets: &Targets) -> Result<Report> {
         },
         None => Vec::new(),
     };
-    report.extra.insert(
-        "config_rolled_back".to_owned(),
-        restores
-            .iter()
-            .flat_map(|r| r.versions.clone())
-            .collect::<Vec<_>>()
-            .into(),
-    );
+    report.payload.rollback().config_rolled_back =
+        restores.iter().flat_map(|r| r.versions.clone()).collect();
     if ctx.settings.check {
         let history = super::history_read_only(ctx).await?;
         let steps = match &db_to {
@@ -72,10 +66,8 @@ pub async fn run(ctx: &Ctx, targets: &Targets) -> Result<Report> {
         if let Some(steps) = steps {
             report.changed = !steps.is_empty() || restores.iter().any(|r| r.changes());
             report.database.pending = Vec::new();
-            report.extra.insert(
-                "would_roll_back".to_owned(),
-                steps.iter().map(|m| m.version.to_string()).collect(),
-            );
+            report.payload.rollback().would_roll_back =
+                Some(steps.iter().map(|m| m.version.to_string()).collect());
             let mut db = super::connect_read_only(ctx).await?;
             super::rollback_preview::describe(
                 ctx,

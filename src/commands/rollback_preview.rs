@@ -11,6 +11,7 @@ use crate::config::state::AppliedConfigMigration;
 use crate::db::connection::Database;
 use crate::db::migration::Migration;
 use crate::db::online;
+use crate::report::payload::RollbackEntry;
 use crate::report::{DiffEntry, Report};
 
 /// One config file's restore, as the preview shows it.
@@ -43,26 +44,24 @@ pub async fn describe(
             }
             Err(e) => sql.push_str(&format!("-- cannot show it: {e}\n")),
         }
-        entries.push(serde_json::json!({
-            "side": "database",
-            "version": m.version.to_string(),
-            "slug": m.slug,
-            "path": format!("{}/{}", ctx.migrations_display(), m.path.display()),
-            "down": down.unwrap_or_default(),
-        }));
+        entries.push(RollbackEntry::Database {
+            version: m.version.to_string(),
+            slug: m.slug.clone(),
+            path: format!("{}/{}", ctx.migrations_display(), m.path.display()),
+            down: down.unwrap_or_default(),
+        });
     }
     for f in files {
         for a in &f.migrations {
-            entries.push(serde_json::json!({
-                "side": "config",
-                "version": a.version,
-                "slug": a.slug,
-                "file": f.file,
-                "restores": restored_values(a),
-            }));
+            entries.push(RollbackEntry::Config {
+                version: a.version.clone(),
+                slug: a.slug.clone(),
+                file: f.file.to_owned(),
+                restores: restored_values(a),
+            });
         }
     }
-    report.extra.insert("rollback".to_owned(), entries.into());
+    report.payload.rollback().rollback = Some(entries);
     if !ctx.settings.diff {
         return;
     }

@@ -7,6 +7,7 @@ use crate::db::dialect::Dialect;
 use crate::db::history;
 use crate::db::runner::{Direction, StepSql};
 use crate::plan::database::{self as db_plan, PlanOptions};
+use crate::report::payload::{Payload, SqlMigration, SqlPayload};
 use crate::report::Report;
 use anyhow::{anyhow, Result};
 
@@ -59,7 +60,7 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
             text.push_str(";\n");
         }
     }
-    let mut migrations_json = Vec::new();
+    let mut per_migration = Vec::new();
     for step in &plan.steps {
         let m = step.migration;
         text.push_str(&format!(
@@ -78,13 +79,13 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
                 text.push_str(s);
                 text.push_str(";\n");
             }
-            migrations_json.push(serde_json::json!({
-                "version": m.version.to_string(),
-                "slug": m.slug,
-                "part": step.part.as_str(),
-                "transaction": false,
-                "statements": statements,
-            }));
+            per_migration.push(SqlMigration {
+                version: m.version.to_string(),
+                slug: m.slug.clone(),
+                part: step.part.as_str().to_owned(),
+                transaction: false,
+                statements: statements.to_vec(),
+            });
             continue;
         }
         let Some(sql) = StepSql::new(m, Direction::Up, dialect, &run_ctx) else {
@@ -105,13 +106,13 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
             text.push_str(s);
             text.push_str(";\n");
         }
-        migrations_json.push(serde_json::json!({
-            "version": m.version.to_string(),
-            "slug": m.slug,
-            "part": step.part.as_str(),
-            "transaction": sql.transactional,
-            "statements": statements,
-        }));
+        per_migration.push(SqlMigration {
+            version: m.version.to_string(),
+            slug: m.slug.clone(),
+            part: step.part.as_str().to_owned(),
+            transaction: sql.transactional,
+            statements,
+        });
     }
     report.msg = format!(
         "{} migration{} to apply on {dialect}",
@@ -121,9 +122,9 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
     if let Some(db) = connection {
         db.close().await;
     }
-    report.extra.insert("sql".to_owned(), text.into());
-    report
-        .extra
-        .insert("migrations".to_owned(), migrations_json.into());
+    report.payload = Payload::Sql(SqlPayload {
+        sql: text,
+        migrations: per_migration,
+    });
     Ok(report)
 }

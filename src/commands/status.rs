@@ -12,7 +12,11 @@ use crate::db::layouts::Layout;
 use crate::db::migration::{Migration, Version};
 use crate::plan::config::{self as config_plan, ConfigOptions};
 use crate::plan::database::{self as db_plan, state, PlanOptions};
-use crate::report::{Drift, FailureStatus, MigrationStatus, Report};
+use crate::report::payload::{
+    BackfillInProgress, ConfigMigrationState, ConfigMigrationStatus, Host, Payload, StatusPayload,
+    VerifyPayload,
+};
+use crate::report::{ConfigFile, ConfigFileStatus, Drift, FailureStatus, MigrationStatus, Report};
 use anyhow::Result;
 use std::collections::BTreeMap;
 
@@ -27,8 +31,8 @@ async fn load(ctx: &Ctx) -> Result<(Layout, Vec<Migration>, Vec<HistoryRow>)> {
 #[derive(Default)]
 struct Live {
     history: Vec<HistoryRow>,
-    hosts: Vec<serde_json::Value>,
-    backfills: Vec<serde_json::Value>,
+    hosts: Vec<Host>,
+    backfills: Vec<BackfillInProgress>,
 }
 
 async fn load_live(ctx: &Ctx) -> Result<Live> {
@@ -55,7 +59,7 @@ async fn load_live(ctx: &Ctx) -> Result<Live> {
 
 /// Every backfill that has not finished, with how far along its key it is.
 /// Best effort: a table lockstep cannot read is left out, not an error.
-async fn unfinished_backfills(db: &mut Database) -> Vec<serde_json::Value> {
+async fn unfinished_backfills(db: &mut Database) -> Vec<BackfillInProgress> {
     use sqlx::Row;
     let sql = format!(
         "SELECT version, table_name, column_name, last_key, rows_done, batches, updated_at \
@@ -95,18 +99,18 @@ async fn unfinished_backfills(db: &mut Database) -> Vec<serde_json::Value> {
             (Some(_), None) => Some(0),
             _ => None,
         };
-        out.push(serde_json::json!({
-            "version": version,
-            "table": table,
-            "column": column,
-            "rows": rows_done,
-            "batches": batches,
-            "last_key": last_key,
-            "max_key": range.map(|r| r.1),
-            "percent": percent,
-            "updated_at": updated_at,
-            "finished": false,
-        }));
+        out.push(BackfillInProgress {
+            version,
+            table,
+            column,
+            rows: rows_done,
+            batches,
+            last_key,
+            max_key: range.map(|r| r.1),
+            percent,
+            updated_at,
+            finished: false,
+        });
     }
     out
 }
@@ -137,7 +141,9 @@ async fn key_range(db: &mut Database, table: &str) -> Option<(i64, i64)> {
 
 /// The config side as status and verify see it: every file, drift noted,
 /// nothing refused.
-fn config_status(ctx: &Ctx, report: &mut Report) -> Result<usize> {
+/// Fills the config side of `report` and returns every config migration
+/// with its state on this host.
+fn config_status(ctx: &Ctx, report: &mut Report) -> Result<Vec<ConfigMigrationStatus>> {
     let migrations = ctx.load_config_migrations()?;
     let mut state = State::load(&ctx.settings.state_dir)?;
     super::apply::settle_pending_writes(ctx, &mut state);
@@ -167,35 +173,42 @@ fn config_status(ctx: &Ctx, report: &mut Report) -> Result<usize> {
         .files
         .iter()
         .map(|f| {
-            serde_json::json!({
-                "path": f.file,
-                "pending": f.expand.iter().chain(&f.contract).map(|p| p.migration.version.to_string()).collect::<Vec<_>>(),
-                "drifted": f.drift.is_some(),
-                "drift": f.drift,
-                "sha256": f.before.as_deref().map(|t| Checksum::of_bytes(t.as_bytes()).to_string()),
+            ConfigFile::Status(ConfigFileStatus {
+                path: f.file.clone(),
+                pending: f
+                    .expand
+                    .iter()
+                    .chain(&f.contract)
+                    .map(|p| p.migration.version.to_string())
+                    .collect(),
+                drifted: f.drift.is_some(),
+                drift: f.drift.clone(),
+                sha256: f
+                    .before
+                    .as_deref()
+                    .map(|t| Checksum::of_bytes(t.as_bytes()).to_string()),
             })
         })
         .collect();
-    let rows: Vec<serde_json::Value> = migrations
+    Ok(migrations
         .iter()
         .map(|m| {
             let applied = state.migrations.get(m.version.as_str());
-            serde_json::json!({
-                "version": m.version.to_string(),
-                "slug": m.slug,
-                "file": m.file,
-                "phase": m.phase.as_str(),
-                "state": if applied.is_some() { "applied" } else { "pending" },
-                "checksum_ok": applied.map(|a| a.checksum == m.checksum.as_str()),
-                "applied_at": applied.map(|a| a.applied_at.clone()),
-            })
+            ConfigMigrationStatus {
+                version: m.version.to_string(),
+                slug: m.slug.clone(),
+                file: m.file.clone(),
+                phase: m.phase.as_str().to_owned(),
+                state: if applied.is_some() {
+                    ConfigMigrationState::Applied
+                } else {
+                    ConfigMigrationState::Pending
+                },
+                checksum_ok: applied.map(|a| a.checksum == m.checksum.as_str()),
+                applied_at: applied.map(|a| a.applied_at.clone()),
+            }
         })
-        .collect();
-    let pending = rows.iter().filter(|r| r["state"] == "pending").count();
-    report
-        .extra
-        .insert("config_migrations".to_owned(), rows.into());
-    Ok(pending)
+        .collect())
 }
 
 pub async fn status(ctx: &Ctx) -> Result<Report> {
@@ -213,25 +226,11 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
     report.drift = plan.drift.clone();
     report.warnings = plan.warnings.clone();
     report.problems = plan.problems.clone();
-    let config_pending = config_status(ctx, &mut report)?;
-    let folder = |p: &std::path::Path| serde_json::Value::from(p.display().to_string());
-    let settings = &ctx.settings;
-    for (key, value) in [
-        (
-            "settings_file",
-            settings
-                .settings_file
-                .as_deref()
-                .map_or(serde_json::Value::Null, folder),
-        ),
-        ("system_mode", settings.system_mode.into()),
-        ("state_dir", folder(&settings.state_dir)),
-        ("migrations_dir", folder(&settings.migrations)),
-        ("config_migrations_dir", folder(&settings.config_migrations)),
-        ("config_root", folder(&settings.config_root)),
-    ] {
-        report.extra.insert(key.to_owned(), value);
-    }
+    let config_migrations = config_status(ctx, &mut report)?;
+    let config_pending = config_migrations
+        .iter()
+        .filter(|m| m.state == ConfigMigrationState::Pending)
+        .count();
     report.database.current = plan.current.as_ref().map(|v| v.to_string());
     report.database.pending = Vec::new();
 
@@ -328,12 +327,20 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
             crate::report::plural(live.backfills.len())
         ));
     }
-    let healthy = failed + interrupted + edited + missing + config_drifted == 0;
-    report.extra.insert("healthy".to_owned(), healthy.into());
-    report
-        .extra
-        .insert("backfills_in_progress".to_owned(), live.backfills.into());
-    report.extra.insert("hosts".to_owned(), live.hosts.into());
+    let folder = |p: &std::path::Path| p.display().to_string();
+    let settings = &ctx.settings;
+    report.payload = Payload::Status(StatusPayload {
+        config_migrations,
+        settings_file: settings.settings_file.as_deref().map(folder),
+        system_mode: settings.system_mode,
+        state_dir: folder(&settings.state_dir),
+        migrations_dir: folder(&settings.migrations),
+        config_migrations_dir: folder(&settings.config_migrations),
+        config_root: folder(&settings.config_root),
+        healthy: failed + interrupted + edited + missing + config_drifted == 0,
+        backfills_in_progress: live.backfills,
+        hosts: live.hosts,
+    });
     report.database.migrations = Some(rows.into_values().collect());
     Ok(report)
 }
@@ -382,7 +389,8 @@ pub async fn verify(ctx: &Ctx) -> Result<Report> {
         &all_phases(),
     );
     report.drift = plan.drift.clone();
-    config_status(ctx, &mut report)?;
+    let config_migrations = config_status(ctx, &mut report)?;
+    report.payload = Payload::Verify(VerifyPayload { config_migrations });
     report.database.current = plan.current.as_ref().map(|v| v.to_string());
     if report.drift.is_empty() {
         let applied = history

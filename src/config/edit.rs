@@ -450,7 +450,7 @@ fn hide_value(e: EditError, secret: bool) -> EditError {
 }
 
 /// Which keys differ between two key maps.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct KeyChanges {
     pub changed: Vec<String>,
     pub added: Vec<String>,

@@ -234,7 +234,7 @@ impl StepFailure {
 
 /// A migration that failed: which one, the statement and its line in the
 /// file, and the database's error (secrets scrubbed).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct FailedEntry {
     pub version: String,
     pub slug: String,

@@ -2,7 +2,8 @@
 //! a glance, tables for `status`, the SQL for `sql`, diffs for `plan`.
 //! Colour only on a terminal and never with `NO_COLOR`.
 
-use super::Report;
+use super::payload::{ApplyPayload, Payload, StatusPayload};
+use super::{ConfigFile, Report};
 use std::fmt::Write;
 use std::io::IsTerminal;
 
@@ -91,13 +92,17 @@ fn plain_width(text: &str) -> usize {
     width
 }
 
-fn str_of(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "-".to_owned(),
-        serde_json::Value::Array(items) if items.is_empty() => "-".to_owned(),
-        serde_json::Value::Array(items) => items.iter().map(str_of).collect::<Vec<_>>().join(" "),
-        other => other.to_string(),
+/// A cell: the value, or `-` for none.
+fn or_dash(v: Option<impl ToString>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// A cell of a list: its items separated by spaces, or `-` for none.
+fn list_cell(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(" ")
     }
 }
 
@@ -130,31 +135,31 @@ pub fn render(report: &Report, colour: bool) -> String {
     let mut out = String::new();
     let db = &report.database;
     // status: which settings file and state dir were used.
-    if report.extra.contains_key("state_dir") {
-        let settings = match report.extra.get("settings_file").and_then(|v| v.as_str()) {
-            Some(file) if report.extra.get("system_mode") == Some(&true.into()) => {
-                format!("{file} (system mode)")
-            }
-            Some(file) => file.to_owned(),
+    let status = match &report.payload {
+        Payload::Status(s) => Some(s),
+        _ => None,
+    };
+    if let Some(s) = status {
+        let settings = match &s.settings_file {
+            Some(file) if s.system_mode => format!("{file} (system mode)"),
+            Some(file) => file.clone(),
             None => "none (defaults)".to_owned(),
         };
         let _ = writeln!(out, "{} {settings}", p.bold("settings"));
-        for (key, label) in [
-            ("state_dir", "state dir"),
-            ("migrations_dir", "migrations"),
-            ("config_migrations_dir", "config migrations"),
-            ("config_root", "config root"),
+        for (dir, label) in [
+            (&s.state_dir, "state dir"),
+            (&s.migrations_dir, "migrations"),
+            (&s.config_migrations_dir, "config migrations"),
+            (&s.config_root, "config root"),
         ] {
-            if let Some(dir) = report.extra.get(key).and_then(|v| v.as_str()) {
-                let _ = writeln!(out, "{} {dir}", p.bold(label));
-            }
+            let _ = writeln!(out, "{} {dir}", p.bold(label));
         }
     }
     if !db.url.is_empty() {
         let _ = writeln!(out, "{} {} ({})", p.bold("database"), db.url, db.dialect);
     }
-    if let Some(sql) = report.extra.get("sql").and_then(|v| v.as_str()) {
-        out.push_str(sql);
+    if let Payload::Sql(s) = &report.payload {
+        out.push_str(&s.sql);
     }
     if let Some(rows) = &db.migrations {
         let cells: Vec<Vec<String>> = rows
@@ -196,26 +201,26 @@ pub fn render(report: &Report, colour: bool) -> String {
             let _ = writeln!(out, "  {} {}: {}", p.red(&r.state), r.version, failure.msg);
         }
     }
-    status_backfills(&mut out, report, &p);
+    if let Some(s) = status {
+        status_backfills(&mut out, s, &p);
+    }
     // status: the config side as two tables, files and config migrations.
-    let status = report.extra.contains_key("state_dir");
-    if let Some(migrations) = report
-        .extra
-        .get("config_migrations")
-        .and_then(|v| v.as_array())
-        .filter(|_| status)
-    {
+    if let Some(migrations) = status.map(|s| &s.config_migrations) {
         let _ = writeln!(out, "{}", p.bold("config files"));
         let files: Vec<Vec<String>> = report
             .config
             .files
             .iter()
             .map(|f| {
+                let (pending, sha256) = match f {
+                    ConfigFile::Status(f) => (list_cell(&f.pending), or_dash(f.sha256.as_ref())),
+                    ConfigFile::Applied(_) => ("-".to_owned(), "-".to_owned()),
+                };
                 vec![
-                    str_of(&f["path"]),
-                    str_of(&f["pending"]),
-                    if f["drifted"] == true { "EDITED" } else { "ok" }.to_owned(),
-                    str_of(&f["sha256"]),
+                    f.path().to_owned(),
+                    pending,
+                    if f.drifted() { "EDITED" } else { "ok" }.to_owned(),
+                    sha256,
                 ]
             })
             .collect();
@@ -240,13 +245,13 @@ pub fn render(report: &Report, colour: bool) -> String {
             .iter()
             .map(|m| {
                 vec![
-                    str_of(&m["version"]),
-                    str_of(&m["slug"]),
-                    str_of(&m["file"]),
-                    str_of(&m["phase"]),
-                    str_of(&m["state"]),
-                    str_of(&m["applied_at"]),
-                    checksum_cell(m["checksum_ok"].as_bool()),
+                    m.version.clone(),
+                    m.slug.clone(),
+                    m.file.clone(),
+                    m.phase.clone(),
+                    m.state.as_str().to_owned(),
+                    or_dash(m.applied_at.as_ref()),
+                    checksum_cell(m.checksum_ok),
                 ]
             })
             .collect();
@@ -274,8 +279,8 @@ pub fn render(report: &Report, colour: bool) -> String {
             );
         }
     }
-    if let Some(hosts) = report.extra.get("hosts").and_then(|v| v.as_array()) {
-        if status {
+    if let Some(hosts) = report.payload.hosts() {
+        if status.is_some() {
             let _ = writeln!(out, "{}", p.bold("hosts"));
             if hosts.is_empty() {
                 let _ = writeln!(out, "  no host has checked in");
@@ -285,14 +290,10 @@ pub fn render(report: &Report, colour: bool) -> String {
             let _ = writeln!(
                 out,
                 "  {:<24} at {:<16} checked in {}{}",
-                h["host_id"].as_str().unwrap_or(""),
-                h["version"].as_str().unwrap_or(""),
-                h["checked_in_at"].as_str().unwrap_or(""),
-                if h["retired"] == true {
-                    " (retired)"
-                } else {
-                    ""
-                }
+                h.host_id,
+                h.version,
+                h.checked_in_at,
+                if h.retired { " (retired)" } else { "" }
             );
         }
     }
@@ -307,28 +308,28 @@ pub fn render(report: &Report, colour: bool) -> String {
             a.duration_ms
         );
     }
-    for b in report
-        .extra
-        .get("backfills")
-        .and_then(|v| v.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let batches = b["batches"].as_i64().unwrap_or(0);
+    let backfills = match &report.payload {
+        Payload::Apply(ApplyPayload {
+            backfills: Some(b), ..
+        }) => b.as_slice(),
+        _ => &[],
+    };
+    for b in backfills {
+        let batches = b.batches;
         let _ = writeln!(
             out,
             "  {} {} {}.{}: {} rows in {batches} batch{}{} in {} ms",
             p.green("backfilled"),
-            str_of(&b["version"]),
-            str_of(&b["table"]),
-            str_of(&b["column"]),
-            b["rows"].as_i64().unwrap_or(0),
+            b.version,
+            b.table,
+            b.column,
+            b.rows,
             if batches == 1 { "" } else { "es" },
-            match b["resumed_after"].as_i64() {
+            match b.resumed_after {
                 Some(key) => format!(" (resumed after key {key})"),
                 None => String::new(),
             },
-            b["duration_ms"].as_u64().unwrap_or(0)
+            b.duration_ms
         );
     }
     for a in &db.rolled_back {
@@ -353,9 +354,9 @@ pub fn render(report: &Report, colour: bool) -> String {
             );
         }
     }
-    for file in report.config.files.iter().filter(|_| !status) {
-        let path = file["path"].as_str().unwrap_or("");
-        let state = match (file["changed"] == true, file["drifted"] == true) {
+    for file in report.config.files.iter().filter(|_| status.is_none()) {
+        let path = file.path();
+        let state = match (file.changed(), file.drifted()) {
             (true, _) if report.check_mode => p.yellow("would change"),
             (true, _) => p.yellow("changed"),
             (false, true) => p.red("edited by hand"),
@@ -392,7 +393,7 @@ pub fn render(report: &Report, colour: bool) -> String {
     }
     if report.failed {
         let _ = writeln!(out, "{} {}", p.red("error:"), report.msg);
-    } else if report.extra.get("healthy") == Some(&false.into()) {
+    } else if status.is_some_and(|s| !s.healthy) {
         // status: something needs a look, though reading it did not fail.
         let _ = writeln!(out, "{} {}", p.red("attention:"), report.msg);
     } else {
@@ -412,42 +413,29 @@ pub fn render(report: &Report, colour: bool) -> String {
 }
 
 /// status: the backfills that have not finished, with how far they got.
-fn status_backfills(out: &mut String, report: &Report, p: &Paint) {
-    let Some(backfills) = report
-        .extra
-        .get("backfills_in_progress")
-        .and_then(|v| v.as_array())
-        .filter(|_| report.extra.contains_key("healthy"))
-    else {
-        return;
-    };
+fn status_backfills(out: &mut String, status: &StatusPayload, p: &Paint) {
+    let backfills = &status.backfills_in_progress;
     if backfills.is_empty() {
         return;
     }
     let _ = writeln!(out, "{}", p.bold("backfills in progress"));
     for b in backfills {
-        let along = match (&b["last_key"], &b["max_key"], &b["percent"]) {
-            (last, max, pct) if pct.is_i64() && max.is_i64() => {
-                format!(
-                    ", key {} of {} ({}%)",
-                    str_of(last),
-                    str_of(max),
-                    str_of(pct)
-                )
+        let along = match (b.last_key, b.max_key, b.percent) {
+            (last, Some(max), Some(pct)) => {
+                format!(", key {} of {max} ({pct}%)", or_dash(last))
             }
             _ => String::new(),
         };
-        let _ =
-            writeln!(
+        let _ = writeln!(
             out,
             "  {} {}.{}: {} rows in {} {}{along}, last batch {}; `lockstep backfill` resumes it",
-            str_of(&b["version"]),
-            str_of(&b["table"]),
-            str_of(&b["column"]),
-            str_of(&b["rows"]),
-            str_of(&b["batches"]),
-            if b["batches"] == 1 { "batch" } else { "batches" },
-            str_of(&b["updated_at"]),
+            b.version,
+            b.table,
+            b.column,
+            b.rows,
+            b.batches,
+            if b.batches == 1 { "batch" } else { "batches" },
+            b.updated_at,
         );
     }
 }

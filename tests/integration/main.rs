@@ -46,6 +46,7 @@ mod races;
 mod real_tools;
 mod resume;
 mod rollback;
+mod schema;
 mod secrets;
 mod security;
 mod settings;

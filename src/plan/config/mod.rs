@@ -317,7 +317,7 @@ pub fn plan<'a>(
         if let Some(changes) = &drift {
             plan.drift.push(Drift::ConfigEdited {
                 path: file.to_owned(),
-                keys: serde_json::to_value(changes).unwrap_or_default(),
+                keys: changes.clone(),
             });
         }
 
