@@ -159,12 +159,9 @@ pub async fn read_history_brief(db: &mut Database) -> Result<Vec<HistoryRow>> {
 }
 
 async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<HistoryRow>> {
-    let sqlite = db.dialect() == crate::db::dialect::Dialect::Sqlite;
-    let select = if sqlite {
-        history::select_history_json(full)
-    } else {
-        history::select_history(db.dialect(), full)
-    };
+    let json = history::select_history_json(db.dialect(), full);
+    let as_json = json.is_some();
+    let select = json.unwrap_or_else(|| history::select_history(db.dialect(), full));
     // Read first and ask whether the table exists only when that fails:
     // one query instead of two on every run but the first.
     let rows = match db.fetch_all(&select).await {
@@ -186,7 +183,7 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
                 .context("cannot read lockstep_migrations")?
         }
     };
-    let history = if sqlite {
+    let history = if as_json {
         let json: String = match rows.first() {
             Some(row) => row.try_get(0).context("cannot read lockstep_migrations")?,
             None => "[]".to_owned(),

@@ -87,7 +87,7 @@ fn statements(
     match part {
         Phase::Expand => {
             out.extend(c.expand.iter().map(|d| d.sql.clone()));
-            let g = online::dialects::for_dialect(dialect);
+            let g = dialect.sql();
             for b in &c.backfills {
                 let key = b
                     .key

@@ -35,10 +35,7 @@ impl Target {
         if let Some(why) = dialect.missing_driver() {
             bail!("cannot use the database `{display}`: {why}");
         }
-        let sqlite_file = match dialect {
-            Dialect::Sqlite => sqlite_file(url)?,
-            _ => None,
-        };
+        let sqlite_file = dialect.sql().database_file(url)?;
         Ok(Target {
             url: url.to_owned(),
             display,
@@ -54,26 +51,6 @@ impl Target {
     }
 }
 
-#[cfg(feature = "sqlite")]
-fn sqlite_file(url: &str) -> Result<Option<PathBuf>> {
-    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-        .with_context(|| format!("invalid SQLite URL `{}`", redact_url(url)))?;
-    let file = opts.get_filename();
-    if file.as_os_str().is_empty()
-        || file.to_string_lossy().contains(":memory:")
-        || url.contains(":memory:")
-    {
-        Ok(None)
-    } else {
-        Ok(Some(file.to_path_buf()))
-    }
-}
-
-#[cfg(not(feature = "sqlite"))]
-fn sqlite_file(_url: &str) -> Result<Option<PathBuf>> {
-    bail!("this lockstep was built without SQLite support (cargo feature `sqlite`)")
-}
-
 pub struct Database {
     pub target: Target,
     conn: AnyConnection,
@@ -85,10 +62,7 @@ impl Database {
         sqlx::any::install_default_drivers();
         let created = !read_only && target.is_absent();
         let mut url = target.url.clone();
-        if target.dialect == Dialect::Sqlite
-            && target.sqlite_file.is_some()
-            && !url.contains("mode=")
-        {
+        if target.sqlite_file.is_some() && !url.contains("mode=") {
             let sep = if url.contains('?') { '&' } else { '?' };
             url.push(sep);
             // A writer killed mid-transaction leaves a hot journal that only
@@ -167,19 +141,16 @@ impl Database {
             target: target.clone(),
             conn,
         };
-        if target.dialect == Dialect::Sqlite {
-            // Wait for a writer instead of failing with SQLITE_BUSY.
-            db.execute("PRAGMA busy_timeout = 30000").await?;
-            if created {
-                // A database lockstep creates gets write-ahead logging, as
-                // `sqlx database create` does: readers never block the
-                // migration, and a commit costs one fsync, not three.
-                // Best effort: another lockstep creating the same file at
-                // this moment may hold a lock that makes the switch fail;
-                // the migration works in either journal mode.
-                if let Err(e) = db.execute("PRAGMA journal_mode = WAL").await {
-                    tracing::debug!("could not switch the new SQLite database to WAL: {e}");
-                }
+        let sql = target.dialect.sql();
+        for setting in sql.on_connect() {
+            db.execute(setting).await?;
+        }
+        if let Some(setting) = sql.on_create().filter(|_| created) {
+            // Best effort: another lockstep creating the same file at this
+            // moment may hold a lock that makes it fail (SQLite's switch to
+            // WAL); the migration works without it.
+            if let Err(e) = db.execute(setting).await {
+                tracing::debug!("could not apply `{setting}` to the new database: {e}");
             }
         }
         Ok(db)

@@ -5,11 +5,9 @@
 //! deadlock with `CREATE INDEX CONCURRENTLY` in the holder.
 
 use crate::db::connection::Database;
-use crate::db::dialect::Dialect;
+use crate::db::dialect::{LockKind, SessionLock};
 use anyhow::{anyhow, bail, Context, Result};
 use fs4::fs_std::FileExt;
-use sha2::{Digest, Sha256};
-use sqlx::Row;
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
@@ -19,8 +17,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// A held lock. Released by [`DatabaseLock::release`] or when the process
 /// ends; dropping the connection releases the server-side kinds too.
 pub enum DatabaseLock {
-    Advisory(i64),
-    Named(String),
+    /// A server's session lock (PostgreSQL advisory, MySQL named), as the
+    /// dialect takes and releases it.
+    Session(SessionLock),
     File(File),
     /// An in-memory SQLite database: nothing else can reach it.
     None,
@@ -29,26 +28,19 @@ pub enum DatabaseLock {
 impl DatabaseLock {
     pub async fn acquire(db: &mut Database, timeout: Duration) -> Result<DatabaseLock> {
         let started = Instant::now();
-        let lock = match db.dialect() {
-            Dialect::Postgres => {
+        let lock = match db.dialect().sql().lock_kind() {
+            LockKind::Session {
+                database_query,
+                named,
+            } => {
                 let name = db
-                    .fetch_strings("SELECT CAST(current_database() AS TEXT)")
+                    .fetch_strings(database_query)
                     .await?
                     .pop()
                     .unwrap_or_default();
-                DatabaseLock::Advisory(advisory_key(&name))
+                DatabaseLock::Session(named(&name))
             }
-            Dialect::Mysql => {
-                let name = db
-                    .fetch_strings("SELECT CAST(COALESCE(DATABASE(), '') AS CHAR)")
-                    .await?
-                    .pop()
-                    .unwrap_or_default();
-                // GET_LOCK names are server-wide and at most 64 characters.
-                let digest = hex::encode(Sha256::digest(name.as_bytes()));
-                DatabaseLock::Named(format!("lockstep:{}", &digest[..40]))
-            }
-            Dialect::Sqlite => match &db.target.sqlite_file {
+            LockKind::File => match &db.target.sqlite_file {
                 None => DatabaseLock::None,
                 Some(file) => {
                     let mut path = file.clone().into_os_string();
@@ -84,18 +76,7 @@ impl DatabaseLock {
 
     async fn try_lock(&self, db: &mut Database) -> Result<bool> {
         Ok(match self {
-            DatabaseLock::Advisory(key) => {
-                let row = sqlx_row(db, &format!("SELECT pg_try_advisory_lock({key})")).await?;
-                row.try_get::<bool, _>(0)?
-            }
-            DatabaseLock::Named(name) => {
-                let sql = format!(
-                    "SELECT GET_LOCK({}, 0)",
-                    Dialect::Mysql.string_literal(name)
-                );
-                let row = sqlx_row(db, &sql).await?;
-                row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) == 1
-            }
+            DatabaseLock::Session(lock) => (lock.taken)(&sqlx_row(db, &lock.take).await?)?,
             DatabaseLock::File(f) => match FileExt::try_lock_exclusive(f) {
                 Ok(got) => got,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
@@ -107,17 +88,7 @@ impl DatabaseLock {
 
     pub async fn release(self, db: &mut Database) {
         let _ = match &self {
-            DatabaseLock::Advisory(key) => {
-                db.execute(&format!("SELECT pg_advisory_unlock({key})"))
-                    .await
-            }
-            DatabaseLock::Named(name) => {
-                db.execute(&format!(
-                    "SELECT RELEASE_LOCK({})",
-                    Dialect::Mysql.string_literal(name)
-                ))
-                .await
-            }
+            DatabaseLock::Session(lock) => db.execute(&lock.release).await,
             DatabaseLock::File(f) => {
                 let _ = FileExt::unlock(f);
                 Ok(0)
@@ -133,12 +104,4 @@ async fn sqlx_row(db: &mut Database, sql: &str) -> Result<sqlx::any::AnyRow> {
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("`{sql}` returned no row"))
-}
-
-/// A stable 64-bit key per database name, in lockstep's own key space.
-fn advisory_key(database: &str) -> i64 {
-    let digest = Sha256::digest(format!("lockstep:{database}").as_bytes());
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(bytes)
 }

@@ -7,7 +7,7 @@
 //! `FUNCTION` / `EVENT`, whose inner semicolons do not end the statement.
 //! It is not a SQL parser: it only finds statement boundaries.
 
-use crate::db::dialect::Dialect;
+use crate::db::dialect::{Dialect, Lexicon};
 
 /// One statement of a script, without its terminator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +18,7 @@ pub struct Statement {
 }
 
 pub fn split(script: &str, dialect: Dialect) -> Vec<Statement> {
+    let lex = dialect.sql().lexicon();
     let mut out = Vec::new();
     let mut delimiter = ";".to_owned();
     let bytes = script.as_bytes();
@@ -31,7 +32,7 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement> {
         // Only comments (a `/*` inside a `--` comment included) is no
         // statement; a statement's line is that of its first code, after
         // leading blank lines and comments.
-        if let Some(code) = first_code(text, dialect) {
+        if let Some(code) = first_code(text, lex) {
             out.push(Statement {
                 sql: text.trim().to_owned(),
                 line: first_line + text[..code].matches('\n').count(),
@@ -42,7 +43,7 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement> {
     while i < bytes.len() {
         let c = bytes[i];
         // The MySQL client's DELIMITER command, at the start of a line.
-        if dialect == Dialect::Mysql
+        if lex.delimiter_command
             && at_line_start(bytes, i)
             && starts_with_ci(&bytes[i..], b"DELIMITER ")
         {
@@ -67,18 +68,18 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement> {
                 i += 1;
             }
             b'\'' | b'"' | b'`' => {
-                let (next, lines) = skip_quoted(bytes, i, c, dialect);
+                let (next, lines) = skip_quoted(bytes, i, c, lex);
                 line += lines;
                 i = next;
             }
             b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_to_eol(bytes, i),
-            b'#' if dialect == Dialect::Mysql => i = skip_to_eol(bytes, i),
+            b'#' if lex.hash_comments => i = skip_to_eol(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let end = find(bytes, i + 2, b"*/").map_or(bytes.len(), |p| p + 2);
                 line += bytes[i..end].iter().filter(|&&b| b == b'\n').count();
                 i = end;
             }
-            b'$' if dialect == Dialect::Postgres => {
+            b'$' if lex.dollar_quotes => {
                 if let Some(tag_end) = dollar_tag(bytes, i) {
                     let tag = &bytes[i..tag_end];
                     let end = find(bytes, tag_end, tag).map_or(bytes.len(), |p| p + tag.len());
@@ -153,7 +154,7 @@ impl Words {
 /// inside a comment (`--`, MySQL `#`, `/* */`); `None` when there is none.
 /// Whitespace is what `str::trim` removes (a lone VT or NBSP included), so
 /// a statement is never empty once trimmed.
-fn first_code(text: &str, dialect: Dialect) -> Option<usize> {
+fn first_code(text: &str, lex: Lexicon) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -162,9 +163,9 @@ fn first_code(text: &str, dialect: Dialect) -> Option<usize> {
                 i += text[i..].chars().next().map_or(1, char::len_utf8)
             }
             b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_to_eol(bytes, i),
-            b'#' if dialect == Dialect::Mysql => i = skip_to_eol(bytes, i),
+            b'#' if lex.hash_comments => i = skip_to_eol(bytes, i),
             // MySQL runs `/*! … */` (and MariaDB `/*M! … */`): code.
-            b'/' if dialect == Dialect::Mysql
+            b'/' if lex.executable_comments
                 && (text[i..].starts_with("/*!") || text[i..].starts_with("/*M!")) =>
             {
                 return Some(i)
@@ -209,7 +210,7 @@ fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 
 /// Skips a quoted string or identifier; returns the index after it and the
 /// newlines inside.
-fn skip_quoted(bytes: &[u8], i: usize, quote: u8, dialect: Dialect) -> (usize, usize) {
+fn skip_quoted(bytes: &[u8], i: usize, quote: u8, lex: Lexicon) -> (usize, usize) {
     let mut j = i + 1;
     let mut lines = 0;
     while j < bytes.len() {
@@ -217,7 +218,7 @@ fn skip_quoted(bytes: &[u8], i: usize, quote: u8, dialect: Dialect) -> (usize, u
         if b == b'\n' {
             lines += 1;
         }
-        if b == b'\\' && dialect == Dialect::Mysql && quote != b'`' {
+        if b == b'\\' && lex.backslash_escapes && quote != b'`' {
             j += 2;
             continue;
         }

@@ -159,10 +159,7 @@ pub async fn present(db: &mut Database) -> Result<Vec<Tool>> {
 }
 
 fn text(d: Dialect, expr: &str) -> String {
-    match d {
-        Dialect::Mysql => format!("CAST({expr} AS CHAR)"),
-        Dialect::Postgres | Dialect::Sqlite => format!("CAST({expr} AS TEXT)"),
-    }
+    d.sql().as_text(expr)
 }
 
 fn truth(expr: &str) -> String {
@@ -170,13 +167,7 @@ fn truth(expr: &str) -> String {
 }
 
 fn hex_of(d: Dialect, column: &str) -> String {
-    match d {
-        Dialect::Postgres => format!("encode({column}, 'hex')"),
-        // A bounded length keeps the type VARCHAR: an unbounded one is a
-        // TEXT, which the driver hands over as bytes.
-        Dialect::Mysql => format!("CAST(HEX({column}) AS CHAR(1024))"),
-        Dialect::Sqlite => format!("hex({column})"),
-    }
+    d.sql().hex(column)
 }
 
 /// Rows of text columns.

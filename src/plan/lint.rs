@@ -66,7 +66,7 @@ pub fn lint(migrations: &[Migration], dir: &str, only: Option<Dialect>) -> Vec<F
     for m in migrations.iter().filter(|m| m.online.is_none()) {
         let path = format!("{dir}/{}", m.path.display());
         let mut created_tables: BTreeSet<String> = BTreeSet::new();
-        for dialect in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+        for dialect in Dialect::ALL {
             if only.is_some_and(|d| d != dialect) {
                 continue;
             }
@@ -110,7 +110,7 @@ pub fn lint(migrations: &[Migration], dir: &str, only: Option<Dialect>) -> Vec<F
         .collect()
 }
 
-const DIALECTS: [Dialect; 3] = [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite];
+const DIALECTS: [Dialect; 3] = Dialect::ALL;
 
 /// The dialects a migration has `up` SQL for (a YAML migration compiles
 /// for all of them).
@@ -211,7 +211,7 @@ fn rules_for(
     created: &BTreeSet<String>,
 ) -> Vec<&'static str> {
     let mut rules = Vec::new();
-    let pg = d == Dialect::Postgres;
+    let pg = d.sql().concurrent_ddl();
     let altered = word_after(t, "ALTER TABLE ");
     let existing = |table: Option<String>| table.is_some_and(|n| !created.contains(&n));
     if let Some(def) = after(t, "ADD COLUMN ").or_else(|| {
@@ -277,7 +277,7 @@ fn rules_for(
         rules.push("unique_constraint");
     }
     if (t.contains("ALTER COLUMN") && (t.contains(" TYPE ") || t.contains("SET DATA TYPE")))
-        || (d == Dialect::Mysql
+        || (d.sql().alter_algorithms()
             && altered.is_some()
             && (t.contains(" MODIFY ") || t.contains(" CHANGE ")))
     {
@@ -303,7 +303,7 @@ fn rules_for(
     if phase == Phase::Contract && t.starts_with("CREATE TABLE") {
         rules.push("create_in_contract");
     }
-    if d == Dialect::Mysql
+    if d.sql().alter_algorithms()
         && (t.contains("ALGORITHM=COPY")
             || t.contains("ALGORITHM = COPY")
             || t.contains("LOCK=EXCLUSIVE")

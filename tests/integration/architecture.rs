@@ -157,7 +157,8 @@ fn edges_of(from: &Module, text: &str, modules: &BTreeSet<Module>) -> BTreeSet<M
     out
 }
 
-/// The text with `//` comments and `#[cfg(test)]` items removed.
+/// The text with `//` comments and `#[cfg(test)]` (or
+/// `#[cfg(all(test, …))]`) items removed.
 fn without_tests_and_comments(text: &str) -> String {
     let mut out = String::new();
     let mut lines = text.lines();
@@ -166,7 +167,7 @@ fn without_tests_and_comments(text: &str) -> String {
         if trimmed.starts_with("//") {
             continue;
         }
-        if trimmed == "#[cfg(test)]" {
+        if trimmed == "#[cfg(test)]" || trimmed.starts_with("#[cfg(all(test, ") {
             let indent = line.len() - trimmed.len();
             let item = lines.next().unwrap_or("");
             if item.trim_end().ends_with('{') {
@@ -306,4 +307,85 @@ fn cycles(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<Module>> {
         }
     }
     found
+}
+
+/// Every SQL difference between the dialects lives in `src/db/dialect/`,
+/// one file per dialect: everywhere else code asks `Dialect::sql()` for
+/// SQL text or a capability and branches on the answer, never naming a
+/// dialect (`match d { Dialect::Mysql => … }`, `d == Dialect::Sqlite`).
+/// Test code (`#[cfg(test)]` items) may pick one to test with.
+#[test]
+fn no_dialect_is_named_outside_the_dialect_module() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for (path, text) in rust_files(&src) {
+        let rel = path.strip_prefix(&src).unwrap();
+        if rel.starts_with("db/dialect") {
+            continue;
+        }
+        for line in without_tests_and_comments(&text).lines() {
+            if names_a_dialect(line) {
+                found.push(format!("src/{}: {}", rel.display(), line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "dialects named outside src/db/dialect/ (ask `Dialect::sql()` instead):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_dialect_scan_sees_variants_globs_and_groups() {
+    for named in [
+        "Dialect::Mysql => \"x\",",
+        "if d == crate::db::dialect::Dialect::Sqlite {",
+        "use crate::db::dialect::Dialect::*;",
+        "use Dialect::{Postgres, Mysql};",
+    ] {
+        assert!(names_a_dialect(named), "{named}");
+    }
+    let text = "fn f(d: Dialect) -> &str { d.begin() }\n\
+                #[cfg(all(test, feature = \"sqlite\"))]\nmod tests {\n    const D: Dialect = Dialect::Sqlite;\n}\n";
+    assert!(!without_tests_and_comments(text)
+        .lines()
+        .any(names_a_dialect));
+    for dispatch in [
+        "let g = d.sql();",
+        "Dialect::parse(name)",
+        "for d in Dialect::ALL {",
+        "Dialect::from_url(url)",
+    ] {
+        assert!(!names_a_dialect(dispatch), "{dispatch}");
+    }
+}
+
+/// Whether a line of code names a dialect variant (or all of them).
+fn names_a_dialect(code: &str) -> bool {
+    code.match_indices("Dialect::").any(|(at, _)| {
+        let rest = &code[at + "Dialect::".len()..];
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        matches!(word.as_str(), "Sqlite" | "Postgres" | "Mysql")
+            || rest.starts_with('*')
+            || rest.starts_with('{')
+    })
+}
+
+/// Every `.rs` file under `dir` with its text, the crate roots included.
+fn rust_files(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            out.push((path, text));
+        }
+    }
+    out
 }

@@ -9,9 +9,8 @@
 //! each migration once.
 
 use super::{entries, plain_migration, read, text, whole};
-use crate::db::dialect::Dialect;
+use crate::db::dialect::postgres;
 use crate::db::migration::{Migration, Script, Version};
-use crate::db::statements;
 use crate::error::SourceError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -116,34 +115,9 @@ fn script(path: &Path, bytes: &[u8]) -> Result<Script, SourceError> {
     let sql = text(path, bytes)?;
     let transaction = match conf_in_transaction(path)? {
         Some(setting) => setting,
-        None => !statements::split(sql, Dialect::Postgres)
-            .iter()
-            .any(|s| outside_transaction(&s.sql)),
+        None => !postgres::refuses_transaction(sql),
     };
     Ok(whole(sql, transaction))
-}
-
-/// Whether PostgreSQL refuses the statement inside a transaction block, as
-/// Flyway's PostgreSQL parser detects it; such a script runs without one.
-fn outside_transaction(statement: &str) -> bool {
-    let code = statement
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_uppercase();
-    let words: Vec<&str> = code.split_whitespace().collect();
-    match words.as_slice() {
-        ["CREATE", "INDEX", "CONCURRENTLY", ..]
-        | ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..]
-        | ["DROP", "INDEX", "CONCURRENTLY", ..]
-        | ["VACUUM", ..]
-        | ["DISCARD", "ALL", ..]
-        | ["ALTER", "SYSTEM", ..]
-        | ["CREATE" | "DROP", "DATABASE" | "TABLESPACE" | "SUBSCRIPTION", ..] => true,
-        ["REINDEX", ..] => words.contains(&"CONCURRENTLY"),
-        _ => false,
-    }
 }
 
 /// `executeInTransaction` from the script's `.conf` file, when it has one.

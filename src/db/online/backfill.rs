@@ -6,11 +6,10 @@
 //! a killed backfill resumes after the last committed batch. Batches shrink
 //! while they run over a time budget, and on a database with one writer at
 //! a time they leave it to the application for a moment after each one.
-//! What each dialect does for this lives in `dialects` (`batch_begin`,
+//! What each dialect does for this lives in its file in `db/dialect/` (`batch_begin`,
 //! `statement_rows`, `backfill_session`, `batch_yield`).
 
 use super::compile::Backfill;
-use super::dialects::for_dialect;
 use crate::db::connection::{scrub, Database};
 use crate::db::history::{Bookkeeping, Value, BACKFILLS};
 use anyhow::{anyhow, Context, Result};
@@ -53,7 +52,7 @@ pub async fn run(
     mut on_batch: impl FnMut(&Progress),
 ) -> Result<Progress> {
     let d = db.dialect();
-    let g = for_dialect(d);
+    let g = d.sql();
     let key = b.key.as_deref().ok_or_else(|| {
         anyhow!(
             "cannot backfill {}.{}: the table needs a single-column integer primary key",
@@ -169,7 +168,7 @@ pub async fn run(
 /// empty table or when it cannot be read (the bar then shows no total).
 async fn key_range(db: &mut Database, b: &Backfill, key: &str) -> (Option<i64>, Option<i64>) {
     let d = db.dialect();
-    let g = for_dialect(d);
+    let g = d.sql();
     let k = g.q(key);
     let sql = format!(
         "SELECT {}, {} FROM {}",
@@ -216,7 +215,7 @@ async fn batches(
         between,
     } = walk;
     let d = db.dialect();
-    let g = for_dialect(d);
+    let g = d.sql();
     let ph = |n| d.placeholder(n);
     let t = g.q(&b.table);
     let k = g.q(key);

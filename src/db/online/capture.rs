@@ -5,9 +5,9 @@
 //! schema: they read them here. Rows are written by expand's own SQL, in
 //! its transaction where the database has one, and forgotten by rollback.
 
-use super::dialects::Ddl;
 use super::introspect::{self, ColumnInfo};
 use crate::db::connection::Database;
+use crate::db::dialect::online::Ddl;
 use crate::db::dialect::Dialect;
 use crate::db::history::{Value, TABLE_PREFIX};
 use anyhow::{Context, Result};

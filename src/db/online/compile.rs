@@ -3,9 +3,9 @@
 //! undo of expand. Pure: the schema comes in, SQL text comes out.
 
 use super::capture;
-use super::dialects::{for_dialect, Ddl, InsertBranch, OnlineSql, SyncRule, SyncTriggers};
 use super::introspect::{ColumnInfo, ConstraintKind, TableInfo};
 use super::operation::{OnlineMigration, Operation, SqlType};
+use crate::db::dialect::online::{Ddl, InsertBranch, OnlineSql, SyncRule, SyncTriggers};
 use crate::db::dialect::Dialect;
 use crate::db::migration::Phase;
 use std::collections::BTreeMap;
@@ -65,7 +65,7 @@ pub fn compile(
     dialect: Dialect,
     schema: &Schema,
 ) -> Result<Compiled, String> {
-    let g = for_dialect(dialect);
+    let g = dialect.sql();
     let mut c = Compiled::default();
     // The tables as each operation finds them: a renamed table is found
     // under its new name by the operations after it.

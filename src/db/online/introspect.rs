@@ -5,7 +5,6 @@
 
 use super::sqlite_columns::{self, ColumnText};
 use crate::db::connection::Database;
-use crate::db::dialect::Dialect;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -120,43 +119,8 @@ impl TableInfo {
 pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
     let d = db.dialect();
     let lit = d.string_literal(name);
-    let (columns_sql, key_sql) = match d {
-        Dialect::Postgres => (
-            format!(
-                "SELECT CAST(a.attname AS TEXT), CAST(format_type(a.atttypid, a.atttypmod) AS TEXT), \
-                 CAST(CASE WHEN a.attnotnull THEN 0 ELSE 1 END AS BIGINT), \
-                 CAST(pg_get_expr(d.adbin, d.adrelid) AS TEXT), \
-                 CAST(CASE WHEN a.attcollation <> ty.typcollation THEN (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END AS TEXT), \
-                 CAST(NULL AS TEXT) \
-                 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid \
-                 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-                 WHERE a.attrelid = to_regclass({lit}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
-            ),
-            format!(
-                "SELECT CAST(a.attname AS TEXT) FROM pg_index i JOIN pg_attribute a \
-                 ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
-                 WHERE i.indrelid = to_regclass({lit}) AND i.indisprimary ORDER BY a.attnum"
-            ),
-        ),
-        Dialect::Mysql => (
-            format!(
-                "SELECT CAST(column_name AS CHAR(255)), CAST(column_type AS CHAR(255)), \
-                 CAST(CASE WHEN is_nullable = 'YES' THEN 1 ELSE 0 END AS SIGNED), \
-                 CAST(column_default AS CHAR(4000)), CAST(collation_name AS CHAR(255)), \
-                 CAST(NULLIF(extra, '') AS CHAR(255)) FROM information_schema.columns \
-                 WHERE table_schema = DATABASE() AND table_name = {lit} ORDER BY ordinal_position"
-            ),
-            format!(
-                "SELECT CAST(column_name AS CHAR) FROM information_schema.key_column_usage \
-                 WHERE table_schema = DATABASE() AND table_name = {lit} AND constraint_name = 'PRIMARY' \
-                 ORDER BY ordinal_position"
-            ),
-        ),
-        Dialect::Sqlite => (
-            format!("SELECT name, type, CASE WHEN \"notnull\" = 1 THEN 0 ELSE 1 END, dflt_value, NULL, NULL FROM pragma_table_info({lit}) ORDER BY cid"),
-            format!("SELECT name FROM pragma_table_info({lit}) WHERE pk > 0 ORDER BY pk"),
-        ),
-    };
+    let sql = d.sql();
+    let (columns_sql, key_sql) = (sql.columns_query(&lit), sql.primary_key_query(&lit));
     let rows = db
         .fetch_all(&columns_sql)
         .await
@@ -164,16 +128,14 @@ pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
     if rows.is_empty() {
         return Ok(None);
     }
-    let create_sql = match d {
-        Dialect::Sqlite => db
-            .fetch_strings(&format!(
-                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = {lit}"
-            ))
+    let create_sql = match sql.table_definition_query(&lit) {
+        Some(query) => db
+            .fetch_strings(&query)
             .await
             .with_context(|| format!("cannot read the definition of {name}"))?
             .into_iter()
             .next(),
-        _ => None,
+        None => None,
     };
     let mut columns = Vec::new();
     for r in &rows {
@@ -219,48 +181,15 @@ pub async fn constraint(
     let d = db.dialect();
     let (t, n) = (d.string_literal(table), d.string_literal(name));
     let read = |e| format!("cannot read constraint {name} of {table}: {e}");
-    // MariaDB says whether a CHECK belongs to a column; MySQL has no
-    // column CHECKs (nor the column that says so).
-    let level = if d == Dialect::Mysql
-        && db
-            .fetch_strings(
-                "SELECT CAST(column_name AS CHAR(64)) FROM information_schema.columns \
-                 WHERE table_schema = 'information_schema' AND table_name = 'CHECK_CONSTRAINTS' AND column_name = 'LEVEL'",
-            )
+    let column_checks = match d.sql().column_checks_probe() {
+        Some(probe) => !db
+            .fetch_strings(probe)
             .await
             .map_err(|e| anyhow::anyhow!(read(e)))?
-            .is_empty()
-    {
-        "NULL"
-    } else {
-        "cc.level"
+            .is_empty(),
+        None => true,
     };
-    let sql = match d {
-        // Constraints first; then an index that backs no constraint.
-        Dialect::Postgres => format!(
-            "SELECT CAST(c.contype AS TEXT), CAST(pg_get_constraintdef(c.oid) AS TEXT), CAST(NULL AS TEXT) \
-             FROM pg_constraint c WHERE c.conrelid = to_regclass({t}) AND c.conname = {n} \
-             UNION ALL SELECT CASE WHEN i.indisunique THEN 'unique index' ELSE 'index' END, \
-             CAST(pg_get_indexdef(i.indexrelid) AS TEXT), CAST(NULL AS TEXT) \
-             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
-             WHERE i.indrelid = to_regclass({t}) AND ic.relname = {n} \
-             AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))"
-        ),
-        Dialect::Mysql => format!(
-            "SELECT CAST(tc.constraint_type AS CHAR(64)), CAST(COALESCE(cc.check_clause, tc.constraint_type) AS CHAR(4000)), \
-             CAST({level} AS CHAR(16)) FROM information_schema.table_constraints tc \
-             LEFT JOIN information_schema.check_constraints cc ON cc.constraint_schema = tc.constraint_schema \
-             AND cc.table_name = tc.table_name AND cc.constraint_name = tc.constraint_name \
-             WHERE tc.table_schema = DATABASE() AND tc.table_name = {t} AND tc.constraint_name = {n} \
-             UNION ALL SELECT 'INDEX', 'INDEX', NULL FROM information_schema.statistics \
-             WHERE table_schema = DATABASE() AND table_name = {t} AND index_name = {n} AND non_unique = 1 AND seq_in_index = 1"
-        ),
-        Dialect::Sqlite => format!(
-            "SELECT CASE WHEN \"unique\" THEN 'unique index' ELSE 'index' END, \
-             COALESCE((SELECT sql FROM sqlite_master WHERE type = 'index' AND name = {n}), ''), origin \
-             FROM pragma_index_list({t}) WHERE name = {n}"
-        ),
-    };
+    let sql = d.sql().constraint_query(&t, &n, column_checks);
     let rows = db
         .fetch_all(&sql)
         .await
@@ -282,9 +211,10 @@ pub async fn constraint(
             other => ConstraintKind::Other(format!("constraint of kind {other}")),
         };
         // MariaDB: a CHECK written after a column belongs to the column
-        // and goes only with a new definition of it.
+        // and goes only with a new definition of it (only MariaDB answers
+        // a level; SQLite's detail is an index's origin: c, u or pk).
         let column = match detail.as_deref() {
-            Some(level) if d == Dialect::Mysql && level.eq_ignore_ascii_case("column") => {
+            Some(level) if level.eq_ignore_ascii_case("column") => {
                 column_with_comment(db, table, name).await?
             }
             _ => None,
@@ -303,13 +233,13 @@ pub async fn constraint(
             referenced_by,
         }));
     }
-    if d != Dialect::Sqlite {
+    // Where the catalog knows no constraint by that name, the stored
+    // table definition may still state one (SQLite).
+    let Some(definition) = d.sql().table_definition_query(&t) else {
         return Ok(None);
-    }
+    };
     let create_sql = db
-        .fetch_strings(&format!(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = {t}"
-        ))
+        .fetch_strings(&definition)
         .await
         .map_err(|e| anyhow::anyhow!(read(e)))?;
     Ok(create_sql
@@ -335,23 +265,7 @@ pub async fn constraint(
 async fn referencing(db: &mut Database, table: &str, name: &str) -> Result<Vec<(String, String)>> {
     let d = db.dialect();
     let (t, n) = (d.string_literal(table), d.string_literal(name));
-    let sql = match d {
-        Dialect::Postgres => format!(
-            "SELECT CAST(conrelid::regclass AS TEXT), CAST(conname AS TEXT) FROM pg_constraint \
-             WHERE contype = 'f' AND confrelid = to_regclass({t}) AND conindid = to_regclass({n}) ORDER BY 1, 2"
-        ),
-        Dialect::Mysql => format!(
-            "SELECT CAST(table_name AS CHAR(255)), CAST(constraint_name AS CHAR(255)) \
-             FROM information_schema.referential_constraints WHERE unique_constraint_schema = DATABASE() \
-             AND referenced_table_name = {t} AND unique_constraint_name = {n} ORDER BY 1, 2"
-        ),
-        // A foreign key names the parent's columns, not the index.
-        Dialect::Sqlite => format!(
-            "SELECT m.name, '' FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f \
-             WHERE m.type = 'table' AND f.\"table\" = {t} GROUP BY m.name, f.id \
-             HAVING group_concat(f.\"to\") = (SELECT group_concat(name) FROM pragma_index_info({n})) ORDER BY 1"
-        ),
-    };
+    let sql = d.sql().referencing_query(&t, &n);
     let rows = db
         .fetch_all(&sql)
         .await
@@ -374,14 +288,14 @@ async fn column_with_comment(
     let Some(mut col) = info.column(column).cloned() else {
         return Ok(None);
     };
-    let comment = db
-        .fetch_strings(&format!(
-            "SELECT CAST(column_comment AS CHAR(2048)) FROM information_schema.columns \
-             WHERE table_schema = DATABASE() AND table_name = {} AND column_name = {}",
-            db.dialect().string_literal(table),
-            db.dialect().string_literal(column)
-        ))
-        .await?;
+    let d = db.dialect();
+    let Some(query) = d
+        .sql()
+        .column_comment_query(&d.string_literal(table), &d.string_literal(column))
+    else {
+        return Ok(Some(col));
+    };
+    let comment = db.fetch_strings(&query).await?;
     if let Some(c) = comment.first().filter(|c| !c.is_empty()) {
         let lit = db.dialect().string_literal(c);
         col.extra = Some(match col.extra {

@@ -6,14 +6,14 @@
 //! application versions can run side by side between expand and contract.
 //!
 //! [`operation`] reads the YAML, [`compile`] turns it into SQL through the
-//! one per-dialect generator in [`dialects`], [`backfill`] runs the batches,
+//! dialect's generator ([`crate::db::dialect::online::OnlineSql`], one
+//! implementation per dialect file in `db/dialect/`), [`backfill`] runs the batches,
 //! [`introspect`] reads the live schema the SQL depends on and [`live`]
 //! compiles a migration against it.
 
 pub mod backfill;
 pub mod capture;
 pub mod compile;
-pub mod dialects;
 pub mod introspect;
 pub mod live;
 pub mod operation;

@@ -6,8 +6,8 @@
 
 use super::backfill::{self, BackfillOptions, Progress};
 use super::compile::Compiled;
-use super::dialects::{for_dialect, Ddl};
 use crate::db::connection::{scrub, Database};
+use crate::db::dialect::online::Ddl;
 use crate::db::history::state;
 use crate::db::history::{self, HistoryRow, LogEntry, Value};
 use crate::db::migration::Migration;
@@ -106,7 +106,7 @@ async fn set_state(
 /// Runs DDL statements one by one with the lock timeout, retrying a
 /// statement that gave up waiting for its lock.
 async fn run_ddl(db: &mut Database, ddl: &[Ddl]) -> Result<(), (String, String)> {
-    let g = for_dialect(db.dialect());
+    let g = db.dialect().sql();
     if let Some(setup) = g.ddl_lock_timeout() {
         db.execute(&setup)
             .await
@@ -189,7 +189,7 @@ pub async fn expand(
                 }
                 Err((stmt, e)) => {
                     db.rollback().await;
-                    if attempt < RETRIES && for_dialect(d).is_lock_timeout(&e) {
+                    if attempt < RETRIES && d.sql().is_lock_timeout(&e) {
                         attempt += 1;
                         tokio::time::sleep(Duration::from_millis(100 * (1 << attempt.min(6))))
                             .await;

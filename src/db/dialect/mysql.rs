@@ -1,17 +1,164 @@
-//! MySQL/MariaDB: BEFORE INSERT and BEFORE UPDATE triggers with a local
-//! variable per column, in-place DDL (`ALGORITHM=INPLACE, LOCK=NONE`), a
-//! session variable that sets the triggers aside for backfill batches, and
-//! a short `lock_wait_timeout` on DDL.
+//! MySQL/MariaDB: backquoted names, backslash escapes, `#` comments and
+//! the client's `DELIMITER`, non-transactional DDL, a `GET_LOCK` named
+//! lock, catalog reads through `information_schema`; online, BEFORE INSERT
+//! and BEFORE UPDATE triggers with a local variable per column, in-place
+//! DDL (`ALGORITHM=INPLACE, LOCK=NONE`), a session variable that sets the
+//! triggers aside for backfill batches, and a short `lock_wait_timeout` on
+//! DDL.
 
-use super::{
-    branches, column_list, select_list, updates, BackfillSession, ConstraintSql, Ddl, OnlineSql,
-    SyncTriggers,
+use super::online::{
+    column_list, select_list, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers,
 };
-use crate::db::dialect::Dialect;
+use super::trigger::RowTrigger;
+use super::{Dialect, Lexicon, LockKind, SessionLock, SqlDialect};
 use crate::db::online::introspect::{ColumnInfo, ConstraintInfo, ConstraintKind};
 use crate::db::online::operation::AddConstraint;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
 
 pub struct Mysql;
+
+const COMPOUND: RowTrigger = RowTrigger {
+    elsif: "ELSEIF",
+    set: "SET ",
+    assign: "=",
+};
+
+impl SqlDialect for Mysql {
+    fn ident(&self, name: &str) -> String {
+        format!("`{}`", name.replace('`', "``"))
+    }
+
+    fn as_bigint(&self, expr: &str) -> String {
+        format!("CAST({expr} AS SIGNED)")
+    }
+
+    fn as_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS CHAR)")
+    }
+
+    fn hex(&self, column: &str) -> String {
+        // A bounded length keeps the type VARCHAR: an unbounded one is a
+        // TEXT, which the driver hands over as bytes.
+        format!("CAST(HEX({column}) AS CHAR(1024))")
+    }
+
+    fn key_text(&self) -> &'static str {
+        "VARCHAR(255)"
+    }
+
+    fn long_text(&self) -> &'static str {
+        "LONGTEXT"
+    }
+
+    fn text_expr(&self, column: &str) -> String {
+        // MySQL reports TEXT columns as BLOBs.
+        format!("CAST({column} AS CHAR(16000))")
+    }
+
+    fn identity_key(&self) -> &'static str {
+        "BIGINT AUTO_INCREMENT PRIMARY KEY"
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        // MySQL commits implicitly on DDL.
+        false
+    }
+
+    fn lexicon(&self) -> Lexicon {
+        // A backslash escapes unless `NO_BACKSLASH_ESCAPES` is set.
+        Lexicon {
+            hash_comments: true,
+            executable_comments: true,
+            backslash_escapes: true,
+            dollar_quotes: false,
+            delimiter_command: true,
+        }
+    }
+
+    fn lock_kind(&self) -> LockKind {
+        LockKind::Session {
+            database_query: "SELECT CAST(COALESCE(DATABASE(), '') AS CHAR)",
+            named: |database| {
+                // GET_LOCK names are server-wide and at most 64 characters.
+                let digest = hex::encode(Sha256::digest(database.as_bytes()));
+                let name = Mysql.string_literal(&format!("lockstep:{}", &digest[..40]));
+                SessionLock {
+                    take: format!("SELECT GET_LOCK({name}, 0)"),
+                    release: format!("SELECT RELEASE_LOCK({name})"),
+                    taken: |row| Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) == 1),
+                }
+            },
+        }
+    }
+
+    fn existing_tables_query(&self, prefix: &str) -> String {
+        format!(
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name LIKE {}",
+            self.string_literal(&format!("{prefix}%"))
+        )
+    }
+
+    fn columns_query(&self, lit: &str) -> String {
+        format!(
+            "SELECT CAST(column_name AS CHAR(255)), CAST(column_type AS CHAR(255)), \
+             CAST(CASE WHEN is_nullable = 'YES' THEN 1 ELSE 0 END AS SIGNED), \
+             CAST(column_default AS CHAR(4000)), CAST(collation_name AS CHAR(255)), \
+             CAST(NULLIF(extra, '') AS CHAR(255)) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = {lit} ORDER BY ordinal_position"
+        )
+    }
+
+    fn primary_key_query(&self, lit: &str) -> String {
+        format!(
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.key_column_usage \
+             WHERE table_schema = DATABASE() AND table_name = {lit} AND constraint_name = 'PRIMARY' \
+             ORDER BY ordinal_position"
+        )
+    }
+
+    fn column_checks_probe(&self) -> Option<&'static str> {
+        // MariaDB says whether a CHECK belongs to a column; MySQL has no
+        // column CHECKs (nor the column that says so).
+        Some(
+            "SELECT CAST(column_name AS CHAR(64)) FROM information_schema.columns \
+             WHERE table_schema = 'information_schema' AND table_name = 'CHECK_CONSTRAINTS' AND column_name = 'LEVEL'",
+        )
+    }
+
+    fn constraint_query(&self, t: &str, n: &str, column_checks: bool) -> String {
+        let level = if column_checks { "cc.level" } else { "NULL" };
+        format!(
+            "SELECT CAST(tc.constraint_type AS CHAR(64)), CAST(COALESCE(cc.check_clause, tc.constraint_type) AS CHAR(4000)), \
+             CAST({level} AS CHAR(16)) FROM information_schema.table_constraints tc \
+             LEFT JOIN information_schema.check_constraints cc ON cc.constraint_schema = tc.constraint_schema \
+             AND cc.table_name = tc.table_name AND cc.constraint_name = tc.constraint_name \
+             WHERE tc.table_schema = DATABASE() AND tc.table_name = {t} AND tc.constraint_name = {n} \
+             UNION ALL SELECT 'INDEX', 'INDEX', NULL FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND table_name = {t} AND index_name = {n} AND non_unique = 1 AND seq_in_index = 1"
+        )
+    }
+
+    fn referencing_query(&self, t: &str, n: &str) -> String {
+        format!(
+            "SELECT CAST(table_name AS CHAR(255)), CAST(constraint_name AS CHAR(255)) \
+             FROM information_schema.referential_constraints WHERE unique_constraint_schema = DATABASE() \
+             AND referenced_table_name = {t} AND unique_constraint_name = {n} ORDER BY 1, 2"
+        )
+    }
+
+    fn column_comment_query(&self, t: &str, c: &str) -> Option<String> {
+        Some(format!(
+            "SELECT CAST(column_comment AS CHAR(2048)) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = {t} AND column_name = {c}"
+        ))
+    }
+
+    fn alter_algorithms(&self) -> bool {
+        true
+    }
+}
 
 impl Mysql {
     /// A column definition as MODIFY COLUMN takes it.
@@ -104,13 +251,8 @@ impl OnlineSql for Mysql {
                 )
             })
             .collect();
-        let insert = branches(self, &s.insert, "ELSEIF", |col, expr| {
-            let c = self.q(col);
-            format!("SET {c} = ({expr}); SET NEW.{c} = {c};")
-        });
-        let update = updates(self, &s.update, "ELSEIF", |col, expr| {
-            format!("SET NEW.{} = ({expr});", self.q(col))
-        });
+        let insert = COMPOUND.inserts(self, &s.insert);
+        let update = COMPOUND.updates(self, &s.update);
         let body = |name: &str, event: &str, logic: &str| {
             format!(
                 "CREATE TRIGGER {} BEFORE {event} ON {t} FOR EACH ROW\nBEGIN\n  IF @lockstep_backfill IS NULL THEN\n    BEGIN\n{declare}{logic}    END;\n  END IF;\nEND",

@@ -1,19 +1,130 @@
-//! SQLite: AFTER triggers that update the row (SQLite has no BEFORE
-//! assignment to NEW), a guard table that sets them aside inside a backfill
-//! batch (SQLite has one writer at a time, so only the batch sees it), and
-//! plain DDL: SQLite locks the whole database for a write anyway.
+//! SQLite: a database file with a lock file beside it, `BEGIN IMMEDIATE`,
+//! the history read as one JSON row, catalog reads through `pragma_*` and
+//! the stored `CREATE TABLE` text; online, AFTER triggers that update the
+//! row (SQLite has no BEFORE assignment to NEW), a guard table that sets
+//! them aside inside a backfill batch (SQLite has one writer at a time, so
+//! only the batch sees it), and plain DDL: SQLite locks the whole database
+//! for a write anyway.
 
-use super::{
+use super::online::{
     column_list, rename_with_view, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers,
 };
-use crate::db::dialect::Dialect;
+use super::trigger::arrived;
+use super::{Dialect, LockKind, SqlDialect};
 use crate::db::online::introspect::{ColumnInfo, ConstraintInfo, ConstraintKind};
 use crate::db::online::operation::AddConstraint;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub struct Sqlite;
 
 const GUARD: &str = "lockstep_guard";
+
+impl SqlDialect for Sqlite {
+    fn hex(&self, column: &str) -> String {
+        format!("hex({column})")
+    }
+
+    fn identity_key(&self) -> &'static str {
+        "INTEGER PRIMARY KEY AUTOINCREMENT"
+    }
+
+    fn begin(&self) -> &'static str {
+        // `IMMEDIATE` takes the write lock at once, so a concurrent writer
+        // waits at the start instead of failing at its first write.
+        "BEGIN IMMEDIATE"
+    }
+
+    fn database_file(&self, url: &str) -> anyhow::Result<Option<PathBuf>> {
+        database_file(url)
+    }
+
+    fn on_connect(&self) -> &'static [&'static str] {
+        // Wait for a writer instead of failing with SQLITE_BUSY.
+        &["PRAGMA busy_timeout = 30000"]
+    }
+
+    fn on_create(&self) -> Option<&'static str> {
+        // A database lockstep creates gets write-ahead logging, as `sqlx
+        // database create` does: readers never block the migration, and a
+        // commit costs one fsync, not three.
+        Some("PRAGMA journal_mode = WAL")
+    }
+
+    fn lock_kind(&self) -> LockKind {
+        LockKind::File
+    }
+
+    fn existing_tables_query(&self, prefix: &str) -> String {
+        format!(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE {}",
+            self.string_literal(&format!("{prefix}%"))
+        )
+    }
+
+    fn json_rows_query(&self, columns: &str, table: &str) -> Option<String> {
+        // The driver hands rows one at a time from its worker thread, and
+        // for a thousand migrations that hand-over was most of a no-op
+        // run's database time.
+        Some(format!(
+            "SELECT json_group_array(json_array({columns})) FROM {table}"
+        ))
+    }
+
+    fn columns_query(&self, lit: &str) -> String {
+        format!("SELECT name, type, CASE WHEN \"notnull\" = 1 THEN 0 ELSE 1 END, dflt_value, NULL, NULL FROM pragma_table_info({lit}) ORDER BY cid")
+    }
+
+    fn primary_key_query(&self, lit: &str) -> String {
+        format!("SELECT name FROM pragma_table_info({lit}) WHERE pk > 0 ORDER BY pk")
+    }
+
+    fn table_definition_query(&self, lit: &str) -> Option<String> {
+        Some(format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = {lit}"
+        ))
+    }
+
+    fn constraint_query(&self, t: &str, n: &str, _column_checks: bool) -> String {
+        format!(
+            "SELECT CASE WHEN \"unique\" THEN 'unique index' ELSE 'index' END, \
+             COALESCE((SELECT sql FROM sqlite_master WHERE type = 'index' AND name = {n}), ''), origin \
+             FROM pragma_index_list({t}) WHERE name = {n}"
+        )
+    }
+
+    fn referencing_query(&self, t: &str, n: &str) -> String {
+        // A foreign key names the parent's columns, not the index.
+        format!(
+            "SELECT m.name, '' FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' AND f.\"table\" = {t} GROUP BY m.name, f.id \
+             HAVING group_concat(f.\"to\") = (SELECT group_concat(name) FROM pragma_index_info({n})) ORDER BY 1"
+        )
+    }
+}
+
+/// The database file a `sqlite:` URL names; `None` for `:memory:`.
+#[cfg(feature = "sqlite")]
+fn database_file(url: &str) -> anyhow::Result<Option<PathBuf>> {
+    use anyhow::Context;
+    use std::str::FromStr;
+    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("invalid SQLite URL `{}`", crate::redact::redact_url(url)))?;
+    let file = opts.get_filename();
+    if file.as_os_str().is_empty()
+        || file.to_string_lossy().contains(":memory:")
+        || url.contains(":memory:")
+    {
+        Ok(None)
+    } else {
+        Ok(Some(file.to_path_buf()))
+    }
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn database_file(_url: &str) -> anyhow::Result<Option<PathBuf>> {
+    anyhow::bail!("this lockstep was built without SQLite support (cargo feature `sqlite`)")
+}
 
 impl OnlineSql for Sqlite {
     fn dialect(&self) -> Dialect {
@@ -124,16 +235,7 @@ impl OnlineSql for Sqlite {
         // earlier fix does not change which branch applies.
         let mut inserts = String::new();
         for b in &s.insert {
-            let cond: Vec<String> = b
-                .null
-                .iter()
-                .map(|c| format!("NEW.{} IS NULL", self.q(c)))
-                .chain(
-                    b.set
-                        .iter()
-                        .map(|c| format!("NEW.{} IS NOT NULL", self.q(c))),
-                )
-                .collect();
+            let cond = arrived(self, b);
             for (col, expr) in &b.assign {
                 inserts.push_str(&format!(
                     "    UPDATE {t} SET {} = ({expr}) WHERE {key} = NEW.{key} AND {};\n",
@@ -383,7 +485,7 @@ impl OnlineSql for Sqlite {
 
 /// SQLite's own words for a NOT NULL violation, as a string literal.
 fn not_null_message(table: &str, column: &str) -> String {
-    Dialect::Sqlite.string_literal(&format!("NOT NULL constraint failed: {table}.{column}"))
+    Sqlite.string_literal(&format!("NOT NULL constraint failed: {table}.{column}"))
 }
 
 /// Replaces `from` by `to` in the table's stored `CREATE TABLE` text, the
@@ -391,7 +493,7 @@ fn not_null_message(table: &str, column: &str) -> String {
 /// reloads the schema. The throwaway table after it bumps the schema
 /// version, so every other connection reloads it too.
 fn edit_table(g: &Sqlite, table: &str, from: &str, to: &str) -> Vec<Ddl> {
-    let lit = |s: &str| Dialect::Sqlite.string_literal(s);
+    let lit = |s: &str| g.string_literal(s);
     let bump = g.q("lockstep_schema_bump");
     vec![
         Ddl::tx("PRAGMA writable_schema = ON".to_owned()),

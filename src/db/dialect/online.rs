@@ -1,10 +1,7 @@
 //! The SQL of online migrations, one generator per dialect behind one
-//! trait: the compiler asks for "a nullable column", "sync triggers",
-//! "an online index", and never branches on the dialect itself.
-
-mod mysql;
-mod postgres;
-mod sqlite;
+//! trait, implemented in the dialect's file beside this one: the compiler
+//! asks for "a nullable column", "sync triggers", "an online index", and
+//! never branches on the dialect itself.
 
 use crate::db::dialect::Dialect;
 use crate::db::online::introspect::{ColumnInfo, ConstraintInfo};
@@ -345,19 +342,11 @@ pub trait OnlineSql: std::marker::Sync + Send {
 /// and the backfill's throughput with it (BENCHMARKS.md has the curve).
 const STATEMENT_ROWS: i64 = 250;
 
-pub fn for_dialect(d: Dialect) -> &'static dyn OnlineSql {
-    match d {
-        Dialect::Postgres => &postgres::Postgres,
-        Dialect::Mysql => &mysql::Mysql,
-        Dialect::Sqlite => &sqlite::Sqlite,
-    }
-}
-
 /// Renames the table and creates the view in expand, which must be one
 /// transaction (PostgreSQL, SQLite) so that no statement finds neither
 /// name; a simple view is updatable on PostgreSQL and passes the table's
 /// defaults through.
-fn rename_with_view<G: OnlineSql + ?Sized>(
+pub(super) fn rename_with_view<G: OnlineSql + ?Sized>(
     g: &G,
     from: &str,
     to: &str,
@@ -381,7 +370,7 @@ fn rename_with_view<G: OnlineSql + ?Sized>(
 }
 
 /// The columns of a compatibility view: the table's, or all of them.
-fn select_list<G: OnlineSql + ?Sized>(g: &G, columns: &[ColumnInfo]) -> String {
+pub(super) fn select_list<G: OnlineSql + ?Sized>(g: &G, columns: &[ColumnInfo]) -> String {
     if columns.is_empty() {
         return "*".to_owned();
     }
@@ -390,65 +379,10 @@ fn select_list<G: OnlineSql + ?Sized>(g: &G, columns: &[ColumnInfo]) -> String {
 }
 
 /// `columns` as a quoted, comma-separated list.
-fn column_list<G: OnlineSql + ?Sized>(g: &G, columns: &[String]) -> String {
+pub(super) fn column_list<G: OnlineSql + ?Sized>(g: &G, columns: &[String]) -> String {
     columns
         .iter()
         .map(|c| g.q(c))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The IF/ELSIF chain of a row trigger's INSERT branches (PostgreSQL and
-/// MySQL): `elsif` is the dialect's keyword, `assign` one assignment.
-fn branches(
-    g: &dyn OnlineSql,
-    list: &[InsertBranch],
-    elsif: &str,
-    assign: impl Fn(&str, &str) -> String,
-) -> String {
-    let mut out = String::new();
-    for (i, b) in list.iter().enumerate() {
-        let kw = if i == 0 { "IF" } else { elsif };
-        let cond: Vec<String> = b
-            .null
-            .iter()
-            .map(|c| format!("NEW.{} IS NULL", g.q(c)))
-            .chain(b.set.iter().map(|c| format!("NEW.{} IS NOT NULL", g.q(c))))
-            .collect();
-        let body: Vec<String> = b.assign.iter().map(|(c, e)| assign(c, e)).collect();
-        out.push_str(&format!(
-            "      {kw} {} THEN\n        {}\n",
-            cond.join(" AND "),
-            body.join("\n        ")
-        ));
-    }
-    if !out.is_empty() {
-        out.push_str("      END IF;\n");
-    }
-    out
-}
-
-/// The IF/ELSIF chain of a row trigger's UPDATE rules: a rule applies when
-/// its source changed and its target did not.
-fn updates(
-    g: &dyn OnlineSql,
-    rules: &[SyncRule],
-    elsif: &str,
-    assign: impl Fn(&str, &str) -> String,
-) -> String {
-    let mut out = String::new();
-    for (i, r) in rules.iter().enumerate() {
-        let kw = if i == 0 { "IF" } else { elsif };
-        let (src, target) = (g.q(&r.source), g.q(&r.target));
-        let changed = g.differs(&format!("NEW.{src}"), &format!("OLD.{src}"));
-        let kept = g.differs(&format!("NEW.{target}"), &format!("OLD.{target}"));
-        out.push_str(&format!(
-            "      {kw} {changed} AND NOT ({kept}) THEN\n        {}\n",
-            assign(&r.target, &r.expr)
-        ));
-    }
-    if !out.is_empty() {
-        out.push_str("      END IF;\n");
-    }
-    out
 }
