@@ -1,7 +1,8 @@
 //! lockstep's own tables (`lockstep_*`): what was applied, when, by which
 //! host, with which checksum; an append-only log of every action; and the
 //! hosts that checked in. The SQL lives here so `lockstep sql` can print
-//! exactly what `apply` runs.
+//! exactly what `apply` runs; the dialect supplies its types, placeholders
+//! and the faster read where there is one.
 
 pub use crate::db::bookkeeping::{Bookkeeping, Value};
 use crate::db::dialect::Dialect;

@@ -2,7 +2,9 @@
 //! named lock, or a lock file beside a SQLite database. Every kind dies with
 //! the process (session locks, `flock`), so a killed run never leaves one
 //! stuck. Waiting polls a non-blocking try: a blocking advisory lock would
-//! deadlock with `CREATE INDEX CONCURRENTLY` in the holder.
+//! deadlock with `CREATE INDEX CONCURRENTLY` in the holder. Which kind, and
+//! the server locks' statements, come from the dialect
+//! ([`crate::db::dialect::SqlDialect::lock_kind`]).
 
 use crate::db::connection::Database;
 use crate::db::dialect::{LockKind, SessionLock};

@@ -1,5 +1,6 @@
-//! The database side: finding SQL migrations, the per-dialect SQL, the
-//! connection and its lock, the history tables, and running scripts.
+//! The database side: finding SQL migrations, the per-dialect SQL (all of
+//! it in [`dialect`], one file per dialect), the connection and its lock,
+//! the history tables, and running scripts.
 
 pub mod bookkeeping;
 pub mod connection;

@@ -5,7 +5,8 @@
 //! comments, PostgreSQL dollar quoting, the MySQL client's `DELIMITER`
 //! command, and the `BEGIN … END` bodies of `CREATE TRIGGER` / `PROCEDURE` /
 //! `FUNCTION` / `EVENT`, whose inner semicolons do not end the statement.
-//! It is not a SQL parser: it only finds statement boundaries.
+//! It is not a SQL parser: it only finds statement boundaries. Which of
+//! these a dialect has is its [`Lexicon`].
 
 use crate::db::dialect::{Dialect, Lexicon};
 

@@ -1,11 +1,11 @@
 //! Everything lockstep's own SQL does differently on SQLite, PostgreSQL and
-//! MySQL/MariaDB, in one place per dialect: [`sqlite`], [`postgres`] and
-//! [`mysql`] each implement [`SqlDialect`] (quoting, placeholders and
+//! MySQL/MariaDB, in one place per dialect: `sqlite`, [`postgres`] and
+//! `mysql` each implement [`SqlDialect`] (quoting, placeholders and
 //! types; `BEGIN` and whether DDL is transactional; the statement
 //! splitter's lexical rules; connecting and locking; reading the history
 //! and the live catalog; lint capabilities) and [`online::OnlineSql`] (the
 //! DDL and triggers of online migrations, whose row-trigger rules for
-//! PostgreSQL and MariaDB come from one builder in [`trigger`]).
+//! PostgreSQL and MariaDB come from one builder in `trigger`).
 //!
 //! The rest of the crate asks [`Dialect::sql`] (or one of the shorthands on
 //! [`Dialect`]) for SQL text or for a capability and branches on the

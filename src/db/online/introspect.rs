@@ -1,7 +1,8 @@
 //! Reads the live schema an online migration's SQL depends on: a table's
 //! columns with their complete definitions (for trigger variables, copied
 //! types, and the definition a renamed column must end up with) and its
-//! primary key (the backfill walks it in batches).
+//! primary key (the backfill walks it in batches). The catalog queries are
+//! the dialect's; this module reads their answers.
 
 use super::sqlite_columns::{self, ColumnText};
 use crate::db::connection::Database;
