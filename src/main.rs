@@ -17,9 +17,9 @@ fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match cli::ansible::from_args_file(&argv) {
         Some(Ok(cli)) => cli,
-        Some(Err(msg)) => {
+        Some(Err(e)) => {
             let mut report = Report::new("all", false);
-            report.fail(msg);
+            report.fail(e.to_string());
             let _ = writeln!(std::io::stdout(), "{}", report.to_json());
             return ExitCode::from(1);
         }

@@ -49,9 +49,37 @@ enum Kind {
     Vars,
 }
 
+/// Why a module arguments file does not make a command line: its message
+/// is the `failed: true` result's.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error("unsupported parameter `{key}`; valid parameters are: {valid}")]
+    Unsupported { key: String, valid: String },
+    #[error("`command` must be a string")]
+    CommandNotString,
+    #[error("command `{0}`: as a module lockstep runs apply, plan, status or verify")]
+    Command(String),
+    #[error("`{0}` must be a string or number")]
+    NotScalar(String),
+    #[error("`{0}` must be a string or a list of strings")]
+    NotScalars(String),
+    #[error("`vars` must be a dictionary of KEY: value")]
+    VarsNotMap,
+    #[error("vars.{0} must be a string, number or boolean")]
+    VarNotScalar(String),
+    /// The command line the parameters make is refused: the first line of
+    /// the parser's message; the whole message is the source.
+    #[error("{summary}")]
+    Invalid {
+        summary: String,
+        #[source]
+        source: clap::Error,
+    },
+}
+
 /// `Some` when `argv` is the binary-module form: the parsed command line,
-/// or a message for a `failed: true` result.
-pub fn from_args_file(argv: &[OsString]) -> Option<Result<Cli, String>> {
+/// or why a `failed: true` result.
+pub fn from_args_file(argv: &[OsString]) -> Option<Result<Cli, ArgsError>> {
     if argv.len() != 2 {
         return None;
     }
@@ -65,7 +93,7 @@ pub fn from_args_file(argv: &[OsString]) -> Option<Result<Cli, String>> {
     Some(to_cli(&args))
 }
 
-fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
+fn to_cli(args: &Map<String, Value>) -> Result<Cli, ArgsError> {
     let mut global: Vec<String> = vec!["lockstep".into(), "--format".into(), "json".into()];
     let mut command_args: Vec<String> = Vec::new();
     let mut command = "apply".to_owned();
@@ -87,23 +115,21 @@ fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
         }
         let Some((_, kind)) = OPTIONS.iter().find(|(name, _)| name == key) else {
             let valid: Vec<&str> = OPTIONS.iter().map(|(n, _)| *n).collect();
-            return Err(format!(
-                "unsupported parameter `{key}`; valid parameters are: {}",
-                valid.join(", ")
-            ));
+            return Err(ArgsError::Unsupported {
+                key: key.clone(),
+                valid: valid.join(", "),
+            });
         };
         match kind {
             Kind::Command => {
-                command = scalar(value).ok_or("`command` must be a string")?;
+                command = scalar(value).ok_or(ArgsError::CommandNotString)?;
                 if !matches!(command.as_str(), "apply" | "plan" | "status" | "verify") {
-                    return Err(format!(
-                        "command `{command}`: as a module lockstep runs apply, plan, status or verify"
-                    ));
+                    return Err(ArgsError::Command(command));
                 }
             }
             Kind::Value(flag) => {
                 global.push((*flag).into());
-                global.push(scalar(value).ok_or(format!("`{key}` must be a string or number"))?);
+                global.push(scalar(value).ok_or_else(|| ArgsError::NotScalar(key.clone()))?);
             }
             Kind::Values(flag) => {
                 let items: Vec<&Value> = match value {
@@ -112,16 +138,12 @@ fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
                 };
                 for item in items {
                     global.push((*flag).into());
-                    global.push(
-                        scalar(item)
-                            .ok_or(format!("`{key}` must be a string or a list of strings"))?,
-                    );
+                    global.push(scalar(item).ok_or_else(|| ArgsError::NotScalars(key.clone()))?);
                 }
             }
             Kind::CommandValue(flag) => {
                 command_args.push((*flag).into());
-                command_args
-                    .push(scalar(value).ok_or(format!("`{key}` must be a string or number"))?);
+                command_args.push(scalar(value).ok_or_else(|| ArgsError::NotScalar(key.clone()))?);
             }
             Kind::CommandFlag(flag) => {
                 if truthy(value) {
@@ -130,11 +152,10 @@ fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
             }
             Kind::Vars => {
                 let Value::Object(vars) = value else {
-                    return Err("`vars` must be a dictionary of KEY: value".into());
+                    return Err(ArgsError::VarsNotMap);
                 };
                 for (k, v) in vars {
-                    let v =
-                        scalar(v).ok_or(format!("vars.{k} must be a string, number or boolean"))?;
+                    let v = scalar(v).ok_or_else(|| ArgsError::VarNotScalar(k.clone()))?;
                     global.push("--var".into());
                     global.push(format!("{k}={v}"));
                 }
@@ -143,13 +164,15 @@ fn to_cli(args: &Map<String, Value>) -> Result<Cli, String> {
     }
     global.push(command);
     global.extend(command_args);
-    Cli::try_parse_from(&global).map_err(|e| {
-        let text = e.to_string();
-        text.lines()
+    Cli::try_parse_from(&global).map_err(|source| {
+        let text = source.to_string();
+        let summary = text
+            .lines()
             .next()
             .unwrap_or("invalid parameters")
             .trim_start_matches("error: ")
-            .to_owned()
+            .to_owned();
+        ArgsError::Invalid { summary, source }
     })
 }
 

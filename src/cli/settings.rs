@@ -11,7 +11,7 @@
 use crate::cli::args::{Format, GlobalArgs, OnDrift, PhaseArg};
 use crate::cli::settings_file::SettingsFile;
 use crate::config::secrecy::SecretNames;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -346,29 +346,55 @@ impl Settings {
     }
 }
 
+/// Why a vars file gives no variables; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum VarsFileError {
+    /// Printed with its source, as `{:#}` does: "...: it is a FIFO ...".
+    #[error("cannot read the vars file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The parser's message is part of this one, so it is no `source()`.
+    #[error("{}{}: not valid YAML: {error}", path.display(), line.map_or(String::new(), |l| format!(":{l}")))]
+    Yaml {
+        path: PathBuf,
+        line: Option<usize>,
+        error: serde_yaml::Error,
+    },
+    #[error("{}: expected a mapping of KEY: value", path.display())]
+    NotMapping { path: PathBuf },
+    #[error("{}: keys must be strings", path.display())]
+    KeyNotString { path: PathBuf },
+    #[error("{}: the value of `{key}` must be a string, number or boolean", path.display())]
+    ValueNotScalar { path: PathBuf, key: String },
+}
+
 /// Values for `${KEY}` from a YAML (or JSON, which is YAML) mapping of
 /// scalars.
-pub fn read_vars_file(path: &Path) -> Result<BTreeMap<String, String>> {
+pub fn read_vars_file(path: &Path) -> Result<BTreeMap<String, String>, VarsFileError> {
+    let path_buf = || path.to_path_buf();
     // Never blocks: a FIFO (or a device) is refused, not waited on.
-    let text = crate::files::read_regular_text(path)
-        .with_context(|| format!("cannot read the vars file {}", path.display()))?;
-    let value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
-        let at = e
-            .location()
-            .map_or(String::new(), |l| format!(":{}", l.line()));
-        anyhow!("{}{at}: not valid YAML: {e}", path.display())
+    let text = crate::files::read_regular_text(path).map_err(|source| VarsFileError::Read {
+        path: path_buf(),
+        source,
     })?;
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(&text).map_err(|error| VarsFileError::Yaml {
+            path: path_buf(),
+            line: error.location().map(|l| l.line()),
+            error,
+        })?;
     let mut out = BTreeMap::new();
     let serde_yaml::Value::Mapping(map) = value else {
-        bail!("{}: expected a mapping of KEY: value", path.display());
+        return Err(VarsFileError::NotMapping { path: path_buf() });
     };
     for (k, v) in map {
-        let key = scalar(&k).ok_or_else(|| anyhow!("{}: keys must be strings", path.display()))?;
-        let value = scalar(&v).ok_or_else(|| {
-            anyhow!(
-                "{}: the value of `{key}` must be a string, number or boolean",
-                path.display()
-            )
+        let key = scalar(&k).ok_or_else(|| VarsFileError::KeyNotString { path: path_buf() })?;
+        let value = scalar(&v).ok_or_else(|| VarsFileError::ValueNotScalar {
+            path: path_buf(),
+            key: key.clone(),
         })?;
         out.insert(key, value);
     }

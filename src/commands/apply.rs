@@ -484,13 +484,12 @@ async fn run_online_step(
                     return Err(());
                 }
             };
-            if !args.no_backfill {
-                if let Err(()) =
-                    super::backfill::run_backfills(db, m, &compiled, &batches, &run_ctx, report)
-                        .await
-                {
-                    return Err(());
-                }
+            if !args.no_backfill
+                && super::backfill::run_backfills(db, m, &compiled, &batches, &run_ctx, report)
+                    .await
+                    .is_err()
+            {
+                return Err(());
             }
             Ok(Some(ms))
         }
@@ -512,7 +511,8 @@ async fn run_online_step(
                 // unfinished: resume it after its last committed batch, so
                 // that apply converges instead of stopping at `expanded`.
                 super::backfill::run_backfills(db, m, &compiled, &batches, &run_ctx, report)
-                    .await?;
+                    .await
+                    .map_err(|_| ())?;
             }
             match online::runner::sanity(db, &compiled).await {
                 Ok(wrong) if !wrong.is_empty() && !args.force => {

@@ -91,6 +91,16 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
     Ok(report)
 }
 
+/// Why backfilling stopped before the end; the report already says it
+/// (the failure, or where to resume after an interruption).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BackfillStopped {
+    #[error("a backfill failed")]
+    Failed,
+    #[error("a backfill was interrupted by a signal")]
+    Interrupted,
+}
+
 /// Runs a migration's backfills, with progress on a terminal and a summary
 /// (rows, batches, duration) in the report. Ctrl-C or SIGTERM stops it
 /// between statements: the batch in flight rolls back, the committed ones
@@ -102,7 +112,7 @@ pub async fn run_backfills(
     batches: &BackfillOptions,
     run_ctx: &crate::db::runner::RunContext,
     report: &mut Report,
-) -> Result<(), ()> {
+) -> Result<(), BackfillStopped> {
     let mut bar = Bar::new(&format!("backfill {}", m.version));
     let last: RefCell<Option<Progress>> = RefCell::new(None);
     let started = Instant::now();
@@ -145,7 +155,7 @@ pub async fn run_backfills(
         }
         Ok(Err(e)) => {
             report.fail(format!("migration {}: {e:#}", m.version));
-            Err(())
+            Err(BackfillStopped::Failed)
         }
         Err(signal) => {
             // The batch in flight was cut off inside its transaction; what
@@ -178,7 +188,7 @@ pub async fn run_backfills(
                     m.version
                 ),
             );
-            Err(())
+            Err(BackfillStopped::Interrupted)
         }
     }
 }

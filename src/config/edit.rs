@@ -5,7 +5,7 @@
 use crate::checksum::Checksum;
 use crate::config::ini::EditError;
 use crate::config::ini::{Document, MatchOptions, Occurrence};
-use crate::config::migration::{referenced_vars, substitute, ConfigMigration, Operation};
+use crate::config::migration::{referenced_vars, substitute, ConfigMigration, Operation, VarError};
 pub use crate::config::secrecy::key_name;
 use crate::config::secrecy::Secrecy;
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,27 @@ pub struct Applied {
     /// Operations that kept a value the operator chose ("kept operator
     /// value"), in words, for the run's warnings.
     pub kept: Vec<String>,
+}
+
+/// An operation of a migration that cannot be applied: which one (1-based)
+/// and why. The message holds the cause's, so the cause is no `source()`.
+#[derive(Debug, thiserror::Error)]
+#[error("operation {number} ({operation}): {cause}")]
+pub struct OperationError {
+    pub number: usize,
+    pub operation: &'static str,
+    pub cause: Box<OperationFailure>,
+}
+
+/// Why an operation cannot be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum OperationFailure {
+    /// A value's `${KEY}` cannot be substituted.
+    #[error(transparent)]
+    Var(#[from] VarError),
+    /// The edit is refused (a secret value hidden from the message).
+    #[error(transparent)]
+    Edit(#[from] EditError),
 }
 
 /// Every key's values, by `section.key`, with secret ones hashed. In a
@@ -102,13 +123,17 @@ pub fn apply(
     m: &ConfigMigration,
     vars: &BTreeMap<String, String>,
     secrecy: &mut Secrecy,
-) -> Result<Applied, String> {
+) -> Result<Applied, OperationError> {
     let mut applied = Applied::default();
     let mut recorded: BTreeSet<(Option<String>, String, Option<usize>)> = BTreeSet::new();
     let ci = m.case_insensitive;
     for (index, op) in m.operations.iter().enumerate() {
-        let at = |e: String| format!("operation {} ({}): {e}", index + 1, op.name());
-        let sub = |s: &str| substitute(s, vars).map_err(at);
+        let at = |cause: OperationFailure| OperationError {
+            number: index + 1,
+            operation: op.name(),
+            cause: Box::new(cause),
+        };
+        let sub = |s: &str| substitute(s, vars).map_err(|e| at(e.into()));
         let sub_opt = |s: &Option<String>| s.as_deref().map(sub).transpose();
         let opts = op.match_options(ci);
         let flag = op.secret_flag();
@@ -148,7 +173,7 @@ pub fn apply(
                         _ => doc.remove_value(section, &key, value, &opts),
                     },
                 });
-                result.map_err(|e| at(hide_value(e, secret).to_string()))?;
+                result.map_err(|e| at(hide_value(e, secret).into()))?;
                 keep_secrecy(doc, secrecy, section, &key, flag, ci);
                 if secret {
                     let raw = kv.value.iter().map(|v| v.0.as_str());
@@ -170,7 +195,7 @@ pub fn apply(
                 in_block(doc, section, block, ci, |doc| {
                     doc.set_values(section, &key, &values, &opts)
                 })
-                .map_err(|e| at(hide_value(e, secret).to_string()))?;
+                .map_err(|e| at(hide_value(e, secret).into()))?;
                 keep_secrecy(doc, secrecy, section, &key, flag, ci);
                 if secret {
                     let raw = kv.values.iter().map(|v| v.0.as_str());
@@ -184,7 +209,7 @@ pub fn apply(
             Operation::EnsureSection(s) => {
                 let section = sub(&s.section)?;
                 doc.ensure_section(&section, &opts)
-                    .map_err(|e| at(e.to_string()))?;
+                    .map_err(|e| at(e.into()))?;
             }
             Operation::ReplaceDefault(r) => {
                 let (section, key) = (sub_opt(&r.section)?, sub(&r.key)?);
@@ -193,7 +218,7 @@ pub fn apply(
                 let name = key_name(section, &key);
                 let current =
                     in_block(doc, section, block, ci, |doc| doc.get(section, &key, &opts))
-                        .map_err(|e| at(e.to_string()))?;
+                        .map_err(|e| at(e.into()))?;
                 match current {
                     Some(Some(v)) if v == from => {
                         // Only a key it changes counts as touched: a hand edit of
@@ -204,7 +229,7 @@ pub fn apply(
                         in_block(doc, section, block, ci, |doc| {
                             doc.set(section, &key, &to, &opts)
                         })
-                        .map_err(|e| at(hide_value(e, secret).to_string()))?;
+                        .map_err(|e| at(hide_value(e, secret).into()))?;
                         keep_secrecy(doc, secrecy, section, &key, flag, ci);
                     }
                     Some(Some(v)) if v == to => {}
@@ -226,7 +251,7 @@ pub fn apply(
                 in_block(doc, section, block, ci, |doc| {
                     doc.delete(section, &key, &opts)
                 })
-                .map_err(|e| at(e.to_string()))?;
+                .map_err(|e| at(e.into()))?;
                 forget_gone(doc, secrecy, &before);
             }
             Operation::Rename(r) => {
@@ -245,7 +270,7 @@ pub fn apply(
                 let before = spellings(doc, from, &key, ci);
                 let was_secret = is_secret(doc, secrecy, from, &key, ci);
                 doc.rename(from, &key, to, &to_key, &opts)
-                    .map_err(|e| at(e.to_string()))?;
+                    .map_err(|e| at(e.into()))?;
                 // The value keeps its secrecy under its new name.
                 let carried = flag.or(was_secret.then_some(true));
                 for (s, k) in &before {
@@ -270,7 +295,7 @@ pub fn apply(
                     }
                 }
                 doc.rename_section(&from, &to, &opts)
-                    .map_err(|e| at(e.to_string()))?;
+                    .map_err(|e| at(e.into()))?;
                 // Each key keeps its secrecy under the new section name.
                 for (s, k) in &moved {
                     secrecy.carry((s.as_deref(), k), (Some(&to), k), flag);
@@ -287,7 +312,7 @@ pub fn apply(
                     }
                 }
                 doc.delete_section(&section, &opts)
-                    .map_err(|e| at(e.to_string()))?;
+                    .map_err(|e| at(e.into()))?;
                 forget_gone(doc, secrecy, &before);
             }
         }

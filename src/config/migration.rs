@@ -11,7 +11,7 @@ pub use operation::{
     Key, KeyValue, KeyValues, MoveFile, OccurrenceSpec, Operation, Rename, RenameSection,
     ReplaceDefault, ScalarString, SectionRef,
 };
-pub use vars::{referenced_vars, substitute};
+pub use vars::{referenced_vars, substitute, VarError};
 
 use crate::checksum::Checksum;
 use crate::config::ini::Syntax;
@@ -120,7 +120,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
             return Err(SourceError::new(
                 path.to_path_buf(),
                 line_of(text, "syntax:"),
-                e,
+                e.to_string(),
             ))
         }
     };
@@ -355,7 +355,10 @@ mod tests {
     fn substitution() {
         let vars: BTreeMap<String, String> = [("a".to_owned(), "1".to_owned())].into();
         assert_eq!(substitute("x${a}y$${a}$", &vars).unwrap(), "x1y${a}$");
-        assert!(substitute("${b}", &vars).unwrap_err().contains("`b`"));
+        assert!(substitute("${b}", &vars)
+            .unwrap_err()
+            .to_string()
+            .contains("`b`"));
         assert_eq!(
             referenced_vars("pg://u:${pw}@${host}/$${lit}${x"),
             ["pw", "host"]

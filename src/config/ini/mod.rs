@@ -83,7 +83,7 @@ use std::str::FromStr;
 pub use error::EditError;
 use line::{classify, split_lines, Kind, LineInfo, RawLine};
 use names::{check_key, check_section_opt};
-pub use syntax::{Setting, Syntax, DIALECTS};
+pub use syntax::{Setting, Syntax, UnknownSyntax, DIALECTS};
 
 const BOM: char = '\u{feff}';
 
@@ -115,20 +115,24 @@ pub enum Occurrence {
     Index(usize),
 }
 
-impl FromStr for Occurrence {
-    type Err = String;
+/// An `occurrence:` that names no occurrence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("occurrence `{0}` is not one of unique, first, last, all or a 0-based index")]
+pub struct UnknownOccurrence(pub String);
 
-    fn from_str(s: &str) -> Result<Occurrence, String> {
+impl FromStr for Occurrence {
+    type Err = UnknownOccurrence;
+
+    fn from_str(s: &str) -> Result<Occurrence, UnknownOccurrence> {
         match s {
             "unique" => Ok(Occurrence::Unique),
             "first" => Ok(Occurrence::First),
             "last" => Ok(Occurrence::Last),
             "all" => Ok(Occurrence::All),
-            _ => s.parse::<usize>().map(Occurrence::Index).map_err(|_| {
-                format!(
-                    "occurrence `{s}` is not one of unique, first, last, all or a 0-based index"
-                )
-            }),
+            _ => s
+                .parse::<usize>()
+                .map(Occurrence::Index)
+                .map_err(|_| UnknownOccurrence(s.to_owned())),
         }
     }
 }

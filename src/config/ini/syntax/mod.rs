@@ -282,18 +282,19 @@ impl fmt::Display for Syntax {
     }
 }
 
-impl FromStr for Syntax {
-    type Err = String;
+/// A `syntax:` that names no dialect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("syntax `{0}` is not one of generic, configparser, systemd, php, mysql, gitconfig")]
+pub struct UnknownSyntax(pub String);
 
-    fn from_str(s: &str) -> Result<Syntax, String> {
+impl FromStr for Syntax {
+    type Err = UnknownSyntax;
+
+    fn from_str(s: &str) -> Result<Syntax, UnknownSyntax> {
         std::iter::once(Syntax::Generic)
             .chain(DIALECTS)
             .find(|d| d.name() == s)
-            .ok_or_else(|| {
-                format!(
-                    "syntax `{s}` is not one of generic, configparser, systemd, php, mysql, gitconfig"
-                )
-            })
+            .ok_or_else(|| UnknownSyntax(s.to_owned()))
     }
 }
 

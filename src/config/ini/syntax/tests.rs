@@ -66,6 +66,7 @@ fn syntax_follows_the_file_name() {
     assert!("toml"
         .parse::<Syntax>()
         .unwrap_err()
+        .to_string()
         .contains("configparser"));
 }
 
