@@ -6,12 +6,15 @@
 //! and the live catalog; lint capabilities) and [`online::OnlineSql`] (the
 //! DDL and triggers of online migrations, whose row-trigger rules for
 //! PostgreSQL and MariaDB come from one builder in `trigger`).
+//! [`sqlite_columns`] reads the `CREATE TABLE` text SQLite keeps, where its
+//! catalog says less than that text.
 //!
 //! The rest of the crate asks [`Dialect::sql`] (or one of the shorthands on
 //! [`Dialect`]) for SQL text or for a capability and branches on the
 //! answer, never on which dialect it is: `tests/integration/architecture.rs`
 //! fails on a `Dialect::` variant named outside this module.
 
+use sqlite_columns::{ColumnText, ConstraintText};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -19,6 +22,7 @@ mod mysql;
 pub mod online;
 pub mod postgres;
 mod sqlite;
+pub mod sqlite_columns;
 mod trigger;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -148,6 +152,23 @@ pub trait SqlDialect: online::OnlineSql + Sync + Send {
     /// The stored `CREATE TABLE` text of `table` (a string literal), where
     /// the catalog says less than that text (SQLite).
     fn table_definition_query(&self, _table: &str) -> Option<String> {
+        None
+    }
+
+    /// Where one column's definition sits in the table's stored text (what
+    /// [`SqlDialect::table_definition_query`] reads), and what it declares.
+    fn column_text(&self, _definition: &str, _column: &str) -> Option<ColumnText> {
+        None
+    }
+
+    /// The named constraint `name` in the table's stored text.
+    fn constraint_text(&self, _definition: &str, _name: &str) -> Option<ConstraintText> {
+        None
+    }
+
+    /// The parts of a column's extra catalog attributes (MariaDB's
+    /// `EXTRA`) that belong to its definition and move with it.
+    fn column_extra(&self, _extra: &str) -> Option<String> {
         None
     }
 

@@ -148,6 +148,19 @@ impl SqlDialect for Mysql {
         )
     }
 
+    fn column_extra(&self, extra: &str) -> Option<String> {
+        // `on update …` and `auto_increment`, not generated columns.
+        let lower = extra.to_ascii_lowercase();
+        let mut kept = Vec::new();
+        if let Some(at) = lower.find("on update ") {
+            kept.push(extra[at..].trim().to_owned());
+        }
+        if lower.contains("auto_increment") {
+            kept.push("AUTO_INCREMENT".to_owned());
+        }
+        (!kept.is_empty()).then(|| kept.join(" "))
+    }
+
     fn column_comment_query(&self, t: &str, c: &str) -> Option<String> {
         Some(format!(
             "SELECT CAST(column_comment AS CHAR(2048)) FROM information_schema.columns \

@@ -9,6 +9,7 @@
 use super::online::{
     column_list, rename_with_view, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers,
 };
+use super::sqlite_columns::{self, ColumnText, ConstraintText};
 use super::trigger::arrived;
 use super::{Dialect, LockKind, SqlDialect};
 use crate::db::online::introspect::{ColumnInfo, ConstraintInfo, ConstraintKind};
@@ -83,6 +84,14 @@ impl SqlDialect for Sqlite {
         Some(format!(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = {lit}"
         ))
+    }
+
+    fn column_text(&self, definition: &str, column: &str) -> Option<ColumnText> {
+        sqlite_columns::find(definition, column)
+    }
+
+    fn constraint_text(&self, definition: &str, name: &str) -> Option<ConstraintText> {
+        sqlite_columns::find_constraint(definition, name)
     }
 
     fn constraint_query(&self, t: &str, n: &str, _column_checks: bool) -> String {

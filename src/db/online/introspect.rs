@@ -4,8 +4,8 @@
 //! primary key (the backfill walks it in batches). The catalog queries are
 //! the dialect's; this module reads their answers.
 
-use super::sqlite_columns::{self, ColumnText};
 use crate::db::connection::Database;
+use crate::db::dialect::sqlite_columns::ColumnText;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -143,7 +143,7 @@ pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
         let name: String = r.try_get(0)?;
         let text = create_sql
             .as_deref()
-            .and_then(|sql| sqlite_columns::find(sql, &name));
+            .and_then(|definition| sql.column_text(definition, &name));
         columns.push(ColumnInfo {
             sql_type: r.try_get(1)?,
             nullable: r.try_get::<i64, _>(2)? != 0,
@@ -155,7 +155,7 @@ pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
                 .or_else(|| text.as_ref().and_then(|t| t.collation.clone())),
             extra: r
                 .try_get::<Option<String>, _>(5)?
-                .and_then(|e| kept_extra(&e)),
+                .and_then(|e| sql.column_extra(&e)),
             text,
             name,
         });
@@ -245,7 +245,7 @@ pub async fn constraint(
         .map_err(|e| anyhow::anyhow!(read(e)))?;
     Ok(create_sql
         .first()
-        .and_then(|sql| sqlite_columns::find_constraint(sql, name))
+        .and_then(|sql| d.sql().constraint_text(sql, name))
         .map(|c| ConstraintInfo {
             kind: match c.kind.as_str() {
                 "CHECK" => ConstraintKind::Check,
@@ -305,18 +305,4 @@ async fn column_with_comment(
         });
     }
     Ok(Some(col))
-}
-
-/// The parts of MariaDB's `EXTRA` that belong to a column's definition and
-/// move with it: `on update …` and `auto_increment` (not generated columns).
-fn kept_extra(extra: &str) -> Option<String> {
-    let lower = extra.to_ascii_lowercase();
-    let mut kept = Vec::new();
-    if let Some(at) = lower.find("on update ") {
-        kept.push(extra[at..].trim().to_owned());
-    }
-    if lower.contains("auto_increment") {
-        kept.push("AUTO_INCREMENT".to_owned());
-    }
-    (!kept.is_empty()).then(|| kept.join(" "))
 }

@@ -18,7 +18,6 @@ pub mod introspect;
 pub mod live;
 pub mod operation;
 pub mod runner;
-pub mod sqlite_columns;
 
 pub use compile::{compile, Compiled};
 pub use operation::OnlineMigration;
