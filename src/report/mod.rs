@@ -142,8 +142,7 @@ pub struct FailureStatus {
     pub line: Option<usize>,
     /// The database's message.
     pub error: Option<String>,
-    /// How many statements took effect, when the migration ran outside a
-    /// transaction and lockstep recorded it.
+    /// How many statements took effect, when the migration ran outside a transaction and lockstep recorded it.
     pub statements_done: Option<usize>,
     /// Of how many statements.
     pub statements_total: Option<usize>,
@@ -157,8 +156,7 @@ pub struct ConfigReport {
     pub files: Vec<ConfigFile>,
 }
 
-/// A managed config file, as `apply` and `plan` or as `status` and `verify`
-/// see it.
+/// A managed config file, as `apply` and `plan` or as `status` and `verify` see it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ConfigFile {
