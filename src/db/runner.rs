@@ -232,15 +232,18 @@ impl StepFailure {
     }
 }
 
-/// A migration that failed: which one, the statement and its line in the
-/// file, and the database's error (secrets scrubbed).
+/// A migration that failed: which one, the statement and its line in the file, and the database's error (secrets scrubbed).
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct FailedEntry {
     pub version: String,
     pub slug: String,
+    /// The migration file.
     pub path: String,
+    /// The statement that failed.
     pub statement: String,
+    /// Its line in the migration file.
     pub line: usize,
+    /// The database's message.
     pub error: String,
 }
 
