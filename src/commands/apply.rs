@@ -665,6 +665,7 @@ fn write_config(
                         &created
                     }
                     Err(e) => {
+                        let e = crate::error::chain(&e);
                         failure = Some(format!("{}: {e}; the file is unchanged", w.file));
                         break;
                     }

@@ -202,8 +202,7 @@ async fn yaml_resolution(
 /// Accepts a config file as it stands: its sha256 and snapshot become the
 /// reference that drift is measured against.
 fn adopt(ctx: &Ctx, file: &str, report: &mut Report) -> Result<()> {
-    let path = crate::config::path::resolve(&ctx.settings.config_root, file)
-        .map_err(|e| anyhow!("{e}"))?;
+    let path = crate::config::path::resolve(&ctx.settings.config_root, file)?;
     let cannot = |e: &dyn std::fmt::Display| {
         anyhow!("cannot read {file} ({}): {e}", path.full_path().display())
     };

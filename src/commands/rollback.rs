@@ -361,7 +361,7 @@ fn plan_config(
                 let path = match crate::config::path::resolve(&ctx.settings.config_root, &a.file) {
                     Ok(p) => p,
                     Err(e) => {
-                        refusals.push(e);
+                        refusals.push(crate::error::chain(&e));
                         continue;
                     }
                 };

@@ -57,12 +57,18 @@ impl ConfigInputs {
         for m in migrations.iter().filter(|m| m.create) {
             if let Some(name) = &m.new_file.owner {
                 if !inputs.users.contains_key(name) {
-                    inputs.users.insert(name.clone(), owner::user_id(name));
+                    inputs.users.insert(
+                        name.clone(),
+                        owner::user_id(name).map_err(|e| e.to_string()),
+                    );
                 }
             }
             if let Some(name) = &m.new_file.group {
                 if !inputs.groups.contains_key(name) {
-                    inputs.groups.insert(name.clone(), owner::group_id(name));
+                    inputs.groups.insert(
+                        name.clone(),
+                        owner::group_id(name).map_err(|e| e.to_string()),
+                    );
                 }
             }
         }
@@ -86,7 +92,8 @@ impl ConfigInputs {
                 .map(|path| LoadedFile {
                     content: path.read().map_err(|e| e.to_string()),
                     path,
-                });
+                })
+                .map_err(|e| crate::error::chain(&e));
             inputs.files.insert(name, file);
         }
         inputs

@@ -3,22 +3,46 @@
 //! `/etc/group` (local accounts; a directory service's names need their
 //! numeric id).
 
+/// Why an owner or group name gives no id. `what` is "user" or "group",
+/// `table` the file looked in.
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    /// The table cannot be read. The message holds the I/O error's, in
+    /// its middle, so it is no `source()`.
+    #[error("cannot look up the {what} `{name}` in {table}: {error}; give its numeric id")]
+    Unreadable {
+        what: &'static str,
+        name: String,
+        table: &'static str,
+        error: std::io::Error,
+    },
+    #[error("there is no {what} `{name}` in {table}; give its numeric id")]
+    Unknown {
+        what: &'static str,
+        name: String,
+        table: &'static str,
+    },
+}
+
 /// The uid of `owner`.
-pub fn user_id(owner: &str) -> Result<u32, String> {
+pub fn user_id(owner: &str) -> Result<u32, OwnerError> {
     id_of(owner, "/etc/passwd", "user")
 }
 
 /// The gid of `group`.
-pub fn group_id(group: &str) -> Result<u32, String> {
+pub fn group_id(group: &str) -> Result<u32, OwnerError> {
     id_of(group, "/etc/group", "group")
 }
 
-fn id_of(name: &str, table: &str, what: &str) -> Result<u32, String> {
+fn id_of(name: &str, table: &'static str, what: &'static str) -> Result<u32, OwnerError> {
     if let Ok(id) = name.parse::<u32>() {
         return Ok(id);
     }
-    let text = std::fs::read_to_string(table).map_err(|e| {
-        format!("cannot look up the {what} `{name}` in {table}: {e}; give its numeric id")
+    let text = std::fs::read_to_string(table).map_err(|e| OwnerError::Unreadable {
+        what,
+        name: name.to_owned(),
+        table,
+        error: e,
     })?;
     text.lines()
         .filter_map(|line| {
@@ -27,7 +51,11 @@ fn id_of(name: &str, table: &str, what: &str) -> Result<u32, String> {
         })
         .find(|(n, _)| *n == name)
         .and_then(|(_, id)| id.parse().ok())
-        .ok_or_else(|| format!("there is no {what} `{name}` in {table}; give its numeric id"))
+        .ok_or_else(|| OwnerError::Unknown {
+            what,
+            name: name.to_owned(),
+            table,
+        })
 }
 
 #[cfg(test)]
@@ -41,6 +69,7 @@ mod tests {
         assert_eq!(user_id("1234").unwrap(), 1234);
         assert!(user_id("no-such-user-here")
             .unwrap_err()
+            .to_string()
             .contains("no user `no-such-user-here` in /etc/passwd"));
     }
 }

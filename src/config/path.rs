@@ -11,6 +11,7 @@
 
 use crate::files::ensure_regular;
 use std::ffi::{OsStr, OsString};
+use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -18,6 +19,62 @@ use std::sync::Arc;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
+
+/// Why a `file:` is no config file lockstep may edit, or the config root
+/// is unusable. An I/O failure is the `source()`, not part of the message:
+/// print the whole chain ([`crate::error::chain`], or anyhow's `{:#}`).
+/// Cloned with the plan's inputs, so the I/O error is shared.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PathError {
+    #[error("the config root {} is not usable", root.display())]
+    RootUnusable {
+        root: PathBuf,
+        #[source]
+        source: Arc<io::Error>,
+    },
+    #[error("`{file}` contains `..`; name files relative to the config root {}", root.display())]
+    ParentDir { file: String, root: PathBuf },
+    #[error(
+        "`{file}` resolves to {}, outside the config root {}; lockstep only edits files inside it",
+        resolved.display(),
+        root.display()
+    )]
+    OutsideRoot {
+        file: String,
+        resolved: PathBuf,
+        root: PathBuf,
+    },
+    #[error("`{file}` cannot be resolved")]
+    Unresolvable {
+        file: String,
+        #[source]
+        source: Arc<io::Error>,
+    },
+    #[error("`{file}` passes through too many symlinks")]
+    TooManySymlinks { file: String },
+    #[error("`{file}`: {} is not a directory", path.display())]
+    NotADirectory { file: String, path: PathBuf },
+    #[error("`{file}` is a directory, not a config file")]
+    IsADirectory { file: String },
+    #[error("the directory {} does not exist; create it first", dir.display())]
+    NoDirectory { dir: PathBuf },
+    #[error(
+        "`{file}` changed while lockstep ran (a directory on its path was moved or replaced); \
+         nothing was written to it. Check who changes the config root, then run lockstep again"
+    )]
+    Changed { file: String },
+    #[error("cannot create the directory {} for `{file}`", dir.display())]
+    CannotCreateDirectory {
+        dir: PathBuf,
+        file: String,
+        #[source]
+        source: Arc<io::Error>,
+    },
+}
+
+fn io_error(e: Errno) -> Arc<io::Error> {
+    Arc::new(io::Error::from(e))
+}
 
 /// How many symlinks one path may pass through, as Linux allows.
 const MAX_SYMLINKS: usize = 40;
@@ -48,17 +105,18 @@ pub struct ConfigPath {
 }
 
 impl ConfigRoot {
-    pub fn open(root: &Path) -> Result<ConfigRoot, String> {
-        let unusable = |e: &dyn std::fmt::Display| {
-            format!("the config root {} is not usable: {e}", root.display())
+    pub fn open(root: &Path) -> Result<ConfigRoot, PathError> {
+        let unusable = |source: Arc<io::Error>| PathError::RootUnusable {
+            root: root.to_path_buf(),
+            source,
         };
-        let real = root.canonicalize().map_err(|e| unusable(&e))?;
+        let real = root.canonicalize().map_err(|e| unusable(Arc::new(e)))?;
         let fd = rustix::fs::open(
             &real,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| unusable(&std::io::Error::from(e)))?;
+        .map_err(|e| unusable(io_error(e)))?;
         let given = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
         Ok(ConfigRoot {
             fd: Arc::new(fd),
@@ -67,21 +125,19 @@ impl ConfigRoot {
         })
     }
 
-    /// Where `file` is inside the root, or a message saying why not.
-    pub fn resolve(&self, file: &str) -> Result<ConfigPath, String> {
+    /// Where `file` is inside the root, or why not.
+    pub fn resolve(&self, file: &str) -> Result<ConfigPath, PathError> {
         let requested = Path::new(file);
         if requested.components().any(|c| c == Component::ParentDir) {
-            return Err(format!(
-                "`{file}` contains `..`; name files relative to the config root {}",
-                self.given.display()
-            ));
+            return Err(PathError::ParentDir {
+                file: file.to_owned(),
+                root: self.given.clone(),
+            });
         }
-        let outside = |real: &Path| {
-            format!(
-                "`{file}` resolves to {}, outside the config root {}; lockstep only edits files inside it",
-                real.display(),
-                self.given.display()
-            )
+        let outside = |real: &Path| PathError::OutsideRoot {
+            file: file.to_owned(),
+            resolved: real.to_path_buf(),
+            root: self.given.clone(),
         };
         let relative = if requested.is_absolute() {
             self.strip_root(requested)
@@ -94,7 +150,10 @@ impl ConfigRoot {
         let mut todo: std::collections::VecDeque<OsString> = names(&relative).collect();
         let mut dirs: Vec<(OwnedFd, OsString)> = Vec::new();
         let mut symlinks = 0;
-        let cannot = |e: Errno| format!("`{file}` cannot be resolved: {}", std::io::Error::from(e));
+        let cannot = |e: Errno| PathError::Unresolvable {
+            file: file.to_owned(),
+            source: io_error(e),
+        };
         while let Some(name) = todo.pop_front() {
             if name == ".." {
                 if dirs.pop().is_none() {
@@ -134,7 +193,9 @@ impl ConfigRoot {
                 rustix::fs::FileType::Symlink => {
                     symlinks += 1;
                     if symlinks > MAX_SYMLINKS {
-                        return Err(format!("`{file}` passes through too many symlinks"));
+                        return Err(PathError::TooManySymlinks {
+                            file: file.to_owned(),
+                        });
                     }
                     let target = rustix::fs::readlinkat(&fd, "", Vec::new()).map_err(cannot)?;
                     let target = PathBuf::from(OsStr::from_bytes(target.as_bytes()));
@@ -158,14 +219,16 @@ impl ConfigRoot {
                     return Ok(self.found(file, Some(dir), name, relative));
                 }
                 _ => {
-                    return Err(format!(
-                        "`{file}`: {} is not a directory",
-                        self.given.join(self.walked(&dirs)).join(&name).display()
-                    ))
+                    return Err(PathError::NotADirectory {
+                        file: file.to_owned(),
+                        path: self.given.join(self.walked(&dirs)).join(&name),
+                    })
                 }
             }
         }
-        Err(format!("`{file}` is a directory, not a config file"))
+        Err(PathError::IsADirectory {
+            file: file.to_owned(),
+        })
     }
 
     /// `path` relative to the root, if it is inside it as configured or as
@@ -217,7 +280,7 @@ fn dup(fd: std::os::fd::BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 }
 
 /// `root` opened and `file` resolved in it.
-pub fn resolve(root: &Path, file: &str) -> Result<ConfigPath, String> {
+pub fn resolve(root: &Path, file: &str) -> Result<ConfigPath, PathError> {
     ConfigRoot::open(root)?.resolve(file)
 }
 
@@ -229,7 +292,7 @@ impl ConfigPath {
     }
 
     /// `file` resolved in the same config root.
-    pub fn resolve_in_root(&self, file: &str) -> Result<ConfigPath, String> {
+    pub fn resolve_in_root(&self, file: &str) -> Result<ConfigPath, PathError> {
         self.root.resolve(file)
     }
 
@@ -240,21 +303,18 @@ impl ConfigPath {
 
     /// The directory handle and the name in it, checking first that the
     /// directory is still the one found when planning, at the same place.
-    pub(crate) fn dir_for_write(&self) -> Result<(&OwnedFd, &OsStr), String> {
+    pub(crate) fn dir_for_write(&self) -> Result<(&OwnedFd, &OsStr), PathError> {
         let Some(dir) = &self.dir else {
             let parent = self.relative.parent().unwrap_or(Path::new(""));
-            return Err(format!(
-                "the directory {} does not exist; create it first",
-                self.root.given.join(parent).display()
-            ));
+            return Err(PathError::NoDirectory {
+                dir: self.root.given.join(parent),
+            });
         };
         let again = self.root.resolve(&self.file)?;
         if again.relative != self.relative || again.dir_id != self.dir_id {
-            return Err(format!(
-                "`{}` changed while lockstep ran (a directory on its path was moved or replaced); \
-                 nothing was written to it. Check who changes the config root, then run lockstep again",
-                self.file
-            ));
+            return Err(PathError::Changed {
+                file: self.file.clone(),
+            });
         }
         Ok((dir, &self.name))
     }
@@ -268,15 +328,12 @@ impl ConfigPath {
     /// before the umask), each through the handle of the one above it and
     /// never through a symlink, so nothing outside the root is created;
     /// then resolves the file again, with its directory now there.
-    pub fn create_directories(&self) -> Result<ConfigPath, String> {
+    pub fn create_directories(&self) -> Result<ConfigPath, PathError> {
         let parent = self.relative.parent().unwrap_or(Path::new(""));
-        let cannot = |e: Errno| {
-            format!(
-                "cannot create the directory {} for `{}`: {}",
-                self.root.given.join(parent).display(),
-                self.file,
-                std::io::Error::from(e)
-            )
+        let cannot = |e: Errno| PathError::CannotCreateDirectory {
+            dir: self.root.given.join(parent),
+            file: self.file.clone(),
+            source: io_error(e),
         };
         let mut here = dup(self.root.fd.as_fd()).map_err(cannot)?;
         for name in names(parent) {
@@ -360,7 +417,9 @@ mod tests {
     use super::*;
 
     fn resolved(root: &Path, file: &str) -> Result<PathBuf, String> {
-        resolve(root, file).map(|p| p.full_path())
+        resolve(root, file)
+            .map(|p| p.full_path())
+            .map_err(|e| crate::error::chain(&e))
     }
 
     #[test]
@@ -419,6 +478,20 @@ mod tests {
         assert!(resolved(&root, "etc/app.ini/x")
             .unwrap_err()
             .contains("not a directory"));
+    }
+
+    #[test]
+    fn an_io_failure_is_the_source_and_ends_the_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let e = ConfigRoot::open(&missing).unwrap_err();
+        let whole = format!(
+            "the config root {} is not usable: No such file or directory (os error 2)",
+            missing.display()
+        );
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(crate::error::chain(&e), whole);
+        assert_eq!(format!("{:#}", anyhow::Error::new(e)), whole);
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl ConfigPath {
         new: Creation,
     ) -> Result<()> {
         let full = self.full_path();
-        let (dir, name) = self.dir_for_write().map_err(|e| anyhow!("{e}"))?;
+        let (dir, name) = self.dir_for_write()?;
         let moved = match from {
             Some(from) => from.open().with_context(|| {
                 format!("cannot open {} to move it", from.full_path().display())
@@ -111,7 +111,7 @@ impl ConfigPath {
     /// is no error.
     pub fn remove(&self) -> Result<()> {
         let full = self.full_path();
-        let (dir, name) = self.dir_for_write().map_err(|e| anyhow!("{e}"))?;
+        let (dir, name) = self.dir_for_write()?;
         match rustix::fs::unlinkat(dir, name, AtFlags::empty()) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
             Err(e) => Err(std::io::Error::from(e))
@@ -125,7 +125,7 @@ impl ConfigPath {
     pub fn backup(&self) -> Result<PathBuf> {
         use std::io::Read;
         let full = self.full_path();
-        let (dir, name) = self.dir_for_write().map_err(|e| anyhow!("{e}"))?;
+        let (dir, name) = self.dir_for_write()?;
         let cannot = || format!("cannot read {} to back it up", full.display());
         let mut original = open_regular(dir, name)
             .with_context(cannot)?
