@@ -55,8 +55,7 @@ pub async fn part_sql(
             (compiled, rows)
         }
         None => (
-            online::compile(online, m.version.as_str(), dialect, &Default::default())
-                .map_err(|e| anyhow!("{e}"))?,
+            online::compile(online, m.version.as_str(), dialect, &Default::default())?,
             BTreeMap::new(),
         ),
     };

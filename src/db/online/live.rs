@@ -16,8 +16,7 @@ pub async fn compile_live(db: &mut Database, m: &Migration) -> Result<Compiled> 
         return Err(anyhow!("migration {} is not a YAML migration", m.version));
     };
     let schema = schema(db, online, m.version.as_str()).await?;
-    let compiled =
-        compile(online, m.version.as_str(), db.dialect(), &schema).map_err(|e| anyhow!("{e}"))?;
+    let compiled = compile(online, m.version.as_str(), db.dialect(), &schema)?;
     for b in &compiled.backfills {
         if b.key.is_none() {
             let why = schema

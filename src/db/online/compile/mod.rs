@@ -62,12 +62,22 @@ pub struct Compiled {
 /// The live tables the migration touches, by name; empty offline.
 pub type Schema = BTreeMap<String, TableInfo>;
 
+/// A YAML migration's operation that cannot compile: which one (1-based)
+/// and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("operation {number} ({operation}): {reason}")]
+pub struct CompileError {
+    pub number: usize,
+    pub operation: &'static str,
+    pub reason: String,
+}
+
 pub fn compile(
     m: &OnlineMigration,
     version: &str,
     dialect: Dialect,
     schema: &Schema,
-) -> Result<Compiled, String> {
+) -> Result<Compiled, CompileError> {
     let g = dialect.sql();
     let mut c = Compiled::default();
     // The tables as each operation finds them: a renamed table is found
@@ -76,7 +86,11 @@ pub fn compile(
     let schema = &mut schema;
     let mut undo: Vec<Vec<Ddl>> = Vec::new();
     for (index, op) in m.operations.iter().enumerate() {
-        let at = |e: String| format!("operation {} ({}): {e}", index + 1, op.name());
+        let at = |reason: String| CompileError {
+            number: index + 1,
+            operation: op.name(),
+            reason,
+        };
         let name = format!("lockstep_{version}_{}", index + 1);
         match op {
             Operation::CreateTable(t) => {
