@@ -340,13 +340,13 @@ fn plan_config(
                 refusals.push(format!(
                     "config migration {} set the secret key {}, whose prior value lockstep keeps only as a hash; restore it by hand",
                     a.version,
-                    edit::key_name(p.section.as_deref(), &p.key)
+                    crate::config::secrecy::key_name(p.section.as_deref(), &p.key)
                 ));
             } else if p.values.len() > 1 || p.values.first().is_some_and(|v| v.is_none()) {
                 refusals.push(format!(
                     "config migration {} changed {}, which had {}; restore it by hand",
                     a.version,
-                    edit::key_name(p.section.as_deref(), &p.key),
+                    crate::config::secrecy::key_name(p.section.as_deref(), &p.key),
                     if p.values.len() > 1 {
                         "several values"
                     } else {
@@ -471,11 +471,7 @@ fn write_restores(
 /// Removes a section the rolled-back migration created: one it added a key
 /// to that was absent before, left with no key, and with nothing but its
 /// header and blank lines (a comment in it is someone's, and stays).
-fn remove_emptied_sections(
-    doc: &mut Document,
-    prior: &[crate::config::state::PriorValue],
-    opts: &MatchOptions,
-) {
+fn remove_emptied_sections(doc: &mut Document, prior: &[edit::PriorValue], opts: &MatchOptions) {
     let mut sections: Vec<&str> = prior
         .iter()
         .filter(|p| p.values.is_empty())

@@ -122,7 +122,7 @@ fn restored_values(a: &AppliedConfigMigration) -> Vec<String> {
     a.prior
         .iter()
         .map(|p| {
-            let name = edit::key_name(p.section.as_deref(), &p.key);
+            let name = crate::config::secrecy::key_name(p.section.as_deref(), &p.key);
             match p.values.first() {
                 None => format!("{name} removed (it was not there)"),
                 Some(_) if p.secret => format!("{name} = ******** (secret)"),

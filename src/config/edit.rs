@@ -6,8 +6,7 @@ use crate::checksum::Checksum;
 use crate::config::ini::EditError;
 use crate::config::ini::{Document, MatchOptions, Occurrence};
 use crate::config::migration::{referenced_vars, substitute, ConfigMigration, Operation, VarError};
-pub use crate::config::secrecy::key_name;
-use crate::config::secrecy::Secrecy;
+use crate::config::secrecy::{key_name, Secrecy};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -10,7 +10,7 @@
 
 use crate::checksum::Checksum;
 use crate::config::edit;
-pub use crate::config::edit::PriorValue;
+use crate::config::edit::PriorValue;
 use crate::config::ini::{Document, Syntax};
 use crate::config::secrecy::{Secrecy, SecretNames};
 use anyhow::{bail, Context, Result};

@@ -8,13 +8,14 @@ mod files;
 mod moves;
 
 use crate::checksum::Checksum;
+use crate::config::edit::PriorValue;
 use crate::config::edit::{self, KeyChanges};
 use crate::config::ini::{Document, Syntax};
 use crate::config::load::{ConfigInputs, LoadedFile};
 use crate::config::migration::ConfigMigration;
 use crate::config::path::ConfigPath;
 use crate::config::secrecy::{Secrecy, SecretNames};
-use crate::config::state::{PriorValue, State};
+use crate::config::state::State;
 use crate::config::write::Creation;
 use crate::plan::options::{OnDrift, PhaseArg};
 use crate::report::{Drift, Problem};
