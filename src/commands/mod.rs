@@ -192,7 +192,7 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
     } else {
         decode_rows(&rows, full).context("cannot decode lockstep_migrations")?
     };
-    history::check_states(&history).map_err(anyhow::Error::msg)?;
+    history::check_states(&history)?;
     // A failure's statement and error are only read when there is one.
     let failed = |r: &HistoryRow| {
         r.state == crate::plan::database::state::FAILED

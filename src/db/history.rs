@@ -73,23 +73,29 @@ pub struct HistoryRow {
 /// Refuses a history that holds a state this lockstep does not know (a
 /// newer lockstep's, or a hand edit): planning would otherwise treat that
 /// migration as neither applied nor failed and silently run it again.
-pub fn check_states(rows: &[HistoryRow]) -> Result<(), String> {
-    use state::KNOWN;
+pub fn check_states(rows: &[HistoryRow]) -> Result<(), UnknownStates> {
     let unknown: Vec<String> = rows
         .iter()
-        .filter(|r| !KNOWN.contains(&r.state.as_str()))
+        .filter(|r| !state::KNOWN.contains(&r.state.as_str()))
         .map(|r| format!("migration {} has state `{}`", r.version, r.state))
         .collect();
     if unknown.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "{MIGRATIONS} holds a state this lockstep does not know: {} (known: {}); a newer lockstep or \
-         a hand edit wrote it. Run the lockstep that wrote it, or correct the row by hand",
-        unknown.join(", "),
-        KNOWN.join(", ")
-    ))
+    Err(UnknownStates(unknown))
 }
+
+/// History rows in states this lockstep does not know, each as
+/// "migration V has state `S`".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{} holds a state this lockstep does not know: {} (known: {}); a newer lockstep or \
+     a hand edit wrote it. Run the lockstep that wrote it, or correct the row by hand",
+    MIGRATIONS,
+    .0.join(", "),
+    state::KNOWN.join(", ")
+)]
+pub struct UnknownStates(pub Vec<String>);
 
 /// The columns of `lockstep_migrations`: all of them, or (`full` false)
 /// the ones planning needs, which a no-op run of a thousand migrations
@@ -384,6 +390,17 @@ pub mod state {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_states_message() {
+        assert_eq!(
+            UnknownStates(vec!["migration 0001 has state `x`".to_owned()]).to_string(),
+            "lockstep_migrations holds a state this lockstep does not know: migration 0001 has \
+             state `x` (known: applied, running, failed, rolled_back, expanded, backfilled, \
+             contracted, skipped); a newer lockstep or a hand edit wrote it. Run the lockstep \
+             that wrote it, or correct the row by hand"
+        );
+    }
 
     #[test]
     fn render_inlines_values_per_dialect() {

@@ -77,6 +77,20 @@ pub struct ConstraintInfo {
     pub referenced_by: Vec<(String, String)>,
 }
 
+/// Why a table has no key a keyset backfill can walk; the message says
+/// it of the table ("it has no primary key").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoIntegerKey {
+    #[error("it has no primary key")]
+    NoPrimaryKey,
+    #[error("its primary key has {} columns ({})", .0.len(), .0.join(", "))]
+    Composite(Vec<String>),
+    #[error("its key column {0} is not among its columns")]
+    Missing(String),
+    #[error("its primary key {key} is {sql_type}, not an integer")]
+    NotInteger { key: String, sql_type: String },
+}
+
 impl TableInfo {
     pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
         self.columns.iter().find(|c| c.name == name)
@@ -89,29 +103,25 @@ impl TableInfo {
     }
 
     /// The single integer primary key column a keyset backfill can walk.
-    pub fn integer_key(&self) -> Result<&ColumnInfo, String> {
+    pub fn integer_key(&self) -> Result<&ColumnInfo, NoIntegerKey> {
         let [key] = self.primary_key.as_slice() else {
             return Err(if self.primary_key.is_empty() {
-                "it has no primary key".to_owned()
+                NoIntegerKey::NoPrimaryKey
             } else {
-                format!(
-                    "its primary key has {} columns ({})",
-                    self.primary_key.len(),
-                    self.primary_key.join(", ")
-                )
+                NoIntegerKey::Composite(self.primary_key.clone())
             });
         };
         let column = self
             .column(key)
-            .ok_or_else(|| format!("its key column {key} is not among its columns"))?;
+            .ok_or_else(|| NoIntegerKey::Missing(key.clone()))?;
         let t = column.sql_type.to_ascii_lowercase();
         if t.contains("int") || t == "serial" || t == "bigserial" {
             Ok(column)
         } else {
-            Err(format!(
-                "its primary key {key} is {}, not an integer",
-                column.sql_type
-            ))
+            Err(NoIntegerKey::NotInteger {
+                key: key.clone(),
+                sql_type: column.sql_type.clone(),
+            })
         }
     }
 }

@@ -22,7 +22,10 @@ pub async fn compile_live(db: &mut Database, m: &Migration) -> Result<Compiled> 
             let why = schema
                 .get(&b.table)
                 .map_or("it does not exist".to_owned(), |t| {
-                    t.integer_key().err().unwrap_or_default()
+                    t.integer_key()
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default()
                 });
             return Err(anyhow!(
                 "cannot backfill {}.{} in batches: {why}; online changes need a single-column integer primary key",
