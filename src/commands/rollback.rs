@@ -47,7 +47,7 @@ pub async fn run(ctx: &Ctx, targets: &Targets) -> Result<Report> {
         )?)
     };
     let mut state = State::load(&ctx.settings.state_dir)?;
-    super::apply::settle_pending_writes(ctx, &mut state);
+    crate::config::commit::settle_pending_writes(&ctx.settings.config_root, &mut state);
     let restores = match &config_to {
         Some(to) => match plan_config(ctx, &config_migrations, &state, to, &mut report) {
             Some(r) => r,

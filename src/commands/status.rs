@@ -146,7 +146,7 @@ async fn key_range(db: &mut Database, table: &str) -> Option<(i64, i64)> {
 fn config_status(ctx: &Ctx, report: &mut Report) -> Result<Vec<ConfigMigrationStatus>> {
     let migrations = ctx.load_config_migrations()?;
     let mut state = State::load(&ctx.settings.state_dir)?;
-    super::apply::settle_pending_writes(ctx, &mut state);
+    crate::config::commit::settle_pending_writes(&ctx.settings.config_root, &mut state);
     let opts = ConfigOptions {
         phase: PhaseArg::All,
         target: None,

@@ -2,6 +2,7 @@
 //! applying operations in memory, confinement to the config root, atomic
 //! writes, and the per-host state that detects hand edits.
 
+pub mod commit;
 pub mod edit;
 pub mod ini;
 pub mod load;

@@ -9,6 +9,7 @@
 
 #![deny(clippy::disallowed_methods)]
 
+pub mod apply;
 pub mod config;
 pub mod database;
 pub mod lint;
