@@ -3,10 +3,8 @@
 //! one of them has no `down` for this dialect or no file.
 
 use super::{connect_locked, read_history, Ctx};
-use crate::checksum::Checksum;
-use crate::cli::args::OnDrift;
-use crate::config::edit;
-use crate::config::ini::{Document, MatchOptions, Occurrence, Syntax};
+use crate::config::ini::Syntax;
+use crate::config::load::ConfigInputs;
 use crate::config::migration::ConfigMigration;
 use crate::config::state::{FileRecord, State, StateLock};
 use crate::db::connection::Database;
@@ -14,6 +12,7 @@ use crate::db::history::HistoryRow;
 use crate::db::migration::{Migration, Version};
 use crate::db::runner::{self, Direction, StepSql};
 use crate::plan::database::state;
+use crate::plan::rollback::Restore;
 use crate::report::{AppliedEntry, Report};
 use anyhow::{anyhow, Context, Result};
 use std::path::Path;
@@ -48,8 +47,12 @@ pub async fn run(ctx: &Ctx, targets: &Targets) -> Result<Report> {
     };
     let mut state = State::load(&ctx.settings.state_dir)?;
     crate::config::commit::settle_pending_writes(&ctx.settings.config_root, &mut state);
+    let files = match &config_to {
+        Some(to) => load_config_files(ctx, &state, to),
+        None => ConfigInputs::default(),
+    };
     let restores = match &config_to {
-        Some(to) => match plan_config(ctx, &config_migrations, &state, to, &mut report) {
+        Some(to) => match plan_config(ctx, &config_migrations, &state, &files, to, &mut report) {
             Some(r) => r,
             None => return Ok(report),
         },
@@ -126,7 +129,7 @@ pub async fn run(ctx: &Ctx, targets: &Targets) -> Result<Report> {
 /// The config side of the preview: each file's restore with the migrations
 /// it undoes and the values they recorded.
 fn preview_files<'a>(
-    restores: &'a [Restore],
+    restores: &'a [Restore<'_>],
     state: &'a State,
 ) -> Vec<super::rollback_preview::FileRollback<'a>> {
     restores
@@ -149,7 +152,7 @@ fn preview_files<'a>(
 /// migration 0002 (app.ini) to 0001".
 fn summary(
     steps: &[&Migration],
-    restores: &[Restore],
+    restores: &[Restore<'_>],
     db_to: &Option<Version>,
     config_to: &Option<Version>,
     check: bool,
@@ -198,6 +201,41 @@ fn summary(
         },
         parts.join(" and ")
     )
+}
+
+/// The files the config migrations newer than `to` edited, resolved and
+/// read for the plan.
+fn load_config_files(ctx: &Ctx, state: &State, to: &Version) -> ConfigInputs {
+    let newer = state
+        .migrations
+        .values()
+        .filter(|a| Version::parse(&a.version).is_some_and(|v| v > *to))
+        .map(|a| a.file.clone());
+    ConfigInputs::of_files(&ctx.settings.config_root, newer)
+}
+
+/// Every config file's restore; `None` (and the report failed) when one
+/// cannot be restored.
+fn plan_config<'a>(
+    ctx: &Ctx,
+    migrations: &[ConfigMigration],
+    state: &State,
+    files: &'a ConfigInputs,
+    to: &Version,
+    report: &mut Report,
+) -> Option<Vec<Restore<'a>>> {
+    let opts = crate::plan::rollback::ConfigOptions {
+        on_drift: ctx.settings.on_drift,
+        secret_names: &ctx.settings.secret_names,
+        migrations_dir: &ctx.settings.config_migrations,
+    };
+    match crate::plan::rollback::config(migrations, state, files, to, &opts) {
+        Ok(restores) => Some(restores),
+        Err(refusals) => {
+            report.fail(format!("nothing rolled back: {}", refusals.join("; ")));
+            None
+        }
+    }
 }
 
 /// The migrations to undo, newest first; `None` (and the report failed)
@@ -275,172 +313,10 @@ async fn roll_back_locked(
     Ok(())
 }
 
-/// A config file returned to the values it had before some migrations.
-struct Restore {
-    file: String,
-    path: crate::config::path::ConfigPath,
-    before: String,
-    after: String,
-    versions: Vec<String>,
-    secrecy: crate::config::secrecy::Secrecy,
-}
-
-impl Restore {
-    fn changes(&self) -> bool {
-        self.before != self.after
-    }
-}
-
-/// Computes every config file's content with the prior values of the
-/// migrations newer than `to` restored; `None` (report failed) when one
-/// cannot be restored: a secret's prior value is kept only as a hash, a
-/// duplicated key's order is not kept, and a hand-edited file needs
-/// `--on-drift force`.
-fn plan_config(
-    ctx: &Ctx,
-    migrations: &[ConfigMigration],
-    state: &State,
-    to: &Version,
-    report: &mut Report,
-) -> Option<Vec<Restore>> {
-    let mut applied: Vec<_> = state
-        .migrations
-        .values()
-        .filter_map(|a| Some((Version::parse(&a.version)?, a)))
-        .filter(|(v, _)| v > to)
-        .collect();
-    applied.sort_by(|a, b| b.0.cmp(&a.0));
-    let mut refusals = Vec::new();
-    let mut restores: Vec<Restore> = Vec::new();
-    for (version, a) in applied {
-        let case_insensitive = migrations
-            .iter()
-            .find(|m| m.version == version)
-            .is_some_and(|m| m.case_insensitive);
-        let moved = migrations
-            .iter()
-            .find(|m| m.version == version && m.move_to().is_some());
-        if let Some(m) = moved {
-            refusals.push(format!(
-                "config migration {} ({}/{}) moved {} to {}, and rollback does not move files back; \
-                 roll back to {} or a later version, or move the file back by hand",
-                a.version,
-                ctx.settings.config_migrations.display(),
-                m.path.display(),
-                m.file,
-                a.file,
-                a.version
-            ));
-            continue;
-        }
-        for p in &a.prior {
-            // A key the migration added has no prior value to restore:
-            // rolling back removes it, secret or not.
-            if p.secret && !p.values.is_empty() {
-                refusals.push(format!(
-                    "config migration {} set the secret key {}, whose prior value lockstep keeps only as a hash; restore it by hand",
-                    a.version,
-                    crate::config::secrecy::key_name(p.section.as_deref(), &p.key)
-                ));
-            } else if p.values.len() > 1 || p.values.first().is_some_and(|v| v.is_none()) {
-                refusals.push(format!(
-                    "config migration {} changed {}, which had {}; restore it by hand",
-                    a.version,
-                    crate::config::secrecy::key_name(p.section.as_deref(), &p.key),
-                    if p.values.len() > 1 {
-                        "several values"
-                    } else {
-                        "no value at all"
-                    }
-                ));
-            }
-        }
-        let index = match restores.iter().position(|r| r.file == a.file) {
-            Some(i) => i,
-            None => {
-                let path = match crate::config::path::resolve(&ctx.settings.config_root, &a.file) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        refusals.push(crate::error::chain(&e));
-                        continue;
-                    }
-                };
-                let before = path
-                    .read()
-                    .ok()
-                    .flatten()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .unwrap_or_default();
-                let record = state.files.get(&a.file);
-                let sha = Checksum::of_bytes(before.as_bytes()).to_string();
-                if record.is_some_and(|r| r.sha256 != sha)
-                    && ctx.settings.on_drift != OnDrift::Force
-                {
-                    refusals.push(format!(
-                        "{} was edited by hand since lockstep last wrote it; rolling back would overwrite \
-                         the edit: pass --on-drift force, or `lockstep resolve --adopt {}` first",
-                        a.file, a.file
-                    ));
-                }
-                restores.push(Restore {
-                    file: a.file.clone(),
-                    path,
-                    after: before.clone(),
-                    before,
-                    versions: Vec::new(),
-                    secrecy: record.map_or_else(
-                        || {
-                            crate::config::secrecy::Secrecy::new(
-                                &[],
-                                &[],
-                                &ctx.settings.secret_names,
-                            )
-                        },
-                        |r| r.secrecy(&ctx.settings.secret_names),
-                    ),
-                });
-                restores.len() - 1
-            }
-        };
-        let r = &mut restores[index];
-        let mut doc = Document::parse_as(&r.after, Syntax::for_path(Path::new(&r.file)));
-        let opts = MatchOptions {
-            case_insensitive,
-            occurrence: Occurrence::All,
-            ..MatchOptions::default()
-        };
-        for p in a.prior.iter().rev() {
-            let section = p.section.as_deref();
-            let result = crate::config::edit::in_block(
-                &mut doc,
-                section,
-                p.block,
-                case_insensitive,
-                |doc| match p.values.first() {
-                    None => doc.delete(section, &p.key, &opts),
-                    Some(Some(v)) => doc.set(section, &p.key, v, &opts),
-                    Some(None) => Ok(false),
-                },
-            );
-            if let Err(e) = result {
-                refusals.push(format!("config migration {} on {}: {e}", a.version, a.file));
-            }
-        }
-        remove_emptied_sections(&mut doc, &a.prior, &opts);
-        r.after = doc.to_string();
-        r.versions.push(a.version.clone());
-    }
-    if !refusals.is_empty() {
-        report.fail(format!("nothing rolled back: {}", refusals.join("; ")));
-        return None;
-    }
-    Some(restores)
-}
-
 fn write_restores(
     ctx: &Ctx,
     state: &mut State,
-    restores: &[Restore],
+    restores: &[Restore<'_>],
     report: &mut Report,
 ) -> Result<()> {
     let dir = &ctx.settings.state_dir;
@@ -466,39 +342,4 @@ fn write_restores(
         state.save(dir)?;
     }
     Ok(())
-}
-
-/// Removes a section the rolled-back migration created: one it added a key
-/// to that was absent before, left with no key, and with nothing but its
-/// header and blank lines (a comment in it is someone's, and stays).
-fn remove_emptied_sections(doc: &mut Document, prior: &[edit::PriorValue], opts: &MatchOptions) {
-    let mut sections: Vec<&str> = prior
-        .iter()
-        .filter(|p| p.values.is_empty())
-        .filter_map(|p| p.section.as_deref())
-        .collect();
-    sections.dedup();
-    for section in sections {
-        let same = |s: &Option<String>| match s {
-            Some(s) if opts.case_insensitive => s.eq_ignore_ascii_case(section),
-            Some(s) => s == section,
-            None => false,
-        };
-        if doc.entries().iter().any(|e| same(&e.section)) {
-            continue;
-        }
-        let mut without = doc.clone();
-        if !matches!(without.delete_section(section, opts), Ok(true)) {
-            continue;
-        }
-        let code_lines = |d: &Document| {
-            d.to_string()
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .count()
-        };
-        if code_lines(doc) == code_lines(&without) + 1 {
-            *doc = without;
-        }
-    }
 }

@@ -1,12 +1,24 @@
-//! What `rollback --to VERSION` undoes on the database side: every applied
-//! migration newer than VERSION, newest first, each with its `down` SQL for
-//! the dialect, or the reasons it cannot be undone. Pure: the history and
-//! the migration files are loaded by the command.
+//! What `rollback` undoes. On the database side (`--database-to VERSION`):
+//! every applied migration newer than VERSION, newest first, each with its
+//! `down` SQL for the dialect. On the config side (`--config-to VERSION`):
+//! each file with the values the newer config migrations recorded put
+//! back. Or the reasons it cannot be undone. Pure: the history, the state,
+//! the migration files and the config files are loaded by the command.
 
+use crate::checksum::Checksum;
+use crate::config::edit;
+use crate::config::ini::{Document, MatchOptions, Occurrence, Syntax};
+use crate::config::load::ConfigInputs;
+use crate::config::migration::ConfigMigration;
+use crate::config::path::ConfigPath;
+use crate::config::secrecy::{key_name, Secrecy, SecretNames};
+use crate::config::state::State;
 use crate::db::dialect::Dialect;
 use crate::db::history::{state, HistoryRow};
 use crate::db::migration::Migration;
+use crate::plan::options::OnDrift;
 use crate::vocabulary::Version;
+use std::path::Path;
 
 /// The migrations to undo, newest first, or every reason one of them
 /// cannot be undone (nothing runs then). `migrations_dir` is the folder as
@@ -63,5 +75,207 @@ pub fn database<'a>(
         Ok(steps)
     } else {
         Err(refusals)
+    }
+}
+
+/// A config file returned to the values it had before some migrations.
+#[derive(Debug)]
+pub struct Restore<'a> {
+    pub file: String,
+    /// Where it is, held open: the restore is written through it.
+    pub path: &'a ConfigPath,
+    pub before: String,
+    pub after: String,
+    /// The config migrations it undoes, newest first.
+    pub versions: Vec<String>,
+    pub secrecy: Secrecy,
+}
+
+/// The operator's choices for the config side of a rollback.
+pub struct ConfigOptions<'a> {
+    pub on_drift: OnDrift,
+    /// Key names that are secret unless a migration says otherwise.
+    pub secret_names: &'a SecretNames,
+    /// The config migrations folder, for messages.
+    pub migrations_dir: &'a Path,
+}
+
+impl Restore<'_> {
+    pub fn changes(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+/// Computes every config file's content with the prior values of the
+/// migrations newer than `to` restored, or every reason one cannot be
+/// restored (nothing is written then): a secret's prior value is kept only
+/// as a hash, a duplicated key's order is not kept, and a hand-edited file
+/// needs `--on-drift force`. `files` holds each file those migrations
+/// edited, loaded before.
+pub fn config<'a>(
+    migrations: &[ConfigMigration],
+    state: &State,
+    files: &'a ConfigInputs,
+    to: &Version,
+    opts: &ConfigOptions<'_>,
+) -> Result<Vec<Restore<'a>>, Vec<String>> {
+    let mut applied: Vec<_> = state
+        .migrations
+        .values()
+        .filter_map(|a| Some((Version::parse(&a.version)?, a)))
+        .filter(|(v, _)| v > to)
+        .collect();
+    applied.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut refusals = Vec::new();
+    let mut restores: Vec<Restore> = Vec::new();
+    for (version, a) in applied {
+        let case_insensitive = migrations
+            .iter()
+            .find(|m| m.version == version)
+            .is_some_and(|m| m.case_insensitive);
+        let moved = migrations
+            .iter()
+            .find(|m| m.version == version && m.move_to().is_some());
+        if let Some(m) = moved {
+            refusals.push(format!(
+                "config migration {} ({}/{}) moved {} to {}, and rollback does not move files back; \
+                 roll back to {} or a later version, or move the file back by hand",
+                a.version,
+                opts.migrations_dir.display(),
+                m.path.display(),
+                m.file,
+                a.file,
+                a.version
+            ));
+            continue;
+        }
+        for p in &a.prior {
+            // A key the migration added has no prior value to restore:
+            // rolling back removes it, secret or not.
+            if p.secret && !p.values.is_empty() {
+                refusals.push(format!(
+                    "config migration {} set the secret key {}, whose prior value lockstep keeps only as a hash; restore it by hand",
+                    a.version,
+                    key_name(p.section.as_deref(), &p.key)
+                ));
+            } else if p.values.len() > 1 || p.values.first().is_some_and(|v| v.is_none()) {
+                refusals.push(format!(
+                    "config migration {} changed {}, which had {}; restore it by hand",
+                    a.version,
+                    key_name(p.section.as_deref(), &p.key),
+                    if p.values.len() > 1 {
+                        "several values"
+                    } else {
+                        "no value at all"
+                    }
+                ));
+            }
+        }
+        let index = match restores.iter().position(|r| r.file == a.file) {
+            Some(i) => i,
+            None => {
+                let loaded = match files.file(&a.file) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        refusals.push(e);
+                        continue;
+                    }
+                };
+                let before = loaded
+                    .content
+                    .as_ref()
+                    .ok()
+                    .and_then(Option::as_deref)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let record = state.files.get(&a.file);
+                let sha = Checksum::of_bytes(before.as_bytes()).to_string();
+                if record.is_some_and(|r| r.sha256 != sha) && opts.on_drift != OnDrift::Force {
+                    refusals.push(format!(
+                        "{} was edited by hand since lockstep last wrote it; rolling back would overwrite \
+                         the edit: pass --on-drift force, or `lockstep resolve --adopt {}` first",
+                        a.file, a.file
+                    ));
+                }
+                restores.push(Restore {
+                    file: a.file.clone(),
+                    path: &loaded.path,
+                    after: before.clone(),
+                    before,
+                    versions: Vec::new(),
+                    secrecy: record.map_or_else(
+                        || Secrecy::new(&[], &[], opts.secret_names),
+                        |r| r.secrecy(opts.secret_names),
+                    ),
+                });
+                restores.len() - 1
+            }
+        };
+        let r = &mut restores[index];
+        let mut doc = Document::parse_as(&r.after, Syntax::for_path(Path::new(&r.file)));
+        let opts = MatchOptions {
+            case_insensitive,
+            occurrence: Occurrence::All,
+            ..MatchOptions::default()
+        };
+        for p in a.prior.iter().rev() {
+            let section = p.section.as_deref();
+            let result =
+                edit::in_block(&mut doc, section, p.block, case_insensitive, |doc| match p
+                    .values
+                    .first()
+                {
+                    None => doc.delete(section, &p.key, &opts),
+                    Some(Some(v)) => doc.set(section, &p.key, v, &opts),
+                    Some(None) => Ok(false),
+                });
+            if let Err(e) = result {
+                refusals.push(format!("config migration {} on {}: {e}", a.version, a.file));
+            }
+        }
+        remove_emptied_sections(&mut doc, &a.prior, &opts);
+        r.after = doc.to_string();
+        r.versions.push(a.version.clone());
+    }
+    if refusals.is_empty() {
+        Ok(restores)
+    } else {
+        Err(refusals)
+    }
+}
+
+/// Removes a section the rolled-back migration created: one it added a key
+/// to that was absent before, left with no key, and with nothing but its
+/// header and blank lines (a comment in it is someone's, and stays).
+fn remove_emptied_sections(doc: &mut Document, prior: &[edit::PriorValue], opts: &MatchOptions) {
+    let mut sections: Vec<&str> = prior
+        .iter()
+        .filter(|p| p.values.is_empty())
+        .filter_map(|p| p.section.as_deref())
+        .collect();
+    sections.dedup();
+    for section in sections {
+        let same = |s: &Option<String>| match s {
+            Some(s) if opts.case_insensitive => s.eq_ignore_ascii_case(section),
+            Some(s) => s == section,
+            None => false,
+        };
+        if doc.entries().iter().any(|e| same(&e.section)) {
+            continue;
+        }
+        let mut without = doc.clone();
+        if !matches!(without.delete_section(section, opts), Ok(true)) {
+            continue;
+        }
+        let code_lines = |d: &Document| {
+            d.to_string()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .count()
+        };
+        if code_lines(doc) == code_lines(&without) + 1 {
+            *doc = without;
+        }
     }
 }
