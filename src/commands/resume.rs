@@ -104,7 +104,7 @@ pub async fn resume(
         }
         Err(failure) => {
             report.fail_as("migration_failed", failure.message());
-            report.database.failed_migration = Some(failure.entry);
+            report.database.failed_migration = Some(failure.entry.into());
         }
     }
     Ok(())

@@ -298,7 +298,7 @@ async fn roll_back_locked(
             }
             Err((message, entry)) => {
                 report.fail_as("migration_failed", message);
-                report.database.failed_migration = Some(entry);
+                report.database.failed_migration = Some(entry.into());
                 break;
             }
         }

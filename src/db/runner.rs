@@ -217,7 +217,7 @@ impl StepSql {
 /// A migration that did not finish.
 #[derive(Debug)]
 pub struct StepFailure {
-    pub entry: FailedEntry,
+    pub entry: Failure,
     /// Whether the step ran in a transaction that was rolled back, so
     /// nothing of it is left in the database.
     pub rolled_back: bool,
@@ -232,24 +232,22 @@ impl StepFailure {
     }
 }
 
-/// A migration that failed: which one, the statement and its line in the file, and the database's error (secrets scrubbed).
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct FailedEntry {
+/// A migration that failed: which one, the statement and its line in the
+/// file, and the database's error (secrets scrubbed). The report shows it
+/// as `database.failed_migration`.
+#[derive(Debug, Clone)]
+pub struct Failure {
     pub version: String,
     pub slug: String,
-    /// The migration file.
     pub path: String,
-    /// The statement that failed.
     pub statement: String,
-    /// Its line in the migration file.
     pub line: usize,
-    /// The database's message.
     pub error: String,
 }
 
 /// The one wording of a failed migration, for the run that failed and for
 /// every later run and `status`, which read it back from the history.
-pub fn failure_message(e: &FailedEntry, point: Option<&FailurePoint>, rolled_back: bool) -> String {
+pub fn failure_message(e: &Failure, point: Option<&FailurePoint>, rolled_back: bool) -> String {
     let next = if rolled_back {
         "nothing of it was kept; fix it and run lockstep again".to_owned()
     } else if let Some(p) = point {
@@ -303,7 +301,7 @@ pub async fn run_step_from(
         |statement: &str, line: usize, error: String, point: Option<FailurePoint>| StepFailure {
             rolled_back: sql.transactional,
             point,
-            entry: FailedEntry {
+            entry: Failure {
                 version: m.version.to_string(),
                 slug: m.slug.clone(),
                 path: format!("{migrations_dir}/{}", m.path.display()),

@@ -6,8 +6,9 @@
 use crate::db::history::HistoryRow;
 use crate::db::migration::{Migration, Phase, Version};
 use crate::db::runner::failure_message;
+use crate::db::runner::Failure;
 use crate::plan::options::PhaseArg;
-use crate::report::{Drift, FailedEntry, Problem};
+use crate::report::{Drift, Problem};
 use crate::vocabulary::Side;
 use std::collections::BTreeMap;
 
@@ -214,8 +215,8 @@ pub fn plan<'a>(
 
 /// A failed migration as its history row records it, in the shape a run
 /// reports a failure.
-pub fn failed_entry(row: &HistoryRow, path: String) -> FailedEntry {
-    FailedEntry {
+pub fn failed_entry(row: &HistoryRow, path: String) -> Failure {
+    Failure {
         version: row.version.clone(),
         slug: row.slug.clone(),
         path,

@@ -10,6 +10,7 @@ pub mod schema;
 pub use payload::Payload;
 
 use crate::config::edit::KeyChanges;
+use crate::db::runner::Failure;
 use crate::vocabulary::Side;
 use schema::{Checksum, Timestamp, Version, Versions};
 use schemars::JsonSchema;
@@ -104,8 +105,33 @@ pub struct PendingEntry {
     pub path: String,
 }
 
-/// The database migration that failed, as the database side reports it.
-pub use crate::db::runner::FailedEntry;
+/// A migration that failed: which one, the statement and its line in the file, and the database's error (secrets scrubbed).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct FailedEntry {
+    pub version: String,
+    pub slug: String,
+    /// The migration file.
+    pub path: String,
+    /// The statement that failed.
+    pub statement: String,
+    /// Its line in the migration file.
+    pub line: usize,
+    /// The database's message.
+    pub error: String,
+}
+
+impl From<Failure> for FailedEntry {
+    fn from(f: Failure) -> Self {
+        FailedEntry {
+            version: f.version,
+            slug: f.slug,
+            path: f.path,
+            statement: f.statement,
+            line: f.line,
+            error: f.error,
+        }
+    }
+}
 
 /// One row of `status`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]

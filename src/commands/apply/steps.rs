@@ -82,7 +82,7 @@ pub(super) async fn run_db_steps(
             }
             Err(failure) => {
                 report.fail_as("migration_failed", failure.message());
-                report.database.failed_migration = Some(failure.entry);
+                report.database.failed_migration = Some(failure.entry.into());
                 return;
             }
         }
@@ -124,7 +124,7 @@ async fn run_online_step(
                 Ok(ms) => ms,
                 Err(f) => {
                     report.fail_as("migration_failed", f.message());
-                    report.database.failed_migration = Some(f.entry);
+                    report.database.failed_migration = Some(f.entry.into());
                     return Err(());
                 }
             };
@@ -179,7 +179,7 @@ async fn run_online_step(
                 Ok(ms) => Ok(Some(ms)),
                 Err(f) => {
                     report.fail_as("migration_failed", f.message());
-                    report.database.failed_migration = Some(f.entry);
+                    report.database.failed_migration = Some(f.entry.into());
                     Err(())
                 }
             }

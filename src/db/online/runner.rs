@@ -11,7 +11,7 @@ use crate::db::dialect::online::Ddl;
 use crate::db::history::state;
 use crate::db::history::{self, HistoryRow, LogEntry, Value};
 use crate::db::migration::Migration;
-use crate::db::runner::{FailedEntry, RunContext};
+use crate::db::runner::{Failure, RunContext};
 use crate::vocabulary::now;
 use sqlx::Row;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ const RETRIES: u32 = 8;
 
 /// A failed part: the statement, and what the database said.
 pub struct PartFailure {
-    pub entry: FailedEntry,
+    pub entry: Failure,
 }
 
 impl PartFailure {
@@ -35,7 +35,7 @@ impl PartFailure {
 
 fn failure(m: &Migration, path: &str, statement: &str, error: String) -> PartFailure {
     PartFailure {
-        entry: FailedEntry {
+        entry: Failure {
             version: m.version.to_string(),
             slug: m.slug.clone(),
             path: path.to_owned(),
