@@ -389,3 +389,96 @@ fn rust_files(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
     }
     out
 }
+
+/// The plan layer does no I/O. clippy enforces the file-system calls
+/// clippy.toml lists (`#![deny(clippy::disallowed_methods)]` in
+/// src/plan/mod.rs, run by CI with `-D warnings`); this keeps that switch
+/// on and catches the I/O a method list cannot name: other I/O modules,
+/// async file access, a database handle, a process, the clock.
+#[test]
+fn the_plan_layer_does_no_io() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plan_mod = std::fs::read_to_string(root.join("src/plan/mod.rs")).unwrap();
+    assert!(
+        plan_mod.contains("#![deny(clippy::disallowed_methods)]"),
+        "src/plan/mod.rs must deny clippy::disallowed_methods"
+    );
+    let clippy = std::fs::read_to_string(root.join("clippy.toml")).unwrap();
+    for method in [
+        "std::fs::read_to_string",
+        "std::fs::File::open",
+        "std::path::Path::canonicalize",
+        "std::path::Path::exists",
+        "std::fs::metadata",
+    ] {
+        assert!(
+            clippy.contains(&format!("path = \"{method}\"")),
+            "clippy.toml no longer disallows {method}"
+        );
+    }
+    let src = root.join("src/plan");
+    let mut found = Vec::new();
+    for (path, text) in rust_files(&src) {
+        for line in without_tests_and_comments(&text).lines() {
+            if let Some(what) = does_io(line) {
+                found.push(format!("{}: {what}: {}", path.display(), line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "I/O in src/plan/ (load it before planning and pass it in):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_io_scan_sees_modules_handles_and_the_clock() {
+    for io in [
+        "use std::fs;",
+        "let f = std::fs::File::open(p)?;",
+        "tokio::fs::read(p).await",
+        "use std::io::Read;",
+        "db: &mut Database,",
+        "sqlx::query(q)",
+        "std::process::Command::new(\"x\")",
+        "let t = SystemTime::now();",
+        "let t = Instant::now();",
+        "std::env::var(\"X\")",
+    ] {
+        assert!(does_io(io).is_some(), "{io}");
+    }
+    for pure in [
+        "let before = &loaded.files[i].bytes;",
+        "fn plan(files: &LoadedFiles) -> Plan {",
+        "let s = state.files.get(name);",
+        "Side::Database.restamp_arg(&row.version)",
+        "pub database: DatabasePlan<'a>,",
+    ] {
+        assert_eq!(does_io(pure), None, "{pure}");
+    }
+}
+
+/// What a line of plan code would do I/O with, if anything.
+fn does_io(code: &str) -> Option<&'static str> {
+    const IO: &[(&str, &str)] = &[
+        ("std::fs", "the file system"),
+        ("tokio::fs", "the file system"),
+        ("std::io", "an I/O handle"),
+        ("File::", "a file"),
+        ("OpenOptions", "a file"),
+        ("rustix::", "a system call"),
+        ("db::connection", "the database"),
+        ("&Database", "the database"),
+        ("&mut Database", "the database"),
+        ("sqlx::", "the database"),
+        ("std::process", "a process"),
+        ("std::net", "the network"),
+        ("std::env", "the environment"),
+        ("SystemTime::now", "the clock"),
+        ("Instant::now", "the clock"),
+    ];
+    IO.iter()
+        .find(|(needle, _)| code.contains(needle))
+        .map(|(_, what)| *what)
+}
