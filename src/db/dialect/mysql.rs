@@ -7,7 +7,8 @@
 //! DDL.
 
 use super::online::{
-    column_list, select_list, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers,
+    column_list, select_list, BackfillSession, ConstraintError, ConstraintSql, Ddl, OnlineSql,
+    SyncTriggers,
 };
 use super::trigger::RowTrigger;
 use super::{Dialect, Lexicon, LockKind, SessionLock, SqlDialect};
@@ -332,7 +333,7 @@ impl OnlineSql for Mysql {
         ))]
     }
 
-    fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, String> {
+    fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, ConstraintError> {
         let t = self.q(&c.table);
         let n = self.q(&c.name);
         if let Some(columns) = &c.unique {
@@ -356,7 +357,7 @@ impl OnlineSql for Mysql {
                 ),
                 format!("ALTER TABLE {t} DROP FOREIGN KEY {n}"),
             ),
-            (None, None) => return Err("give check, unique or foreign_key".to_owned()),
+            (None, None) => return Err(ConstraintError::NoKind),
         };
         // MySQL has no NOT VALID: the constraint is checked when added.
         Ok(ConstraintSql {
@@ -373,7 +374,7 @@ impl OnlineSql for Mysql {
         table: &str,
         name: &str,
         c: Option<&ConstraintInfo>,
-    ) -> Result<Vec<Ddl>, String> {
+    ) -> Result<Vec<Ddl>, ConstraintError> {
         let t = self.q(table);
         let online = ", ALGORITHM=INPLACE, LOCK=NONE";
         Ok(match c {

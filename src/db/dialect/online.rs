@@ -29,6 +29,42 @@ impl Ddl {
     }
 }
 
+/// A table the dialect cannot create as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateTableError {
+    #[error("column {column} has no type for {dialect}")]
+    NoType { column: String, dialect: Dialect },
+}
+
+/// A constraint the dialect cannot add or drop online, and what to do
+/// instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConstraintError {
+    #[error("give check, unique or foreign_key")]
+    NoKind,
+    #[error(
+        "SQLite cannot add a CHECK or FOREIGN KEY constraint to the existing table {table}; \
+         use an `sql` operation that rebuilds the table"
+    )]
+    CannotAdd { table: String },
+    /// `what`: the kind of constraint, as a phrase ("a UNIQUE constraint …").
+    #[error(
+        "{name} is {what} written in the definition of table {table}, which SQLite cannot drop \
+         without rebuilding the table; use an `sql` operation that rebuilds {table} without it \
+         (create the new table, copy the rows, drop the old one, rename)"
+    )]
+    InDefinition {
+        name: String,
+        what: String,
+        table: String,
+    },
+    #[error(
+        "on SQLite dropping {name} depends on how the table's definition states it; \
+         connect to the database to compile this operation"
+    )]
+    NeedsCatalog { name: String },
+}
+
 /// On UPDATE: a statement that changed `source` and left `target` as it
 /// was sets `target` from `expr` (over the new row). A statement that
 /// changed both wrote both, and keeps what it wrote.
@@ -98,7 +134,7 @@ pub trait OnlineSql: std::marker::Sync + Send {
         self.dialect().ident(ident)
     }
 
-    fn create_table(&self, t: &CreateTable) -> Result<String, String> {
+    fn create_table(&self, t: &CreateTable) -> Result<String, CreateTableError> {
         let mut parts = Vec::new();
         let keys: Vec<&str> = t
             .columns
@@ -107,10 +143,13 @@ pub trait OnlineSql: std::marker::Sync + Send {
             .map(|c| c.name.as_str())
             .collect();
         for c in &t.columns {
-            let ty = c
-                .sql_type
-                .for_dialect(self.dialect())
-                .ok_or_else(|| format!("column {} has no type for {}", c.name, self.dialect()))?;
+            let ty =
+                c.sql_type
+                    .for_dialect(self.dialect())
+                    .ok_or_else(|| CreateTableError::NoType {
+                        column: c.name.clone(),
+                        dialect: self.dialect(),
+                    })?;
             let mut def = format!("{} {ty}", self.q(&c.name));
             if !c.nullable {
                 def.push_str(" NOT NULL");
@@ -241,7 +280,7 @@ pub trait OnlineSql: std::marker::Sync + Send {
 
     fn drop_index(&self, table: &str, name: &str) -> Vec<Ddl>;
 
-    fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, String>;
+    fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, ConstraintError>;
 
     /// Contract: drops constraint `name` of `table`, which the catalog
     /// describes as `c` (`None` offline). Refuses, saying what to do
@@ -251,7 +290,7 @@ pub trait OnlineSql: std::marker::Sync + Send {
         table: &str,
         name: &str,
         c: Option<&ConstraintInfo>,
-    ) -> Result<Vec<Ddl>, String>;
+    ) -> Result<Vec<Ddl>, ConstraintError>;
 
     /// Renames table `from` to `to` and leaves a view under the old name
     /// that old code can read and write (`columns`: the table's, with

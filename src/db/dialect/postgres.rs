@@ -4,7 +4,7 @@
 //! constraints validated at contract, NOT NULL through a validated CHECK, a
 //! short `lock_timeout` on DDL.
 
-use super::online::{column_list, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
+use super::online::{column_list, ConstraintError, ConstraintSql, Ddl, OnlineSql, SyncTriggers};
 use super::trigger::RowTrigger;
 use super::{Dialect, Lexicon, LockKind, SessionLock, SqlDialect};
 use crate::db::online::introspect::{ColumnInfo, ConstraintInfo, ConstraintKind};
@@ -273,7 +273,7 @@ impl OnlineSql for Postgres {
         ))]
     }
 
-    fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, String> {
+    fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, ConstraintError> {
         let t = self.q(&c.table);
         let n = self.q(&c.name);
         let drop = Ddl::tx(format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {n}"));
@@ -296,7 +296,7 @@ impl OnlineSql for Postgres {
                 self.q(&fk.references),
                 column_list(self, &fk.referenced_columns)
             ),
-            (None, None) => return Err("give check, unique or foreign_key".to_owned()),
+            (None, None) => return Err(ConstraintError::NoKind),
         };
         Ok(ConstraintSql {
             expand: vec![Ddl::tx(format!(
@@ -312,7 +312,7 @@ impl OnlineSql for Postgres {
         table: &str,
         name: &str,
         c: Option<&ConstraintInfo>,
-    ) -> Result<Vec<Ddl>, String> {
+    ) -> Result<Vec<Ddl>, ConstraintError> {
         // An index without a constraint goes without locking the table;
         // a constraint needs its short exclusive lock.
         Ok(match c.map(|c| &c.kind) {

@@ -7,7 +7,8 @@
 //! for a write anyway.
 
 use super::online::{
-    column_list, rename_with_view, BackfillSession, ConstraintSql, Ddl, OnlineSql, SyncTriggers,
+    column_list, rename_with_view, BackfillSession, ConstraintError, ConstraintSql, Ddl, OnlineSql,
+    SyncTriggers,
 };
 use super::sqlite_columns::{self, ColumnText, ConstraintText};
 use super::trigger::arrived;
@@ -320,18 +321,16 @@ impl OnlineSql for Sqlite {
         vec![Ddl::tx(format!("DROP INDEX IF EXISTS {}", self.q(name)))]
     }
 
-    fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, String> {
+    fn add_constraint(&self, c: &AddConstraint) -> Result<ConstraintSql, ConstraintError> {
         match &c.unique {
             Some(columns) => Ok(ConstraintSql {
                 expand: self.create_index(&c.table, &c.name, columns, true),
                 contract: Vec::new(),
                 undo: self.drop_index(&c.table, &c.name),
             }),
-            None => Err(format!(
-                "SQLite cannot add a CHECK or FOREIGN KEY constraint to the existing table {}; \
-                 use an `sql` operation that rebuilds the table",
-                c.table
-            )),
+            None => Err(ConstraintError::CannotAdd {
+                table: c.table.clone(),
+            }),
         }
     }
 
@@ -340,13 +339,11 @@ impl OnlineSql for Sqlite {
         table: &str,
         name: &str,
         c: Option<&ConstraintInfo>,
-    ) -> Result<Vec<Ddl>, String> {
-        let rebuild = |what: &str| {
-            format!(
-                "{name} is {what} written in the definition of table {table}, which SQLite cannot drop \
-                 without rebuilding the table; use an `sql` operation that rebuilds {table} without it \
-                 (create the new table, copy the rows, drop the old one, rename)"
-            )
+    ) -> Result<Vec<Ddl>, ConstraintError> {
+        let rebuild = |what: String| ConstraintError::InDefinition {
+            name: name.to_owned(),
+            what,
+            table: table.to_owned(),
         };
         match c {
             Some(ConstraintInfo {
@@ -364,13 +361,12 @@ impl OnlineSql for Sqlite {
                 kind: ConstraintKind::Unique,
                 ..
             }) => Err(rebuild(
-                "a UNIQUE constraint (its index belongs to the table)",
+                "a UNIQUE constraint (its index belongs to the table)".to_owned(),
             )),
-            Some(c) => Err(rebuild(&format!("a constraint ({})", c.definition))),
-            None => Err(format!(
-                "on SQLite dropping {name} depends on how the table's definition states it; \
-                 connect to the database to compile this operation"
-            )),
+            Some(c) => Err(rebuild(format!("a constraint ({})", c.definition))),
+            None => Err(ConstraintError::NeedsCatalog {
+                name: name.to_owned(),
+            }),
         }
     }
 

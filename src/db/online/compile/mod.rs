@@ -7,7 +7,7 @@ mod dual_write;
 use super::capture;
 use super::introspect::{ColumnInfo, ConstraintKind, TableInfo};
 use super::operation::{OnlineMigration, Operation, SqlType};
-use crate::db::dialect::online::{Ddl, InsertBranch, OnlineSql};
+use crate::db::dialect::online::{ConstraintError, CreateTableError, Ddl, InsertBranch, OnlineSql};
 use crate::db::dialect::Dialect;
 use crate::db::migration::Phase;
 use dual_write::{check, dual_write, key_of, not_null_note, sync, Pair};
@@ -69,7 +69,37 @@ pub type Schema = BTreeMap<String, TableInfo>;
 pub struct CompileError {
     pub number: usize,
     pub operation: &'static str,
-    pub reason: String,
+    pub reason: Reason,
+}
+
+/// Why an operation cannot compile; its text is the reason's alone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Reason {
+    #[error(transparent)]
+    CreateTable(#[from] CreateTableError),
+    #[error(transparent)]
+    Constraint(#[from] ConstraintError),
+    #[error(transparent)]
+    Column(#[from] ColumnError),
+    /// A reason stated where it is found.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<String> for Reason {
+    fn from(reason: String) -> Self {
+        Reason::Other(reason)
+    }
+}
+
+/// A column an operation names that is not there, or a type it gives
+/// that has no spelling for the dialect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ColumnError {
+    #[error("table {table} has no column {column}")]
+    Missing { table: String, column: String },
+    #[error("no type for {0}")]
+    NoType(Dialect),
 }
 
 pub fn compile(
@@ -86,7 +116,7 @@ pub fn compile(
     let schema = &mut schema;
     let mut undo: Vec<Vec<Ddl>> = Vec::new();
     for (index, op) in m.operations.iter().enumerate() {
-        let at = |reason: String| CompileError {
+        let at = |reason: Reason| CompileError {
             number: index + 1,
             operation: op.name(),
             reason,
@@ -94,7 +124,8 @@ pub fn compile(
         let name = format!("lockstep_{version}_{}", index + 1);
         match op {
             Operation::CreateTable(t) => {
-                c.expand.push(Ddl::tx(g.create_table(t).map_err(at)?));
+                c.expand
+                    .push(Ddl::tx(g.create_table(t).map_err(|e| at(e.into()))?));
                 undo.push(vec![g.drop_table(&t.name)]);
             }
             Operation::DropTable(t) => {
@@ -104,7 +135,7 @@ pub fn compile(
                 c.contract.push(g.drop_table(&t.name));
             }
             Operation::AddColumn(a) => {
-                let ty = column_type(&a.column.sql_type, dialect).map_err(at)?;
+                let ty = column_type(&a.column.sql_type, dialect).map_err(|e| at(e.into()))?;
                 c.expand.push(g.add_column(
                     &a.table,
                     &a.column.name,
@@ -230,7 +261,7 @@ pub fn compile(
                     (_, Some(col)) => col,
                     (Some(t), None) if schema.is_empty() => ColumnInfo {
                         name: r.from.clone(),
-                        sql_type: column_type(t, dialect).map_err(at)?,
+                        sql_type: column_type(t, dialect).map_err(|e| at(e.into()))?,
                         nullable: true,
                         ..ColumnInfo::default()
                     },
@@ -238,11 +269,10 @@ pub fn compile(
                         return Err(at(format!(
                             "give `type` to print the SQL of renaming {}.{} without a database",
                             r.table, r.from
-                        )))
+                        )
+                        .into()))
                     }
-                    (_, None) => {
-                        return Err(at(format!("table {} has no column {}", r.table, r.from)))
-                    }
+                    (_, None) => return Err(at(missing(&r.table, &r.from).into())),
                 };
                 let target = ColumnInfo {
                     name: r.to.clone(),
@@ -267,13 +297,13 @@ pub fn compile(
                         ..ColumnInfo::default()
                     })
                 }) else {
-                    return Err(at(format!("table {} has no column {}", a.table, a.column)));
+                    return Err(at(missing(&a.table, &a.column).into()));
                 };
                 let retyped = a.sql_type.is_some();
                 let ty = match &a.sql_type {
-                    Some(t) => column_type(t, dialect).map_err(at)?,
+                    Some(t) => column_type(t, dialect).map_err(|e| at(e.into()))?,
                     None if !old.sql_type.is_empty() => old.sql_type.clone(),
-                    None => return Err(at(format!("give `type` for {}.{}", a.table, a.to))),
+                    None => return Err(at(format!("give `type` for {}.{}", a.table, a.to).into())),
                 };
                 // A new type keeps nothing of the old one's; the same type
                 // keeps its collation, default and MariaDB extras.
@@ -314,11 +344,11 @@ pub fn compile(
                 &d.column,
                 Some(&d.default),
             )
-            .map_err(at)?,
+            .map_err(|e| at(e.into()))?,
             Operation::DropDefault(d) => set_default(
                 g, &mut c, &mut undo, schema, version, &d.table, &d.column, None,
             )
-            .map_err(at)?,
+            .map_err(|e| at(e.into()))?,
             Operation::CreateIndex(i) => {
                 c.expand
                     .extend(g.create_index(&i.table, &i.name, &i.columns, i.unique));
@@ -326,7 +356,7 @@ pub fn compile(
             }
             Operation::DropIndex(i) => c.contract.extend(g.drop_index(&i.table, &i.name)),
             Operation::AddConstraint(k) => {
-                let sql = g.add_constraint(k).map_err(at)?;
+                let sql = g.add_constraint(k).map_err(|e| at(e.into()))?;
                 c.expand.extend(sql.expand);
                 c.contract.extend(sql.contract);
                 undo.push(sql.undo);
@@ -344,20 +374,23 @@ pub fn compile(
                                 k.table, k.name
                             ),
                             None => format!("table {} does not exist", k.table),
-                        }))
+                        }
+                        .into()))
                     }
                     Some(ConstraintKind::PrimaryKey) => {
                         return Err(at(format!(
                             "{} is the primary key of {}: backfills walk it and old code finds rows by it, \
                              so lockstep does not drop it online; change the key with an `sql` operation",
                             k.name, k.table
-                        )))
+                        )
+                        .into()))
                     }
                     Some(ConstraintKind::Index) => {
                         return Err(at(format!(
                             "{} is an index of {} that enforces nothing: drop it with `drop_index`",
                             k.name, k.table
-                        )))
+                        )
+                        .into()))
                     }
                     _ => {}
                 }
@@ -386,18 +419,21 @@ pub fn compile(
                         k.name,
                         k.table,
                         needed.join(" and ")
-                    )));
+                    )
+                    .into()));
                 }
                 // Contract: old code may rely on it until then (a unique
                 // one for ON CONFLICT, a foreign key for its cascade). A
                 // rollback before contract finds it untouched.
-                c.contract
-                    .extend(g.drop_constraint(&k.table, &k.name, live).map_err(at)?);
+                c.contract.extend(
+                    g.drop_constraint(&k.table, &k.name, live)
+                        .map_err(|e| at(e.into()))?,
+                );
             }
             Operation::Sql(s) => {
                 let up =
                     s.up.for_dialect(dialect)
-                        .ok_or_else(|| at(format!("no `up` SQL for {dialect}")))?;
+                        .ok_or_else(|| at(format!("no `up` SQL for {dialect}").into()))?;
                 let statements: Vec<Ddl> = crate::db::statements::split(up, dialect)
                     .into_iter()
                     .map(|st| Ddl::tx(st.sql))
@@ -447,7 +483,7 @@ fn set_default(
     table: &str,
     column: &str,
     default: Option<&str>,
-) -> Result<(), String> {
+) -> Result<(), ColumnError> {
     let live = schema.get(table).and_then(|t| t.column(column)).cloned();
     let live = match live {
         Some(live) => live,
@@ -455,7 +491,7 @@ fn set_default(
             name: column.to_owned(),
             ..ColumnInfo::default()
         },
-        None => return Err(format!("table {table} has no column {column}")),
+        None => return Err(missing(table, column)),
     };
     if let Some(before) = original(schema, table, column).filter(|_| !schema.is_empty()) {
         c.expand
@@ -471,6 +507,81 @@ fn original(schema: &Schema, table: &str, column: &str) -> Option<ColumnInfo> {
     schema.get(table).and_then(|t| t.original(column)).cloned()
 }
 
-fn column_type(t: &SqlType, d: Dialect) -> Result<String, String> {
-    t.for_dialect(d).ok_or_else(|| format!("no type for {d}"))
+fn column_type(t: &SqlType, d: Dialect) -> Result<String, ColumnError> {
+    t.for_dialect(d).ok_or(ColumnError::NoType(d))
+}
+
+fn missing(table: &str, column: &str) -> ColumnError {
+    ColumnError::Missing {
+        table: table.to_owned(),
+        column: column.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reasons read as they did when they were strings.
+    #[test]
+    fn reasons_keep_their_text() {
+        let reason = |r: Reason| {
+            CompileError {
+                number: 2,
+                operation: "add_constraint",
+                reason: r,
+            }
+            .to_string()
+        };
+        let cases = [
+            (
+                CreateTableError::NoType {
+                    column: "id".to_owned(),
+                    dialect: Dialect::Postgres,
+                }
+                .into(),
+                "column id has no type for postgres",
+            ),
+            (
+                ConstraintError::NoKind.into(),
+                "give check, unique or foreign_key",
+            ),
+            (
+                ConstraintError::CannotAdd {
+                    table: "t".to_owned(),
+                }
+                .into(),
+                "SQLite cannot add a CHECK or FOREIGN KEY constraint to the existing table t; \
+                 use an `sql` operation that rebuilds the table",
+            ),
+            (
+                ConstraintError::InDefinition {
+                    name: "u".to_owned(),
+                    what: "a constraint (CHECK (a > 0))".to_owned(),
+                    table: "t".to_owned(),
+                }
+                .into(),
+                "u is a constraint (CHECK (a > 0)) written in the definition of table t, which \
+                 SQLite cannot drop without rebuilding the table; use an `sql` operation that \
+                 rebuilds t without it (create the new table, copy the rows, drop the old one, rename)",
+            ),
+            (
+                ConstraintError::NeedsCatalog {
+                    name: "u".to_owned(),
+                }
+                .into(),
+                "on SQLite dropping u depends on how the table's definition states it; \
+                 connect to the database to compile this operation",
+            ),
+            (missing("t", "c").into(), "table t has no column c"),
+            (
+                ColumnError::NoType(Dialect::Mysql).into(),
+                "no type for mysql",
+            ),
+            ("as written".to_owned().into(), "as written"),
+        ];
+        for (r, text) in cases {
+            assert_eq!(reason(r), format!("operation 2 (add_constraint): {text}"));
+        }
+    }
 }
