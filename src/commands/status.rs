@@ -2,23 +2,21 @@
 //! exit 1 on drift). Both read; neither locks nor writes.
 
 use super::Ctx;
-use crate::checksum::Checksum;
-use crate::cli::args::{OnDrift, PhaseArg};
+use crate::cli::args::PhaseArg;
 use crate::config::load::ConfigInputs;
 use crate::config::state::State;
 use crate::db::connection::Database;
 use crate::db::history::HistoryRow;
 use crate::db::layouts::Layout;
-use crate::db::migration::{Migration, Version};
-use crate::plan::config::{self as config_plan, ConfigOptions};
+use crate::db::migration::Migration;
 use crate::plan::database::{self as db_plan, state, PlanOptions};
+use crate::plan::status as status_plan;
 use crate::report::payload::{
     BackfillInProgress, ConfigMigrationState, ConfigMigrationStatus, Host, Payload, StatusPayload,
     VerifyPayload,
 };
-use crate::report::{ConfigFile, ConfigFileStatus, Drift, FailureStatus, MigrationStatus, Report};
+use crate::report::{ConfigFile, Drift, Report};
 use anyhow::Result;
-use std::collections::BTreeMap;
 
 async fn load(ctx: &Ctx) -> Result<(Layout, Vec<Migration>, Vec<HistoryRow>)> {
     let (layout, migrations) = ctx.load_migrations_with_layout()?;
@@ -140,75 +138,35 @@ async fn key_range(db: &mut Database, table: &str) -> Option<(i64, i64)> {
 }
 
 /// The config side as status and verify see it: every file, drift noted,
-/// nothing refused.
-/// Fills the config side of `report` and returns every config migration
-/// with its state on this host.
+/// nothing refused. Fills the config side of `report` and returns every
+/// config migration with its state on this host.
 fn config_status(ctx: &Ctx, report: &mut Report) -> Result<Vec<ConfigMigrationStatus>> {
     let migrations = ctx.load_config_migrations()?;
     let mut state = State::load(&ctx.settings.state_dir)?;
     crate::config::commit::settle_pending_writes(&ctx.settings.config_root, &mut state);
-    let opts = ConfigOptions {
-        phase: PhaseArg::All,
-        target: None,
-        on_drift: OnDrift::Force,
-        check: true,
-        vars: &ctx.settings.vars,
-        secret_names: &ctx.settings.secret_names,
-        migrations_dir: &ctx.settings.config_migrations,
-    };
     let inputs = ConfigInputs::for_migrations(
         &ctx.settings.config_root,
         &migrations,
         &state,
         &ctx.settings.vars,
     );
-    let plan = config_plan::plan(&migrations, &inputs, &state, &opts);
-    // A file that cannot be read (a FIFO, a device) has no status to show.
-    if let Some(p) = plan.problems.iter().find(|p| p.kind == "config_unreadable") {
-        anyhow::bail!("{}", p.msg);
-    }
-    report.drift.extend(plan.drift.iter().cloned());
-    report.secrets.extend(plan.secret_values.iter().cloned());
-    report.config.files = plan
-        .files
-        .iter()
-        .map(|f| {
-            ConfigFile::Status(ConfigFileStatus {
-                path: f.file.clone(),
-                pending: f
-                    .expand
-                    .iter()
-                    .chain(&f.contract)
-                    .map(|p| p.migration.version.to_string())
-                    .collect(),
-                drifted: f.drift.is_some(),
-                drift: f.drift.clone(),
-                sha256: f
-                    .before
-                    .as_deref()
-                    .map(|t| Checksum::of_bytes(t.as_bytes()).to_string()),
-            })
-        })
-        .collect();
-    Ok(migrations
-        .iter()
-        .map(|m| {
-            let applied = state.migrations.get(m.version.as_str());
-            ConfigMigrationStatus {
-                version: m.version.to_string(),
-                slug: m.slug.clone(),
-                file: m.file.clone(),
-                phase: m.phase.as_str().to_owned(),
-                state: if applied.is_some() {
-                    ConfigMigrationState::Applied
-                } else {
-                    ConfigMigrationState::Pending
-                },
-                checksum_ok: applied.map(|a| a.checksum == m.checksum.as_str()),
-                applied_at: applied.map(|a| a.applied_at.clone()),
-            }
-        })
-        .collect())
+    let status = match status_plan::config(
+        &migrations,
+        &inputs,
+        &state,
+        &ctx.settings.vars,
+        &ctx.settings.secret_names,
+        &ctx.settings.config_migrations,
+    ) {
+        Ok(status) => status,
+        Err(msg) => anyhow::bail!("{msg}"),
+    };
+    report.drift.extend(status.plan.drift.iter().cloned());
+    report
+        .secrets
+        .extend(status.plan.secret_values.iter().cloned());
+    report.config.files = status.files.into_iter().map(ConfigFile::Status).collect();
+    Ok(status.migrations)
 }
 
 pub async fn status(ctx: &Ctx) -> Result<Report> {
@@ -234,66 +192,12 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
     report.database.current = plan.current.as_ref().map(|v| v.to_string());
     report.database.pending = Vec::new();
 
-    let mut rows: BTreeMap<Version, MigrationStatus> = BTreeMap::new();
-    let files: BTreeMap<Version, &Migration> =
-        migrations.iter().map(|m| (m.version.clone(), m)).collect();
-    for m in &migrations {
-        rows.insert(
-            m.version.clone(),
-            MigrationStatus {
-                version: m.version.to_string(),
-                slug: m.slug.clone(),
-                phase: m.phase.as_str().to_owned(),
-                state: "pending".to_owned(),
-                path: Some(format!("{}/{}", ctx.migrations_display(), m.path.display())),
-                checksum: Some(m.checksum.to_string()),
-                checksum_ok: None,
-                applied_at: None,
-                host: None,
-                failure: None,
-            },
-        );
-    }
-    for row in history {
-        let Some(version) = Version::parse(&row.version) else {
-            continue;
-        };
-        let file = files.get(&version);
-        let entry = rows.entry(version).or_insert_with(|| MigrationStatus {
-            version: row.version.clone(),
-            slug: row.slug.clone(),
-            phase: row.phase.clone(),
-            state: "missing".to_owned(),
-            path: None,
-            checksum: Some(row.checksum.clone()),
-            checksum_ok: None,
-            applied_at: None,
-            host: None,
-            failure: None,
-        });
-        if file.is_some() {
-            entry.state = if row.state == state::ROLLED_BACK {
-                "pending (rolled back)".to_owned()
-            } else {
-                row.state.clone()
-            };
-        }
-        if row.state != state::ROLLED_BACK {
-            entry.checksum_ok = file.map(|m| m.checksum.as_str() == row.checksum);
-            entry.applied_at = Some(row.applied_at.clone());
-            entry.host = Some(row.host.clone());
-        }
-        if row.state == state::FAILED || row.state == state::RUNNING {
-            entry.failure = Some(failure_status(ctx, row, file.copied(), &report));
-        }
-    }
-    let count = |f: &dyn Fn(&MigrationStatus) -> bool| rows.values().filter(|r| f(r)).count();
-    let pending = count(&|r| r.state.starts_with("pending"));
-    let applied = count(&|r| state::is_applied(&r.state));
-    let failed = count(&|r| r.state == state::FAILED);
-    let interrupted = count(&|r| r.state == state::RUNNING);
-    let edited = count(&|r| r.checksum_ok == Some(false));
-    let missing = count(&|r| r.state == "missing");
+    let database = status_plan::database(
+        &migrations,
+        history,
+        &ctx.migrations_display(),
+        &report.problems,
+    );
     let config_drifted = report
         .drift
         .iter()
@@ -304,22 +208,11 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
             )
         })
         .count();
-    let mut database = format!("database: {applied} applied, {pending} pending");
-    for (n, what) in [
-        (failed, "failed"),
-        (interrupted, "interrupted"),
-        (edited, "edited"),
-        (missing, "missing"),
-    ] {
-        if n > 0 {
-            database.push_str(&format!(", {n} {what}"));
-        }
-    }
     let mut config = format!("config: {config_pending} pending");
     if config_drifted > 0 {
         config.push_str(&format!(", {config_drifted} drifted"));
     }
-    report.msg = format!("{database}; {config}");
+    report.msg = format!("{}; {config}", database.summary());
     if !live.backfills.is_empty() {
         report.msg.push_str(&format!(
             "; {} backfill{} in progress",
@@ -337,45 +230,12 @@ pub async fn status(ctx: &Ctx) -> Result<Report> {
         migrations_dir: folder(&settings.migrations),
         config_migrations_dir: folder(&settings.config_migrations),
         config_root: folder(&settings.config_root),
-        healthy: failed + interrupted + edited + missing + config_drifted == 0,
+        healthy: database.unhealthy() + config_drifted == 0,
         backfills_in_progress: live.backfills,
         hosts: live.hosts,
     });
-    report.database.migrations = Some(rows.into_values().collect());
+    report.database.migrations = Some(database.migrations);
     Ok(report)
-}
-
-/// A failed or interrupted migration as `status` shows it: the statement,
-/// the line, how many statements took effect, and the message `apply` gives.
-fn failure_status(
-    ctx: &Ctx,
-    row: &HistoryRow,
-    file: Option<&Migration>,
-    report: &Report,
-) -> FailureStatus {
-    let path = file.map_or(format!("{}_{}", row.version, row.slug), |m| {
-        format!("{}/{}", ctx.migrations_display(), m.path.display())
-    });
-    let entry = db_plan::failed_entry(row, path.clone());
-    let msg = report
-        .problems
-        .iter()
-        .find(|p| p.msg.starts_with(&format!("migration {} (", row.version)))
-        .map(|p| p.msg.clone())
-        .unwrap_or_default();
-    let point = row.failure_point.as_ref();
-    FailureStatus {
-        statement: row.failed_statement.clone(),
-        line: point.map(|p| p.line),
-        error: row.error.clone(),
-        statements_done: point.map(|p| p.statements_done),
-        statements_total: point.map(|p| p.statements_total),
-        msg: if msg.is_empty() {
-            crate::db::runner::failure_message(&entry, point, false)
-        } else {
-            msg
-        },
-    }
 }
 
 pub async fn verify(ctx: &Ctx) -> Result<Report> {

@@ -15,3 +15,4 @@ pub mod database;
 pub mod lint;
 pub mod options;
 pub mod rollback;
+pub mod status;
