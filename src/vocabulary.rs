@@ -1,6 +1,7 @@
 //! The words both sides (database and config migrations) and every layer
-//! share: versions, phases, the two sides, timestamps as stored. The bottom
-//! of the module graph: it imports nothing of lockstep's.
+//! share: versions, phases, the two sides, history states and timestamps
+//! as stored. The bottom of the module graph: it imports nothing of
+//! lockstep's.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -129,4 +130,41 @@ impl Side {
 /// The current time as lockstep stores it: RFC 3339, UTC, milliseconds.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The states of a row in the database history, as stored.
+pub mod state {
+    pub const APPLIED: &str = "applied";
+    pub const RUNNING: &str = "running";
+    pub const FAILED: &str = "failed";
+    pub const ROLLED_BACK: &str = "rolled_back";
+    /// A migration with SQL only for other dialects, recorded without
+    /// running anything on this database.
+    pub const SKIPPED: &str = "skipped";
+    /// A YAML migration whose expand part ran; its backfill may not have.
+    pub const EXPANDED: &str = "expanded";
+    pub const BACKFILLED: &str = "backfilled";
+    pub const CONTRACTED: &str = "contracted";
+
+    /// Whether the migration's (expand) part is in the database.
+    pub fn is_applied(state: &str) -> bool {
+        matches!(state, APPLIED | EXPANDED | BACKFILLED | CONTRACTED)
+    }
+
+    /// Every state this lockstep writes.
+    pub const KNOWN: [&str; 8] = [
+        APPLIED,
+        RUNNING,
+        FAILED,
+        ROLLED_BACK,
+        EXPANDED,
+        BACKFILLED,
+        CONTRACTED,
+        SKIPPED,
+    ];
+
+    /// A YAML migration waiting for its contract part.
+    pub fn awaits_contract(state: &str) -> bool {
+        matches!(state, EXPANDED | BACKFILLED)
+    }
 }

@@ -2,7 +2,7 @@
 //! left unset here fall back to the environment, `lockstep.ini` and the
 //! defaults in [`crate::cli::settings`].
 
-pub use crate::plan::options::{OnDrift, PhaseArg};
+use crate::plan::options::{OnDrift, PhaseArg};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 

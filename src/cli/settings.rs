@@ -8,9 +8,10 @@
 //! instead, its relative paths are relative to its own directory, and the
 //! state dir defaults to `/var/lib/lockstep`, as a distro package expects.
 
-use crate::cli::args::{Format, GlobalArgs, OnDrift, PhaseArg};
+use crate::cli::args::{Format, GlobalArgs};
 use crate::cli::settings_file::SettingsFile;
 use crate::config::secrecy::SecretNames;
+use crate::plan::options::{OnDrift, PhaseArg};
 use anyhow::{anyhow, bail, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -14,12 +14,13 @@
 use super::{connect_locked, connect_read_only, read_history, Ctx};
 use crate::db::connection::Database;
 use crate::db::history::{self, LogEntry};
-use crate::db::migration::{Migration, Version};
+use crate::db::migration::Migration;
 use crate::db::runner::StepSql;
 use crate::db::tool_history::{self, Tool};
-use crate::plan::database::state;
 use crate::report::payload::{AdoptChanged, AdoptedEntry};
 use crate::report::{PendingEntry, Report};
+use crate::vocabulary::state;
+use crate::vocabulary::Version;
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeSet;
 

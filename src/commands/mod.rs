@@ -195,8 +195,7 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
     history::check_states(&history)?;
     // A failure's statement and error are only read when there is one.
     let failed = |r: &HistoryRow| {
-        r.state == crate::plan::database::state::FAILED
-            || r.state == crate::plan::database::state::RUNNING
+        r.state == crate::vocabulary::state::FAILED || r.state == crate::vocabulary::state::RUNNING
     };
     if !full && history.iter().any(failed) {
         return Box::pin(read_history_columns(db, true)).await;
@@ -204,7 +203,7 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
     let mut history = history;
     if history
         .iter()
-        .any(|r| r.state == crate::plan::database::state::FAILED)
+        .any(|r| r.state == crate::vocabulary::state::FAILED)
     {
         attach_failure_points(db, &mut history).await;
     }
@@ -242,7 +241,7 @@ async fn attach_failure_points(db: &mut Database, history: &mut [HistoryRow]) {
         };
         if let Some(row) = history
             .iter_mut()
-            .find(|h| h.version == version && h.state == crate::plan::database::state::FAILED)
+            .find(|h| h.version == version && h.state == crate::vocabulary::state::FAILED)
         {
             row.failure_point = Some(point);
         }

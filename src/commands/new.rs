@@ -6,7 +6,7 @@
 //! a migration that does not parse yet does not stop a new one.
 
 use super::Ctx;
-use crate::cli::args::PhaseArg;
+use crate::plan::options::PhaseArg;
 use crate::report::payload::{NewPayload, Payload};
 use crate::report::Report;
 use crate::vocabulary::Version;

@@ -7,9 +7,10 @@
 use crate::db::connection::Database;
 use crate::db::dialect::Dialect;
 use crate::db::history::HistoryRow;
-use crate::db::migration::{Migration, Phase};
+use crate::db::migration::Migration;
 use crate::db::online::{self, Compiled};
-use crate::plan::database::state;
+use crate::vocabulary::state;
+use crate::vocabulary::Phase;
 use anyhow::{anyhow, Result};
 use sqlx::Row;
 use std::collections::BTreeMap;

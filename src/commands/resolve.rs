@@ -9,8 +9,8 @@ use crate::config::ini::Syntax;
 use crate::config::secrecy::Secrecy;
 use crate::config::state::{FileRecord, State, StateLock};
 use crate::db::history::{self, LogEntry};
-use crate::plan::database::state;
 use crate::report::Report;
+use crate::vocabulary::state;
 use crate::vocabulary::{now, Side, Version};
 use anyhow::{anyhow, bail, Result};
 
@@ -186,7 +186,7 @@ async fn yaml_resolution(
     let rows = db
         .fetch_all_bound(
             &history::select_last_action(db.dialect()),
-            &[history::Value::Text(version.to_owned())],
+            &[crate::db::bookkeeping::Value::Text(version.to_owned())],
         )
         .await?;
     let part: Option<String> = rows.first().map(|r| r.try_get(0)).transpose()?;

@@ -10,9 +10,9 @@ use crate::db::connection::Database;
 use crate::db::failure_point::{self, FailurePoint};
 use crate::db::history::HistoryRow;
 use crate::db::runner::{self, Direction, StepSql};
-use crate::plan::database::state;
 use crate::report::payload::{Payload, ResumePayload, Resumed};
 use crate::report::{AppliedEntry, Report};
+use crate::vocabulary::state;
 use crate::vocabulary::Version;
 use anyhow::{anyhow, bail, Result};
 

@@ -9,11 +9,12 @@ use crate::config::migration::ConfigMigration;
 use crate::config::state::{FileRecord, State, StateLock};
 use crate::db::connection::Database;
 use crate::db::history::HistoryRow;
-use crate::db::migration::{Migration, Version};
+use crate::db::migration::Migration;
 use crate::db::runner::{self, Direction, StepSql};
-use crate::plan::database::state;
 use crate::plan::rollback::Restore;
 use crate::report::{AppliedEntry, Report};
+use crate::vocabulary::state;
+use crate::vocabulary::Version;
 use anyhow::{anyhow, Context, Result};
 use std::path::Path;
 

@@ -2,20 +2,21 @@
 //! exit 1 on drift). Both read; neither locks nor writes.
 
 use super::Ctx;
-use crate::cli::args::PhaseArg;
 use crate::config::load::ConfigInputs;
 use crate::config::state::State;
 use crate::db::connection::Database;
 use crate::db::history::HistoryRow;
 use crate::db::layouts::Layout;
 use crate::db::migration::Migration;
-use crate::plan::database::{self as db_plan, state, PlanOptions};
+use crate::plan::database::{self as db_plan, PlanOptions};
+use crate::plan::options::PhaseArg;
 use crate::plan::status as status_plan;
 use crate::report::payload::{
     BackfillInProgress, ConfigMigrationState, ConfigMigrationStatus, Host, Payload, StatusPayload,
     VerifyPayload,
 };
 use crate::report::{ConfigFile, Drift, Report};
+use crate::vocabulary::state;
 use anyhow::Result;
 
 async fn load(ctx: &Ctx) -> Result<(Layout, Vec<Migration>, Vec<HistoryRow>)> {

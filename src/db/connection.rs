@@ -2,8 +2,8 @@
 //! the dialect it speaks and its URL with the password masked. Runs SQL
 //! text and bookkeeping statements; knows nothing of migrations.
 
+use crate::db::bookkeeping::{Bookkeeping, Value};
 use crate::db::dialect::Dialect;
-use crate::db::history::{Bookkeeping, Value};
 use crate::redact::redact_url;
 use anyhow::{anyhow, bail, Context, Result};
 use sqlx::any::{AnyConnectOptions, AnyRow};

@@ -4,8 +4,9 @@
 //! exactly what `apply` runs; the dialect supplies its types, placeholders
 //! and the faster read where there is one.
 
-pub use crate::db::bookkeeping::{Bookkeeping, Value};
+use crate::db::bookkeeping::{Bookkeeping, Value};
 use crate::db::dialect::Dialect;
+use crate::vocabulary::state;
 
 pub const TABLE_PREFIX: &str = "lockstep_";
 pub const MIGRATIONS: &str = "lockstep_migrations";
@@ -348,43 +349,6 @@ pub fn retire_host(d: Dialect, host: &str) -> Bookkeeping {
         ),
         vec![Value::Text(host.to_owned())],
     )
-}
-
-/// History states, as stored.
-pub mod state {
-    pub const APPLIED: &str = "applied";
-    pub const RUNNING: &str = "running";
-    pub const FAILED: &str = "failed";
-    pub const ROLLED_BACK: &str = "rolled_back";
-    /// A migration with SQL only for other dialects, recorded without
-    /// running anything on this database.
-    pub const SKIPPED: &str = "skipped";
-    /// A YAML migration whose expand part ran; its backfill may not have.
-    pub const EXPANDED: &str = "expanded";
-    pub const BACKFILLED: &str = "backfilled";
-    pub const CONTRACTED: &str = "contracted";
-
-    /// Whether the migration's (expand) part is in the database.
-    pub fn is_applied(state: &str) -> bool {
-        matches!(state, APPLIED | EXPANDED | BACKFILLED | CONTRACTED)
-    }
-
-    /// Every state this lockstep writes.
-    pub const KNOWN: [&str; 8] = [
-        APPLIED,
-        RUNNING,
-        FAILED,
-        ROLLED_BACK,
-        EXPANDED,
-        BACKFILLED,
-        CONTRACTED,
-        SKIPPED,
-    ];
-
-    /// A YAML migration waiting for its contract part.
-    pub fn awaits_contract(state: &str) -> bool {
-        matches!(state, EXPANDED | BACKFILLED)
-    }
 }
 
 #[cfg(test)]

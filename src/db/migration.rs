@@ -4,7 +4,7 @@
 
 use crate::checksum::Checksum;
 use crate::db::dialect::Dialect;
-pub use crate::vocabulary::{Phase, Version};
+use crate::vocabulary::{Phase, Version};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -7,14 +7,15 @@
 //!   `running` first, then `applied` or `failed` with the failing statement,
 //!   and a later run refuses until `lockstep resolve`.
 
+use crate::db::bookkeeping::Bookkeeping;
 use crate::db::connection::{scrub, Database};
 use crate::db::dialect::Dialect;
 use crate::db::failure_point::{self, FailurePoint};
-use crate::db::history::state;
-use crate::db::history::{self, Bookkeeping, HistoryRow, LogEntry};
+use crate::db::history::{self, HistoryRow, LogEntry};
 use crate::db::migration::Migration;
 use crate::db::statements::{self, Statement};
 use crate::vocabulary::now;
+use crate::vocabulary::state;
 use anyhow::Result;
 use std::time::Instant;
 

@@ -4,9 +4,10 @@
 
 use crate::checksum::Checksum;
 use crate::db::dialect::Dialect;
-use crate::db::migration::{Migration, Phase, Script, Scripts};
+use crate::db::migration::{Migration, Script, Scripts};
 use crate::error::SourceError;
 use crate::migration_files::parse_file_name;
+use crate::vocabulary::Phase;
 use std::collections::BTreeMap;
 use std::path::Path;
 

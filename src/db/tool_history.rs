@@ -6,7 +6,7 @@
 use crate::db::connection::Database;
 use crate::db::dialect::Dialect;
 use crate::db::layouts::diesel;
-use crate::db::migration::Version;
+use crate::vocabulary::Version;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha384};
 use sqlx::Row;

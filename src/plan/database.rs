@@ -4,15 +4,15 @@
 //! out-of-order versions). Pure: no I/O.
 
 use crate::db::history::HistoryRow;
-use crate::db::migration::{Migration, Phase, Version};
+use crate::db::migration::Migration;
 use crate::db::runner::failure_message;
 use crate::db::runner::Failure;
 use crate::plan::options::PhaseArg;
 use crate::report::{Drift, Problem};
+use crate::vocabulary::state;
 use crate::vocabulary::Side;
+use crate::vocabulary::{Phase, Version};
 use std::collections::BTreeMap;
-
-pub use crate::db::history::state;
 
 /// The problem kind of a migration recorded as running: another lockstep
 /// may still be running it, so only a plan made under the lock can call it

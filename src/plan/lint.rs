@@ -6,8 +6,9 @@
 //! rule for it.
 
 use crate::db::dialect::Dialect;
-use crate::db::migration::{Migration, Phase};
+use crate::db::migration::Migration;
 use crate::db::statements;
+use crate::vocabulary::Phase;
 use serde::Serialize;
 use std::collections::BTreeSet;
 

@@ -14,9 +14,10 @@ use crate::config::path::ConfigPath;
 use crate::config::secrecy::{key_name, Secrecy, SecretNames};
 use crate::config::state::State;
 use crate::db::dialect::Dialect;
-use crate::db::history::{state, HistoryRow};
+use crate::db::history::HistoryRow;
 use crate::db::migration::Migration;
 use crate::plan::options::OnDrift;
+use crate::vocabulary::state;
 use crate::vocabulary::Version;
 use std::path::Path;
 

@@ -306,7 +306,7 @@ fn assert_history_is_true(p: &Project, context: &str) {
     }
     for row in db.history() {
         let (version, state) = row.split_once(':').unwrap();
-        if !lockstep::plan::database::state::is_applied(state) {
+        if !lockstep::vocabulary::state::is_applied(state) {
             continue;
         }
         let landed = match version {

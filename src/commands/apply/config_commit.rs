@@ -8,9 +8,9 @@ use super::super::Ctx;
 use crate::checksum::Checksum;
 use crate::config::commit::finish_moves;
 use crate::config::state::{AppliedConfigMigration, FileRecord, MovedFrom, State};
-use crate::db::migration::Phase;
 use crate::plan::config::{ConfigPlan, PlannedMigration};
 use crate::report::Report;
+use crate::vocabulary::Phase;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 

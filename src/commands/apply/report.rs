@@ -8,11 +8,12 @@ use super::Landed;
 use crate::checksum::Checksum;
 use crate::config::edit;
 use crate::config::ini::Document;
-use crate::db::migration::{Migration, Phase, Version};
+use crate::db::migration::Migration;
 use crate::plan::apply::ApplyPlan;
 use crate::plan::config::FilePlan;
 use crate::plan::database::Step;
 use crate::report::{plural, ConfigFile, ConfigFileApplied, DiffEntry, PendingEntry, Report};
+use crate::vocabulary::{Phase, Version};
 use std::collections::BTreeMap;
 
 /// What the preview says: the whole result in check mode.

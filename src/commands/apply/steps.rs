@@ -7,11 +7,11 @@
 use super::super::{backfill, contract_gate, part_sql, read_history, Ctx};
 use crate::cli::args::ApplyArgs;
 use crate::db::connection::Database;
-use crate::db::migration::{Phase, Version};
 use crate::db::online::{self, backfill::BackfillOptions};
 use crate::db::runner::{self, Direction, StepSql};
-use crate::plan::database::{self as db_plan, Step};
+use crate::plan::database::Step;
 use crate::report::{AppliedEntry, Report};
+use crate::vocabulary::{Phase, Version};
 
 pub(super) async fn run_db_steps(
     ctx: &Ctx,
@@ -61,7 +61,7 @@ pub(super) async fn run_db_steps(
             Some(sql) => (sql, step.part.as_str()),
             None => (
                 StepSql::skipped(step.migration, db.dialect(), &run_ctx),
-                db_plan::state::SKIPPED,
+                crate::vocabulary::state::SKIPPED,
             ),
         };
         match runner::run_step(db, step.migration, &sql, &ctx.migrations_display()).await {
@@ -74,7 +74,7 @@ pub(super) async fn run_db_steps(
                     checksum: step.migration.checksum.to_string(),
                     duration_ms: ms,
                 });
-                if part != db_plan::state::SKIPPED
+                if part != crate::vocabulary::state::SKIPPED
                     && current.as_ref().is_none_or(|c| step.migration.version > *c)
                 {
                     *current = Some(step.migration.version.clone());
@@ -143,7 +143,7 @@ async fn run_online_step(
                 .ok()
                 .and_then(|h| h.into_iter().find(|r| r.version == m.version.as_str()))
                 .map(|r| r.state);
-            if state.as_deref() == Some(db_plan::state::EXPANDED) {
+            if state.as_deref() == Some(crate::vocabulary::state::EXPANDED) {
                 if args.no_backfill {
                     report.warnings.push(format!(
                         "migration {} is expanded but its backfill has not finished; run `lockstep backfill`, then contract",

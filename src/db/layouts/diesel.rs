@@ -8,8 +8,9 @@
 //! `run_in_transaction = false` runs both scripts outside a transaction.
 
 use super::{entries, plain_migration, read, split_version, text, whole};
-use crate::db::migration::{Migration, Version};
+use crate::db::migration::Migration;
 use crate::error::SourceError;
+use crate::vocabulary::Version;
 use std::path::Path;
 
 #[derive(serde::Deserialize)]

@@ -10,8 +10,9 @@
 
 use super::{entries, plain_migration, read, text, whole};
 use crate::db::dialect::postgres;
-use crate::db::migration::{Migration, Script, Version};
+use crate::db::migration::{Migration, Script};
 use crate::error::SourceError;
+use crate::vocabulary::Version;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -14,8 +14,9 @@ pub mod goose;
 pub mod sqlx;
 
 use crate::checksum::Checksum;
-use crate::db::migration::{Migration, Phase, Script, Scripts, Version};
+use crate::db::migration::{Migration, Script, Scripts};
 use crate::error::SourceError;
+use crate::vocabulary::{Phase, Version};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

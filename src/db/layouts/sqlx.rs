@@ -5,8 +5,9 @@
 //! `up` file; sqlx's own SHA-384 is compared by `lockstep adopt`.
 
 use super::{plain_migration, read, split_version, sql_files, text, whole};
-use crate::db::migration::{Migration, Version};
+use crate::db::migration::Migration;
 use crate::error::SourceError;
+use crate::vocabulary::Version;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

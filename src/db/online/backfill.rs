@@ -10,8 +10,9 @@
 //! `statement_rows`, `backfill_session`, `batch_yield`).
 
 use super::compile::Backfill;
+use crate::db::bookkeeping::{Bookkeeping, Value};
 use crate::db::connection::{scrub, Database};
-use crate::db::history::{Bookkeeping, Value, BACKFILLS};
+use crate::db::history::BACKFILLS;
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
 use sqlx::Row;

@@ -6,10 +6,11 @@
 //! its transaction where the database has one, and forgotten by rollback.
 
 use super::introspect::{self, ColumnInfo};
+use crate::db::bookkeeping::Value;
 use crate::db::connection::Database;
 use crate::db::dialect::online::Ddl;
 use crate::db::dialect::Dialect;
-use crate::db::history::{Value, TABLE_PREFIX};
+use crate::db::history::TABLE_PREFIX;
 use anyhow::{Context, Result};
 use sqlx::Row;
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 //! operations, each a single-key map naming it (`- rename_column: {…}`).
 
 use crate::db::dialect::Dialect;
-use crate::db::migration::Phase;
+use crate::vocabulary::Phase;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

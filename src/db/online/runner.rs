@@ -6,13 +6,14 @@
 
 use super::backfill::{self, BackfillOptions, Progress};
 use super::compile::Compiled;
+use crate::db::bookkeeping::Value;
 use crate::db::connection::{scrub, Database};
 use crate::db::dialect::online::Ddl;
-use crate::db::history::state;
-use crate::db::history::{self, HistoryRow, LogEntry, Value};
+use crate::db::history::{self, HistoryRow, LogEntry};
 use crate::db::migration::Migration;
 use crate::db::runner::{Failure, RunContext};
 use crate::vocabulary::now;
+use crate::vocabulary::state;
 use sqlx::Row;
 use std::time::{Duration, Instant};
 
@@ -387,7 +388,7 @@ pub async fn undo(
 /// excluded), as `name (at V)`.
 pub async fn lagging_hosts(
     db: &mut Database,
-    version: &crate::db::migration::Version,
+    version: &crate::vocabulary::Version,
 ) -> anyhow::Result<Vec<String>> {
     let rows = db
         .fetch_all_bound(&history::select_hosts(), &[] as &[Value])
@@ -397,7 +398,7 @@ pub async fn lagging_hosts(
         let host: String = r.try_get(0)?;
         let at: String = r.try_get(1)?;
         let retired: i64 = r.try_get(4)?;
-        let behind = crate::db::migration::Version::parse(&at).is_none_or(|v| v < *version);
+        let behind = crate::vocabulary::Version::parse(&at).is_none_or(|v| v < *version);
         if retired == 0 && behind {
             lagging.push(format!("{host} (at {at})"));
         }

@@ -9,7 +9,7 @@ use super::introspect::{ColumnInfo, ConstraintKind, TableInfo};
 use super::operation::{OnlineMigration, Operation, SqlType};
 use crate::db::dialect::online::{ConstraintError, CreateTableError, Ddl, InsertBranch, OnlineSql};
 use crate::db::dialect::Dialect;
-use crate::db::migration::Phase;
+use crate::vocabulary::Phase;
 use dual_write::{check, dual_write, key_of, not_null_note, sync, Pair};
 use std::collections::BTreeMap;
 
