@@ -4,9 +4,13 @@
 //!
 //! The layers, in the one direction data flows:
 //! - load: [`db::source`] and [`config::source`] read migrations from disk,
-//!   [`commands`] read the history and the per-host state;
-//! - plan: [`plan`] decides what to run, pure and without I/O;
-//! - apply: [`db::runner`] and [`config::write`] change the database and files;
+//!   [`config::load`] the config files, [`commands`] the history and the
+//!   per-host state;
+//! - plan: [`plan`] decides what to run from what was loaded, pure and
+//!   without I/O (clippy's `disallowed_methods`, denied in `plan/`); one
+//!   [`plan::apply::ApplyPlan`] serves `apply`, `plan` and check mode;
+//! - apply: [`db::runner`] and [`config::write`] change the database and files
+//!   ([`config::commit`] settles what a killed run left);
 //! - report: [`report`] is the one result every command prints.
 //!
 //! [`cli`] parses the command line (or an Ansible args file) into settings.

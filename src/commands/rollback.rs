@@ -1,6 +1,7 @@
 //! `rollback --to VERSION`: undo every applied migration newer than VERSION,
 //! newest first, with its `down` SQL. Refuses before running anything when
-//! one of them has no `down` for this dialect or no file.
+//! one of them has no `down` for this dialect or no file. The plan of both
+//! sides is [`crate::plan::rollback`]; this file loads, writes and reports.
 
 use super::{connect_locked, read_history, Ctx};
 use crate::config::ini::Syntax;

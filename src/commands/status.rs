@@ -1,5 +1,8 @@
 //! `status` (every migration with its state) and `verify` (checksums only,
-//! exit 1 on drift). Both read; neither locks nor writes.
+//! exit 1 on drift). Both read; neither locks nor writes. What each
+//! migration's state is comes from [`crate::plan::status`]; this file
+//! loads (the history, hosts and backfills, the state, the config files)
+//! and reports.
 
 use super::Ctx;
 use crate::config::load::ConfigInputs;
