@@ -18,6 +18,7 @@ use super::part_sql::PartSql;
 use super::{connect_locked, contract_gate, read_history, Ctx};
 use crate::cli::args::ApplyArgs;
 use crate::config::commit::{finish_moves, settle_pending_writes};
+use crate::config::commit::{Backups, Landed};
 use crate::config::load::ConfigInputs;
 use crate::config::migration::ConfigMigration;
 use crate::config::state::{State, StateLock};
@@ -31,7 +32,7 @@ use crate::plan::database::{self as db_plan, PlanOptions};
 use crate::report::Report;
 use crate::vocabulary::{Phase, Version};
 use anyhow::{anyhow, Context, Result};
-use config_commit::{write_config, Landed};
+use config_commit::write_config;
 use std::collections::BTreeMap;
 
 /// Everything loaded from disk before planning.
@@ -251,7 +252,10 @@ async fn apply_locked(
         .steps
         .iter()
         .partition(|s| s.part == Phase::Expand);
-    let mut backups: BTreeMap<String, String> = BTreeMap::new();
+    let mut backups = Backups {
+        wanted: args.backup,
+        ..Backups::default()
+    };
     let mut landed = Landed::new();
     steps::run_db_steps(ctx, db, &db_expand, args, report, &mut current).await;
     crate::config::write::pause_for_tests();
@@ -262,7 +266,6 @@ async fn apply_locked(
                 &mut state,
                 &plan.config,
                 phase,
-                args.backup,
                 report,
                 &mut backups,
                 &mut landed,
@@ -272,6 +275,6 @@ async fn apply_locked(
     if !report.failed {
         steps::run_db_steps(ctx, db, &db_contract, args, report, &mut current).await;
     }
-    report::after_run(ctx, report, &plan, current, &landed, &backups);
+    report::after_run(ctx, report, &plan, current, &landed, &backups.made);
     Ok(())
 }

@@ -4,8 +4,8 @@
 
 use super::super::part_sql::{self, PartSql};
 use super::super::Ctx;
-use super::Landed;
 use crate::checksum::Checksum;
+use crate::config::commit::Landed;
 use crate::config::edit;
 use crate::config::ini::Document;
 use crate::db::migration::Migration;
