@@ -10,7 +10,8 @@
 //!   without I/O (clippy's `disallowed_methods`, denied in `plan/`); one
 //!   [`plan::apply::ApplyPlan`] serves `apply`, `plan` and check mode;
 //! - apply: [`db::runner`] and [`config::write`] change the database and files
-//!   ([`config::commit`] settles what a killed run left);
+//!   ([`config::commit`]: intents recorded, files replaced, what landed
+//!   recorded, and what a killed run left settled);
 //! - report: [`report`] is the one result every command prints.
 //!
 //! [`cli`] parses the command line (or an Ansible args file) into settings.

@@ -154,17 +154,20 @@ fn config_status(ctx: &Ctx, report: &mut Report) -> Result<Vec<ConfigMigrationSt
         &state,
         &ctx.settings.vars,
     );
-    let status = match status_plan::config(
+    let status = status_plan::config(
         &migrations,
         &inputs,
         &state,
         &ctx.settings.vars,
         &ctx.settings.secret_names,
         &ctx.settings.config_migrations,
-    ) {
-        Ok(status) => status,
-        Err(msg) => anyhow::bail!("{msg}"),
-    };
+    );
+    for value in &status.plan.secret_values {
+        crate::redact::remember(value);
+    }
+    if let Some(msg) = status.unreadable {
+        anyhow::bail!("{msg}");
+    }
     report.drift.extend(status.plan.drift.iter().cloned());
     report
         .secrets

@@ -177,13 +177,15 @@ pub struct ConfigStatus<'a> {
     /// Every file planned with every migration, drift noted, nothing
     /// refused: its drift and secrets go into the result.
     pub plan: ConfigPlan<'a>,
+    /// Why a file cannot be read, if one cannot.
+    pub unreadable: Option<String>,
     pub files: Vec<ConfigFileStatus>,
     /// Every config migration with its state on this host.
     pub migrations: Vec<ConfigMigrationStatus>,
 }
 
-/// The config side: `Err` when a file cannot be read (a FIFO, a device),
-/// which has no status to show.
+/// The config side. A file that cannot be read (a FIFO, a device) has no
+/// status to show: `unreadable` says why, and the command fails.
 pub fn config<'a>(
     migrations: &'a [ConfigMigration],
     files: &'a ConfigInputs,
@@ -191,7 +193,7 @@ pub fn config<'a>(
     vars: &BTreeMap<String, String>,
     secret_names: &SecretNames,
     migrations_dir: &Path,
-) -> Result<ConfigStatus<'a>, String> {
+) -> ConfigStatus<'a> {
     let opts = ConfigOptions {
         phase: PhaseArg::All,
         target: None,
@@ -202,9 +204,11 @@ pub fn config<'a>(
         migrations_dir,
     };
     let plan = config_plan::plan(migrations, files, state, &opts);
-    if let Some(p) = plan.problems.iter().find(|p| p.kind == "config_unreadable") {
-        return Err(p.msg.clone());
-    }
+    let unreadable = plan
+        .problems
+        .iter()
+        .find(|p| p.kind == "config_unreadable")
+        .map(|p| p.msg.clone());
     let files = plan
         .files
         .iter()
@@ -243,9 +247,10 @@ pub fn config<'a>(
             }
         })
         .collect();
-    Ok(ConfigStatus {
+    ConfigStatus {
         plan,
+        unreadable,
         files,
         migrations,
-    })
+    }
 }

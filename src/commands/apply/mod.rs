@@ -6,9 +6,8 @@
 //! This file is the orchestration. The plan is [`crate::plan::apply`], built
 //! the same way for the preview, check mode and the locked run; the
 //! database steps (the online step machine and the contract gate) are in
-//! `steps`, the crash-safe config write in `config_commit` (settling a
-//! killed run's writes is [`crate::config::commit`]), the result's shape in
-//! `report`.
+//! `steps`; the crash-safe config write is [`crate::config::commit`], fed
+//! from the plan by `config_commit`; the result's shape is in `report`.
 
 mod config_commit;
 mod report;
@@ -178,7 +177,7 @@ fn build_plan<'a>(
     state: &State,
 ) -> ApplyPlan<'a> {
     let display = ctx.migrations_display();
-    ApplyPlan::build(
+    let plan = ApplyPlan::build(
         &ApplyInputs {
             migrations: &loaded.migrations,
             history,
@@ -203,7 +202,11 @@ fn build_plan<'a>(
             },
             migrations_display: &display,
         },
-    )
+    );
+    for value in &plan.config.secret_values {
+        crate::redact::remember(value);
+    }
+    plan
 }
 
 async fn apply_locked(

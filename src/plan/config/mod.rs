@@ -126,7 +126,8 @@ pub struct ConfigPlan<'a> {
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
     /// Every secret value seen (in a file, or a variable that fills one),
-    /// to mask wherever it might show.
+    /// to mask wherever it might show: the command hands them to
+    /// [`crate::redact::remember`] as soon as it has the plan.
     pub secret_values: Vec<String>,
 }
 
@@ -590,9 +591,6 @@ pub fn plan<'a>(
             syntax,
             moved,
         });
-    }
-    for value in &plan.secret_values {
-        crate::redact::remember(value);
     }
     plan
 }
