@@ -4,6 +4,7 @@
 //! lockstep last wrote it, under the `--on-drift` policy. No I/O: the files are loaded
 //! before ([`crate::config::load`]) and passed in.
 
+mod drift;
 mod files;
 mod moves;
 
@@ -217,12 +218,6 @@ pub fn plan<'a>(
             run.into_iter().partition(|m| m.phase == Phase::Expand);
         let fail = |plan: &mut ConfigPlan, kind: &str, msg: String| {
             plan.problems.push(Problem::new(kind, msg))
-        };
-        let names = |ms: &[&ConfigMigration]| -> String {
-            ms.iter()
-                .map(|m| m.version.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
         };
         let has_pending = !expand.is_empty() || !contract.is_empty();
         let syntax = match file_syntax(file, &ms_all) {
@@ -476,66 +471,22 @@ pub fn plan<'a>(
                 })
             }
         };
-        let mut overwritten = Vec::new();
-        if let Some(changes) = &drift {
-            let conflicts = changes.conflicts_with(&touched);
-            let what = describe(changes, before.is_none());
-            match opts.on_drift {
-                OnDrift::Fail => {
-                    // Advise merge only when it would succeed.
-                    let options = if conflicts.is_empty() {
-                        "Use --on-drift merge to keep the edit, --on-drift force to overwrite it".to_owned()
-                    } else {
-                        format!(
-                            "--on-drift merge cannot keep it because the migrations change {} too: \
-                             use --on-drift force to overwrite the edit",
-                            conflicts.join(", ")
-                        )
-                    };
-                    fail(
-                        &mut plan,
-                        "config_drift",
-                        format!(
-                            "{file} was edited by hand since lockstep last wrote it ({what}) and config migration{} {} \
-                             would change it; nothing was written. {options}, or `lockstep resolve --adopt {file}` \
-                             to accept it first",
-                            crate::report::plural(expand.len() + contract.len()),
-                            names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>())
-                        ),
-                    )
-                }
-                OnDrift::Merge if !conflicts.is_empty() => fail(
+        let overwritten = match &drift {
+            Some(changes) => {
+                let running: Vec<&ConfigMigration> =
+                    expand.iter().chain(&contract).copied().collect();
+                drift::policy(
                     &mut plan,
-                    "config_drift_conflict",
-                    format!(
-                        "{file}: cannot merge: the hand-edited key{} {} {} also changed by config migration{} {}; \
-                         use --on-drift force to overwrite, or resolve the edit by hand",
-                        crate::report::plural(conflicts.len()),
-                        conflicts.join(", "),
-                        if conflicts.len() == 1 { "is" } else { "are" },
-                        crate::report::plural(expand.len() + contract.len()),
-                        names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>())
-                    ),
-                ),
-                OnDrift::Merge => {}
-                OnDrift::Force => {
-                    if !conflicts.is_empty() {
-                        plan.warnings.push(format!(
-                            "{file}: --on-drift force {} the hand-edited key{} {} with config migration{} {}; \
-                             put the hand-edited value{} into a new config migration if {} must stay",
-                            if opts.check { "would overwrite" } else { "overwrote" },
-                            crate::report::plural(conflicts.len()),
-                            conflicts.join(", "),
-                            crate::report::plural(expand.len() + contract.len()),
-                            names(&expand.iter().chain(&contract).copied().collect::<Vec<_>>()),
-                            crate::report::plural(conflicts.len()),
-                            if conflicts.len() == 1 { "it" } else { "they" }
-                        ));
-                    }
-                    overwritten = conflicts;
-                }
+                    file,
+                    changes,
+                    &touched,
+                    before.is_none(),
+                    &running,
+                    opts,
+                )
             }
-        }
+            None => Vec::new(),
+        };
         // The first migration that creates the file says what it gets.
         let asked = expand
             .iter()
