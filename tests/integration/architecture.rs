@@ -492,3 +492,43 @@ fn does_io(code: &str) -> Option<&'static str> {
         .find(|(needle, _)| code.match_indices(needle).any(|(at, _)| starts_a_name(at)))
         .map(|(_, what)| *what)
 }
+
+/// One idea a file: no source file holds more than about 600 lines of
+/// code besides its tests and comments (test modules in files of their
+/// own, `#[cfg(test)] mod tests;`, are tests).
+#[test]
+fn no_source_file_is_over_600_lines_besides_tests() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = rust_files(&src);
+    let test_files: BTreeSet<std::path::PathBuf> = files
+        .iter()
+        .flat_map(|(path, text)| test_modules(path, text))
+        .collect();
+    let long: Vec<String> = files
+        .iter()
+        .filter(|(path, _)| !test_files.contains(path))
+        .map(|(path, text)| (path, without_tests_and_comments(text).lines().count()))
+        .filter(|(_, lines)| *lines > 600)
+        .map(|(path, lines)| format!("{}: {lines} lines", path.display()))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these files by idea:\n{}",
+        long.join("\n")
+    );
+}
+
+/// The files of the `#[cfg(test)] mod name;` modules a source file declares.
+fn test_modules(path: &Path, text: &str) -> Vec<std::path::PathBuf> {
+    let dir = match path.file_name().and_then(|n| n.to_str()) {
+        Some("mod.rs" | "lib.rs" | "main.rs") => path.parent().unwrap().to_path_buf(),
+        _ => path.with_extension(""),
+    };
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0] == "#[cfg(test)]")
+        .filter_map(|w| w[1].strip_prefix("mod ")?.strip_suffix(';'))
+        .map(|name| dir.join(format!("{name}.rs")))
+        .collect()
+}
