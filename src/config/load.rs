@@ -7,8 +7,8 @@
 //! that changes on the way after loading can redirect a write.
 
 use crate::config::migration::{substitute, ConfigMigration};
-use crate::config::owner;
-use crate::config::path::{ConfigPath, ConfigRoot};
+use crate::config::owner::{self, OwnerError};
+use crate::config::path::{ConfigPath, ConfigRoot, PathError};
 use crate::config::state::State;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,16 +20,34 @@ pub struct LoadedFile {
     pub path: ConfigPath,
     /// Its bytes; `None` when it does not exist; `Err`: why it cannot be
     /// read (a FIFO, a device, no permission).
-    pub content: Result<Option<Vec<u8>>, String>,
+    pub content: Result<Option<Vec<u8>>, std::io::Error>,
+}
+
+/// Why a file, owner or group that planning asks for cannot be used.
+/// Transparent over the loading error, so its `source()` chain is kept:
+/// print it with [`crate::error::chain`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error(transparent)]
+    Owner(#[from] OwnerError),
+    /// Planning asked for a file that was not loaded: a bug.
+    #[error("`{name}` was not loaded before planning")]
+    NotLoaded { name: String },
+    /// Planning asked for an owner or group (`what`) that was not looked
+    /// up: a bug.
+    #[error("the {what} `{name}` was not looked up before planning")]
+    NotLookedUp { what: &'static str, name: String },
 }
 
 /// Every config file planning may look at, by the name a migration, the
 /// state or a `move_file` gives it, and the owner and group ids it may need.
 #[derive(Debug, Default)]
 pub struct ConfigInputs {
-    files: BTreeMap<String, Result<LoadedFile, String>>,
-    users: BTreeMap<String, Result<u32, String>>,
-    groups: BTreeMap<String, Result<u32, String>>,
+    files: BTreeMap<String, Result<LoadedFile, PathError>>,
+    users: BTreeMap<String, Result<u32, OwnerError>>,
+    groups: BTreeMap<String, Result<u32, OwnerError>>,
 }
 
 impl ConfigInputs {
@@ -57,18 +75,12 @@ impl ConfigInputs {
         for m in migrations.iter().filter(|m| m.create) {
             if let Some(name) = &m.new_file.owner {
                 if !inputs.users.contains_key(name) {
-                    inputs.users.insert(
-                        name.clone(),
-                        owner::user_id(name).map_err(|e| e.to_string()),
-                    );
+                    inputs.users.insert(name.clone(), owner::user_id(name));
                 }
             }
             if let Some(name) = &m.new_file.group {
                 if !inputs.groups.contains_key(name) {
-                    inputs.groups.insert(
-                        name.clone(),
-                        owner::group_id(name).map_err(|e| e.to_string()),
-                    );
+                    inputs.groups.insert(name.clone(), owner::group_id(name));
                 }
             }
         }
@@ -90,38 +102,45 @@ impl ConfigInputs {
                 .map_err(Clone::clone)
                 .and_then(|r| r.resolve(&name))
                 .map(|path| LoadedFile {
-                    content: path.read().map_err(|e| e.to_string()),
+                    content: path.read(),
                     path,
-                })
-                .map_err(|e| crate::error::chain(&e));
+                });
             inputs.files.insert(name, file);
         }
         inputs
     }
 
     /// The file `name` names, as loaded, or why it cannot be used.
-    pub fn file(&self, name: &str) -> Result<&LoadedFile, String> {
+    pub fn file(&self, name: &str) -> Result<&LoadedFile, LoadError> {
         match self.files.get(name) {
-            Some(file) => file.as_ref().map_err(Clone::clone),
-            None => Err(format!("`{name}` was not loaded before planning")),
+            Some(file) => file.as_ref().map_err(|e| e.clone().into()),
+            None => Err(LoadError::NotLoaded {
+                name: name.to_owned(),
+            }),
         }
     }
 
     /// The uid of the owner `name`.
-    pub fn user_id(&self, name: &str) -> Result<u32, String> {
-        self.users.get(name).cloned().unwrap_or_else(|| {
-            Err(format!(
-                "the user `{name}` was not looked up before planning"
-            ))
-        })
+    pub fn user_id(&self, name: &str) -> Result<u32, LoadError> {
+        looked_up(&self.users, "user", name)
     }
 
     /// The gid of the group `name`.
-    pub fn group_id(&self, name: &str) -> Result<u32, String> {
-        self.groups.get(name).cloned().unwrap_or_else(|| {
-            Err(format!(
-                "the group `{name}` was not looked up before planning"
-            ))
-        })
+    pub fn group_id(&self, name: &str) -> Result<u32, LoadError> {
+        looked_up(&self.groups, "group", name)
+    }
+}
+
+fn looked_up(
+    ids: &BTreeMap<String, Result<u32, OwnerError>>,
+    what: &'static str,
+    name: &str,
+) -> Result<u32, LoadError> {
+    match ids.get(name) {
+        Some(id) => id.clone().map_err(LoadError::from),
+        None => Err(LoadError::NotLookedUp {
+            what,
+            name: name.to_owned(),
+        }),
     }
 }

@@ -3,9 +3,12 @@
 //! `/etc/group` (local accounts; a directory service's names need their
 //! numeric id).
 
+use std::sync::Arc;
+
 /// Why an owner or group name gives no id. `what` is "user" or "group",
-/// `table` the file looked in.
-#[derive(Debug, thiserror::Error)]
+/// `table` the file looked in. Cloned with the plan's inputs, so the I/O
+/// error is shared.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum OwnerError {
     /// The table cannot be read. The message holds the I/O error's, in
     /// its middle, so it is no `source()`.
@@ -14,7 +17,7 @@ pub enum OwnerError {
         what: &'static str,
         name: String,
         table: &'static str,
-        error: std::io::Error,
+        error: Arc<std::io::Error>,
     },
     #[error("there is no {what} `{name}` in {table}; give its numeric id")]
     Unknown {
@@ -42,7 +45,7 @@ fn id_of(name: &str, table: &'static str, what: &'static str) -> Result<u32, Own
         what,
         name: name.to_owned(),
         table,
-        error: e,
+        error: Arc::new(e),
     })?;
     text.lines()
         .filter_map(|line| {

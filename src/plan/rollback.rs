@@ -178,7 +178,7 @@ pub fn config<'a>(
                 let loaded = match files.file(&a.file) {
                     Ok(f) => f,
                     Err(e) => {
-                        refusals.push(e);
+                        refusals.push(crate::error::chain(&e));
                         continue;
                     }
                 };

@@ -12,12 +12,13 @@ use crate::checksum::Checksum;
 use crate::config::edit::PriorValue;
 use crate::config::edit::{self, KeyChanges};
 use crate::config::ini::{Document, Syntax};
-use crate::config::load::{ConfigInputs, LoadedFile};
+use crate::config::load::{ConfigInputs, LoadError, LoadedFile};
 use crate::config::migration::ConfigMigration;
 use crate::config::path::ConfigPath;
 use crate::config::secrecy::{Secrecy, SecretNames};
 use crate::config::state::State;
 use crate::config::write::Creation;
+use crate::error::chain;
 use crate::plan::options::{OnDrift, PhaseArg};
 use crate::report::{Drift, Problem};
 use crate::vocabulary::Side;
@@ -134,7 +135,8 @@ pub struct ConfigPlan<'a> {
 
 /// Each file's migrations, by the name it goes by, with the file as
 /// loaded (or why it cannot be used).
-type Targets<'a, 'i> = BTreeMap<String, (Vec<&'a ConfigMigration>, Result<&'i LoadedFile, String>)>;
+type Targets<'a, 'i> =
+    BTreeMap<String, (Vec<&'a ConfigMigration>, Result<&'i LoadedFile, LoadError>)>;
 
 /// The plan of every config file, from the migrations, the files as
 /// loaded and the state.
@@ -239,6 +241,7 @@ pub fn plan<'a>(
                         m.path.display()
                     )
                 });
+                let e = chain(&e);
                 if has_pending {
                     fail(&mut plan, "config_path", format!("{who}{e}"));
                 } else {
@@ -513,7 +516,7 @@ pub fn plan<'a>(
                 gid,
             },
             (Err(e), _) | (_, Err(e)) => {
-                fail(&mut plan, "config_owner", format!("{file}: {e}"));
+                fail(&mut plan, "config_owner", format!("{file}: {}", chain(&e)));
                 continue;
             }
         };

@@ -42,7 +42,7 @@ pub(super) fn planned_move<'a, 'i>(
         .map_err(|e| format!("{}: move_file: {e}", who(m)))?;
     let target = inputs
         .file(&to)
-        .map_err(|e| format!("{}: move_file: {e}", who(m)))?;
+        .map_err(|e| format!("{}: move_file: {}", who(m), crate::error::chain(&e)))?;
     if target.path.identity() == source.path.identity() {
         return Err(format!(
             "{}: move_file moves {file} to `{to}`, which is the same file; name another path",
