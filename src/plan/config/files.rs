@@ -10,19 +10,38 @@ use crate::config::state::State;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Migrations of one file that name different `syntax:`es.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "config migrations {first} and {other} name different syntaxes for {file} ({syntax} and {other_syntax}); \
+     make them agree"
+)]
+pub(super) struct SyntaxConflict {
+    first: String,
+    other: String,
+    file: String,
+    syntax: Syntax,
+    other_syntax: Syntax,
+}
+
 /// The dialect of `file`: what its migrations' `syntax:` say (they must
 /// agree), else what its name implies.
-pub(super) fn file_syntax(file: &str, migrations: &[&ConfigMigration]) -> Result<Syntax, String> {
+pub(super) fn file_syntax(
+    file: &str,
+    migrations: &[&ConfigMigration],
+) -> Result<Syntax, SyntaxConflict> {
     let mut named = migrations.iter().filter_map(|m| m.syntax.map(|s| (m, s)));
     let Some((first, syntax)) = named.next() else {
         return Ok(Syntax::for_path(Path::new(file)));
     };
     match named.find(|(_, s)| *s != syntax) {
-        Some((other, s)) => Err(format!(
-            "config migrations {} and {} name different syntaxes for {file} ({syntax} and {s}); \
-             make them agree",
-            first.version, other.version
-        )),
+        Some((other, other_syntax)) => Err(SyntaxConflict {
+            first: first.version.to_string(),
+            other: other.version.to_string(),
+            file: file.to_owned(),
+            syntax,
+            other_syntax,
+        }),
         None => Ok(syntax),
     }
 }

@@ -210,8 +210,8 @@ pub fn plan<'a>(
         let moving = match planned_move(file, resolved.as_ref().ok(), &pending_all, opts, inputs) {
             // A move in a phase this run does not run waits for it.
             Ok(m) => m.filter(|(m, _, _)| deferred.iter().all(|d| d.version != m.version)),
-            Err(msg) => {
-                plan.problems.push(Problem::new("config_move", msg));
+            Err(e) => {
+                plan.problems.push(Problem::new("config_move", chain(&e)));
                 continue;
             }
         };
@@ -224,8 +224,8 @@ pub fn plan<'a>(
         let has_pending = !expand.is_empty() || !contract.is_empty();
         let syntax = match file_syntax(file, &ms_all) {
             Ok(s) => s,
-            Err(msg) => {
-                fail(&mut plan, "config_syntax_conflict", msg);
+            Err(e) => {
+                fail(&mut plan, "config_syntax_conflict", e.to_string());
                 continue;
             }
         };

@@ -2,10 +2,53 @@
 //! later migrations follow the file to its new name.
 
 use super::ConfigOptions;
-use crate::config::load::{ConfigInputs, LoadedFile};
-use crate::config::migration::{substitute, ConfigMigration};
+use crate::config::load::{ConfigInputs, LoadError, LoadedFile};
+use crate::config::migration::{substitute, ConfigMigration, VarError};
 use crate::vocabulary::Version;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Why a pending `move_file` cannot run. `who` names a migration and its
+/// file, as messages do.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum MoveError {
+    #[error(
+        "{who} and {second} both move {file}; apply them in separate runs \
+         (`lockstep apply --target {version}` first)"
+    )]
+    TwoMoves {
+        who: String,
+        second: String,
+        file: String,
+        version: String,
+    },
+    #[error("{who}: move_file")]
+    Var {
+        who: String,
+        #[source]
+        source: VarError,
+    },
+    #[error("{who}: move_file")]
+    Target {
+        who: String,
+        #[source]
+        source: LoadError,
+    },
+    #[error("{who}: move_file moves {file} to `{to}`, which is the same file; name another path")]
+    SameFile {
+        who: String,
+        file: String,
+        to: String,
+    },
+    #[error(
+        "{later} names {file}, which {who} moves to `{to}` before it; write `file: {to}` in it"
+    )]
+    OldName {
+        later: String,
+        who: String,
+        file: String,
+        to: String,
+    },
+}
 
 /// The pending `move_file` of `file`'s migrations: the migration, the new
 /// name and where it is. Refused: two moves in one run, a move to the file
@@ -17,7 +60,7 @@ pub(super) fn planned_move<'a, 'i>(
     pending: &[&'a ConfigMigration],
     opts: &ConfigOptions<'_>,
     inputs: &'i ConfigInputs,
-) -> Result<Option<(&'a ConfigMigration, String, &'i LoadedFile)>, String> {
+) -> Result<Option<(&'a ConfigMigration, String, &'i LoadedFile)>, MoveError> {
     let dir = opts.migrations_dir.display();
     let who = |m: &ConfigMigration| {
         format!(
@@ -31,23 +74,29 @@ pub(super) fn planned_move<'a, 'i>(
         return Ok(None);
     };
     if let Some(second) = moves.next() {
-        return Err(format!(
-            "{} and {} both move {file}; apply them in separate runs (`lockstep apply --target {}` first)",
-            who(m),
-            who(second),
-            m.version
-        ));
+        return Err(MoveError::TwoMoves {
+            who: who(m),
+            second: who(second),
+            file: file.to_owned(),
+            version: m.version.to_string(),
+        });
     }
-    let to = substitute(m.move_to().unwrap_or_default(), opts.vars)
-        .map_err(|e| format!("{}: move_file: {e}", who(m)))?;
-    let target = inputs
-        .file(&to)
-        .map_err(|e| format!("{}: move_file: {}", who(m), crate::error::chain(&e)))?;
+    let to = substitute(m.move_to().unwrap_or_default(), opts.vars).map_err(|source| {
+        MoveError::Var {
+            who: who(m),
+            source,
+        }
+    })?;
+    let target = inputs.file(&to).map_err(|source| MoveError::Target {
+        who: who(m),
+        source,
+    })?;
     if target.path.identity() == source.path.identity() {
-        return Err(format!(
-            "{}: move_file moves {file} to `{to}`, which is the same file; name another path",
-            who(m)
-        ));
+        return Err(MoveError::SameFile {
+            who: who(m),
+            file: file.to_owned(),
+            to,
+        });
     }
     let old_name = pending.iter().filter(|p| p.version > m.version).find(|p| {
         inputs
@@ -55,11 +104,12 @@ pub(super) fn planned_move<'a, 'i>(
             .is_ok_and(|p| p.path.identity() == source.path.identity())
     });
     if let Some(later) = old_name {
-        return Err(format!(
-            "{} names {file}, which {} moves to `{to}` before it; write `file: {to}` in it",
-            who(later),
-            who(m)
-        ));
+        return Err(MoveError::OldName {
+            later: who(later),
+            who: who(m),
+            file: file.to_owned(),
+            to,
+        });
     }
     Ok(Some((m, to, target)))
 }
