@@ -8,12 +8,46 @@ use crate::db::connection::Database;
 use crate::db::dialect::Dialect;
 use crate::db::history::HistoryRow;
 use crate::db::migration::Migration;
+use crate::db::online::compile::CompileError;
 use crate::db::online::{self, Compiled};
 use crate::vocabulary::state;
 use crate::vocabulary::Phase;
-use anyhow::{anyhow, Result};
 use sqlx::Row;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Why the SQL of a migration cannot be shown (a YAML migration's parts,
+/// or the statements that undo a migration). Print it with
+/// [`crate::error::chain`]: the causes are its `source()`. Cloned to every
+/// pending migration when the connection fails, so the cause is shared.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ShowError {
+    #[error("migration {version} is not a YAML migration")]
+    NotYaml { version: String },
+    /// No read-only connection to compile against.
+    #[error(transparent)]
+    Connect(Arc<dyn std::error::Error + Send + Sync>),
+    /// Compiled against the live schema.
+    #[error(transparent)]
+    Live(Arc<dyn std::error::Error + Send + Sync>),
+    /// Compiled offline.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    #[error("no `-- lockstep:down` section for {dialect}")]
+    NoDown { dialect: Dialect },
+}
+
+/// `e` with its chain of causes, shareable.
+fn shared(e: anyhow::Error) -> Arc<dyn std::error::Error + Send + Sync> {
+    Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(e))
+}
+
+impl ShowError {
+    /// A compile against the live schema that failed.
+    pub fn live(e: anyhow::Error) -> ShowError {
+        ShowError::Live(shared(e))
+    }
+}
 
 /// A YAML migration's statements, per part.
 #[derive(Debug, Clone, Default)]
@@ -39,14 +73,15 @@ pub async fn part_sql(
     db: Option<&mut Database>,
     m: &Migration,
     dialect: Dialect,
-) -> Result<PartSql> {
-    let online = m
-        .online
-        .as_ref()
-        .ok_or_else(|| anyhow!("migration {} is not a YAML migration", m.version))?;
+) -> Result<PartSql, ShowError> {
+    let online = m.online.as_ref().ok_or_else(|| ShowError::NotYaml {
+        version: m.version.to_string(),
+    })?;
     let (compiled, rows) = match db {
         Some(db) => {
-            let compiled = crate::db::online::live::compile_live(db, m).await?;
+            let compiled = crate::db::online::live::compile_live(db, m)
+                .await
+                .map_err(ShowError::live)?;
             let mut rows = BTreeMap::new();
             for b in &compiled.backfills {
                 if let Some(n) = row_count(db, &b.table).await {
@@ -132,7 +167,7 @@ pub async fn for_review(
     migrations: &[Migration],
     history: &[HistoryRow],
     force: bool,
-) -> BTreeMap<String, Result<PartSql, String>> {
+) -> BTreeMap<String, Result<PartSql, ShowError>> {
     let mut out = BTreeMap::new();
     let pending: Vec<&Migration> = migrations
         .iter()
@@ -150,8 +185,9 @@ pub async fn for_review(
     let mut db = match super::connect_read_only(ctx).await {
         Ok(db) => db,
         Err(e) => {
+            let e = ShowError::Connect(shared(e));
             for m in pending {
-                out.insert(m.version.to_string(), Err(format!("{e:#}")));
+                out.insert(m.version.to_string(), Err(e.clone()));
             }
             return out;
         }
@@ -170,7 +206,7 @@ pub async fn for_review(
                     .unwrap_or_default();
             }
         }
-        out.insert(m.version.to_string(), parts.map_err(|e| format!("{e:#}")));
+        out.insert(m.version.to_string(), parts);
     }
     if let Some(db) = db {
         db.close().await;
@@ -184,7 +220,7 @@ pub async fn for_review(
 pub fn refusals(
     ctx: &super::Ctx,
     steps: &[crate::plan::database::Step<'_>],
-    parts: &BTreeMap<String, Result<PartSql, String>>,
+    parts: &BTreeMap<String, Result<PartSql, ShowError>>,
 ) -> Vec<crate::report::Problem> {
     let mut out = Vec::new();
     for (i, step) in steps.iter().enumerate() {
@@ -204,10 +240,11 @@ pub fn refusals(
             out.push(crate::report::Problem::new(
                 "migration_invalid",
                 format!(
-                    "migration {} ({}/{}): {e}",
+                    "migration {} ({}/{}): {}",
                     m.version,
                     ctx.migrations_display(),
-                    m.path.display()
+                    m.path.display(),
+                    crate::error::chain(e)
                 ),
             ));
         }
@@ -222,4 +259,27 @@ pub fn sanity_refusal(version: &str, wrong: &[String]) -> String {
         "contract of migration {version} refused by its sanity check: {}",
         wrong.join("; ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn a_shared_cause_prints_as_anyhow_alternate() {
+        let make = || {
+            Err::<(), _>(std::io::Error::other("refused"))
+                .context("cannot connect")
+                .context("read-only connection")
+                .unwrap_err()
+        };
+        let expected = format!("{:#}", make());
+        assert_eq!(expected, "read-only connection: cannot connect: refused");
+        assert_eq!(crate::error::chain(&ShowError::live(make())), expected);
+        assert_eq!(
+            crate::error::chain(&ShowError::Connect(shared(anyhow::anyhow!("plain")))),
+            "plain"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! `rollback[]`, and with `--diff` as the SQL and each file's diff, so that
 //! `rollback --check --diff` is a review of exactly what will happen.
 
+use super::part_sql::ShowError;
 use super::Ctx;
 use crate::config::edit;
 use crate::config::ini::Document;
@@ -42,7 +43,7 @@ pub async fn describe(
                     sql.push_str(";\n");
                 }
             }
-            Err(e) => sql.push_str(&format!("-- cannot show it: {e}\n")),
+            Err(e) => sql.push_str(&format!("-- cannot show it: {}\n", crate::error::chain(e))),
         }
         entries.push(RollbackEntry::Database {
             version: m.version.to_string(),
@@ -94,22 +95,21 @@ async fn down_sql(
     ctx: &Ctx,
     db: Option<&mut Database>,
     m: &Migration,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ShowError> {
     let dialect = ctx.target.dialect;
     if let Some(yaml) = &m.online {
         let compiled = match db {
             Some(db) => crate::db::online::live::compile_live(db, m)
                 .await
-                .map_err(|e| format!("{e:#}"))?,
-            None => online::compile(yaml, m.version.as_str(), dialect, &Default::default())
-                .map_err(|e| e.to_string())?,
+                .map_err(ShowError::live)?,
+            None => online::compile(yaml, m.version.as_str(), dialect, &Default::default())?,
         };
         return Ok(compiled.undo.iter().map(|d| d.sql.clone()).collect());
     }
     let script = m
         .down
         .for_dialect(dialect)
-        .ok_or_else(|| format!("no `-- lockstep:down` section for {dialect}"))?;
+        .ok_or(ShowError::NoDown { dialect })?;
     Ok(crate::db::statements::split(&script.sql, dialect)
         .into_iter()
         .map(|s| s.sql)

@@ -73,7 +73,14 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
         if m.online.is_some() {
             let parts = super::part_sql::part_sql(connection.as_mut(), m, dialect)
                 .await
-                .map_err(|e| anyhow!("migration {} ({}): {e:#}", m.version, m.path.display()))?;
+                .map_err(|e| {
+                    anyhow!(
+                        "migration {} ({}): {}",
+                        m.version,
+                        m.path.display(),
+                        crate::error::chain(&e)
+                    )
+                })?;
             let statements = parts.part(step.part);
             for s in statements {
                 text.push_str(s);

@@ -13,7 +13,7 @@ mod config_commit;
 mod report;
 mod steps;
 
-use super::part_sql::PartSql;
+use super::part_sql::{PartSql, ShowError};
 use super::{connect_locked, contract_gate, read_history, Ctx};
 use crate::cli::args::ApplyArgs;
 use crate::config::commit::{finish_moves, settle_pending_writes};
@@ -41,7 +41,7 @@ struct Loaded {
     config_migrations: Vec<ConfigMigration>,
     target: Option<Version>,
     /// With `--diff`: each YAML migration's statements per part, to show.
-    part_sql: BTreeMap<String, Result<PartSql, String>>,
+    part_sql: BTreeMap<String, Result<PartSql, ShowError>>,
 }
 
 pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> Result<Report> {

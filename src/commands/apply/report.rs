@@ -2,7 +2,7 @@
 //! problems and warnings, `--diff`, each file's entry, what is pending, and
 //! the summary line.
 
-use super::super::part_sql::{self, PartSql};
+use super::super::part_sql::{self, PartSql, ShowError};
 use super::super::Ctx;
 use crate::checksum::Checksum;
 use crate::config::commit::Landed;
@@ -21,7 +21,7 @@ pub(super) fn preview(
     ctx: &Ctx,
     report: &mut Report,
     plan: &ApplyPlan<'_>,
-    part_sql: &BTreeMap<String, Result<PartSql, String>>,
+    part_sql: &BTreeMap<String, Result<PartSql, ShowError>>,
 ) {
     fill_plans(ctx, report, plan, part_sql);
     let (db, config) = (&plan.database, &plan.config);
@@ -102,7 +102,7 @@ pub(super) fn fill_plans(
     ctx: &Ctx,
     report: &mut Report,
     plan: &ApplyPlan<'_>,
-    part_sql: &BTreeMap<String, Result<PartSql, String>>,
+    part_sql: &BTreeMap<String, Result<PartSql, ShowError>>,
 ) {
     let (db, config) = (&plan.database, &plan.config);
     report.drift.extend(db.drift.iter().cloned());
@@ -220,7 +220,7 @@ fn pending_entry(ctx: &Ctx, s: &Step<'_>) -> PendingEntry {
 fn prepared_sql(
     ctx: &Ctx,
     steps: &[Step<'_>],
-    part_sql: &BTreeMap<String, Result<PartSql, String>>,
+    part_sql: &BTreeMap<String, Result<PartSql, ShowError>>,
 ) -> String {
     let dialect = ctx.target.dialect;
     let mut out = String::new();
@@ -234,7 +234,10 @@ fn prepared_sql(
                 (Some(_), _) => match part_sql.get(s.migration.version.as_str()) {
                     Some(Ok(parts)) => parts.part(s.part).to_vec(),
                     Some(Err(e)) => {
-                        out.push_str(&format!("-- cannot compile it: {e}\n"));
+                        out.push_str(&format!(
+                            "-- cannot compile it: {}\n",
+                            crate::error::chain(e)
+                        ));
                         continue;
                     }
                     None => Vec::new(),
