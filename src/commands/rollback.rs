@@ -234,7 +234,7 @@ fn plan_config<'a>(
     match crate::plan::rollback::config(migrations, state, files, to, &opts) {
         Ok(restores) => Some(restores),
         Err(refusals) => {
-            report.fail(format!("nothing rolled back: {}", refusals.join("; ")));
+            refused(report, &refusals);
             None
         }
     }
@@ -253,7 +253,7 @@ fn plan<'a>(
     match crate::plan::rollback::database(migrations, history, to, ctx.target.dialect, &dir) {
         Ok(steps) => Some(steps),
         Err(refusals) => {
-            report.fail(format!("nothing rolled back: {}", refusals.join("; ")));
+            refused(report, &refusals);
             None
         }
     }
@@ -344,4 +344,10 @@ fn write_restores(
         state.save(dir)?;
     }
     Ok(())
+}
+
+/// Fails the report with every reason nothing is rolled back.
+fn refused(report: &mut Report, refusals: &[crate::plan::rollback::Refusal]) {
+    let reasons: Vec<String> = refusals.iter().map(|r| crate::error::chain(r)).collect();
+    report.fail(format!("nothing rolled back: {}", reasons.join("; ")));
 }

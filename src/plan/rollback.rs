@@ -7,8 +7,9 @@
 
 use crate::checksum::Checksum;
 use crate::config::edit;
+use crate::config::ini::EditError;
 use crate::config::ini::{Document, MatchOptions, Occurrence, Syntax};
-use crate::config::load::ConfigInputs;
+use crate::config::load::{ConfigInputs, LoadError};
 use crate::config::migration::ConfigMigration;
 use crate::config::path::ConfigPath;
 use crate::config::secrecy::{key_name, Secrecy, SecretNames};
@@ -21,6 +22,76 @@ use crate::vocabulary::state;
 use crate::vocabulary::Version;
 use std::path::Path;
 
+/// Why a migration cannot be undone. `path` is a migration file as
+/// messages name it (folder and file). Print it with
+/// [`crate::error::chain`]: a file that cannot be loaded keeps its cause as
+/// its `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("migration {version}_{slug} has no file in {dir}, so its down SQL is unknown")]
+    NoFile {
+        version: String,
+        slug: String,
+        dir: String,
+    },
+    #[error(
+        "migration {version} ({path}) is contracted: what its expand added replaced the old schema for good; \
+         write a new migration to change it back"
+    )]
+    Contracted { version: String, path: String },
+    #[error("migration {version} ({path}) has no `-- lockstep:down` section for {dialect}")]
+    NoDown {
+        version: String,
+        path: String,
+        dialect: Dialect,
+    },
+    #[error(
+        "migration {version} ({path}) was edited after it was applied; its down SQL may not match; \
+         run `lockstep resolve --restamp {restamp}` first if the edit is intended"
+    )]
+    Edited {
+        version: String,
+        path: String,
+        /// The argument of `--restamp`.
+        restamp: String,
+    },
+    #[error(
+        "config migration {version} ({path}) moved {from} to {to}, and rollback does not move files back; \
+         roll back to {version} or a later version, or move the file back by hand"
+    )]
+    Moved {
+        version: String,
+        path: String,
+        from: String,
+        to: String,
+    },
+    #[error(
+        "config migration {version} set the secret key {key}, whose prior value lockstep keeps only as a hash; restore it by hand"
+    )]
+    SecretKey { version: String, key: String },
+    /// `had`: "several values" or "no value at all".
+    #[error("config migration {version} changed {key}, which had {had}; restore it by hand")]
+    NoSingleValue {
+        version: String,
+        key: String,
+        had: &'static str,
+    },
+    #[error(transparent)]
+    File(#[from] LoadError),
+    #[error(
+        "{file} was edited by hand since lockstep last wrote it; rolling back would overwrite \
+         the edit: pass --on-drift force, or `lockstep resolve --adopt {file}` first"
+    )]
+    Drift { file: String },
+    #[error("config migration {version} on {file}")]
+    Edit {
+        version: String,
+        file: String,
+        #[source]
+        source: EditError,
+    },
+}
+
 /// The migrations to undo, newest first, or every reason one of them
 /// cannot be undone (nothing runs then). `migrations_dir` is the folder as
 /// messages name it.
@@ -30,7 +101,7 @@ pub fn database<'a>(
     to: &Version,
     dialect: Dialect,
     migrations_dir: &str,
-) -> Result<Vec<&'a Migration>, Vec<String>> {
+) -> Result<Vec<&'a Migration>, Vec<Refusal>> {
     let mut applied: Vec<(Version, &HistoryRow)> = history
         .iter()
         .filter(|r| state::is_applied(&r.state))
@@ -41,35 +112,32 @@ pub fn database<'a>(
     let mut steps = Vec::new();
     let mut refusals = Vec::new();
     for (version, row) in applied {
-        match migrations.iter().find(|m| m.version == version) {
-            None => refusals.push(format!(
-                "migration {}_{} has no file in {}, so its down SQL is unknown",
-                row.version,
-                row.slug,
-                migrations_dir
-            )),
-            Some(m) if m.online.is_some() && row.state == state::CONTRACTED => refusals.push(format!(
-                "migration {} ({}/{}) is contracted: what its expand added replaced the old schema for good; \
-                 write a new migration to change it back",
-                m.version,
-                migrations_dir,
-                m.path.display()
-            )),
-            Some(m) if m.online.is_none() && m.down.for_dialect(dialect).is_none() => refusals.push(format!(
-                "migration {} ({}/{}) has no `-- lockstep:down` section for {dialect}",
-                m.version,
-                migrations_dir,
-                m.path.display()
-            )),
-            Some(m) if m.checksum.as_str() != row.checksum => refusals.push(format!(
-                "migration {} ({}/{}) was edited after it was applied; its down SQL may not match; \
-                 run `lockstep resolve --restamp {}` first if the edit is intended",
-                m.version,
-                migrations_dir,
-                m.path.display(),
-                crate::vocabulary::Side::Database.restamp_arg(m.version.as_str())
-            )),
-            Some(m) => steps.push(m),
+        let Some(m) = migrations.iter().find(|m| m.version == version) else {
+            refusals.push(Refusal::NoFile {
+                version: row.version.clone(),
+                slug: row.slug.clone(),
+                dir: migrations_dir.to_owned(),
+            });
+            continue;
+        };
+        let version = m.version.to_string();
+        let path = format!("{migrations_dir}/{}", m.path.display());
+        if m.online.is_some() && row.state == state::CONTRACTED {
+            refusals.push(Refusal::Contracted { version, path });
+        } else if m.online.is_none() && m.down.for_dialect(dialect).is_none() {
+            refusals.push(Refusal::NoDown {
+                version,
+                path,
+                dialect,
+            });
+        } else if m.checksum.as_str() != row.checksum {
+            refusals.push(Refusal::Edited {
+                restamp: crate::vocabulary::Side::Database.restamp_arg(&version),
+                version,
+                path,
+            });
+        } else {
+            steps.push(m);
         }
     }
     if refusals.is_empty() {
@@ -119,7 +187,7 @@ pub fn config<'a>(
     files: &'a ConfigInputs,
     to: &Version,
     opts: &ConfigOptions<'_>,
-) -> Result<Vec<Restore<'a>>, Vec<String>> {
+) -> Result<Vec<Restore<'a>>, Vec<Refusal>> {
     let mut applied: Vec<_> = state
         .migrations
         .values()
@@ -138,38 +206,32 @@ pub fn config<'a>(
             .iter()
             .find(|m| m.version == version && m.move_to().is_some());
         if let Some(m) = moved {
-            refusals.push(format!(
-                "config migration {} ({}/{}) moved {} to {}, and rollback does not move files back; \
-                 roll back to {} or a later version, or move the file back by hand",
-                a.version,
-                opts.migrations_dir.display(),
-                m.path.display(),
-                m.file,
-                a.file,
-                a.version
-            ));
+            refusals.push(Refusal::Moved {
+                version: a.version.clone(),
+                path: format!("{}/{}", opts.migrations_dir.display(), m.path.display()),
+                from: m.file.clone(),
+                to: a.file.clone(),
+            });
             continue;
         }
         for p in &a.prior {
             // A key the migration added has no prior value to restore:
             // rolling back removes it, secret or not.
             if p.secret && !p.values.is_empty() {
-                refusals.push(format!(
-                    "config migration {} set the secret key {}, whose prior value lockstep keeps only as a hash; restore it by hand",
-                    a.version,
-                    key_name(p.section.as_deref(), &p.key)
-                ));
+                refusals.push(Refusal::SecretKey {
+                    version: a.version.clone(),
+                    key: key_name(p.section.as_deref(), &p.key),
+                });
             } else if p.values.len() > 1 || p.values.first().is_some_and(|v| v.is_none()) {
-                refusals.push(format!(
-                    "config migration {} changed {}, which had {}; restore it by hand",
-                    a.version,
-                    key_name(p.section.as_deref(), &p.key),
-                    if p.values.len() > 1 {
+                refusals.push(Refusal::NoSingleValue {
+                    version: a.version.clone(),
+                    key: key_name(p.section.as_deref(), &p.key),
+                    had: if p.values.len() > 1 {
                         "several values"
                     } else {
                         "no value at all"
-                    }
-                ));
+                    },
+                });
             }
         }
         let index = match restores.iter().position(|r| r.file == a.file) {
@@ -178,7 +240,7 @@ pub fn config<'a>(
                 let loaded = match files.file(&a.file) {
                     Ok(f) => f,
                     Err(e) => {
-                        refusals.push(crate::error::chain(&e));
+                        refusals.push(e.into());
                         continue;
                     }
                 };
@@ -193,11 +255,9 @@ pub fn config<'a>(
                 let record = state.files.get(&a.file);
                 let sha = Checksum::of_bytes(before.as_bytes()).to_string();
                 if record.is_some_and(|r| r.sha256 != sha) && opts.on_drift != OnDrift::Force {
-                    refusals.push(format!(
-                        "{} was edited by hand since lockstep last wrote it; rolling back would overwrite \
-                         the edit: pass --on-drift force, or `lockstep resolve --adopt {}` first",
-                        a.file, a.file
-                    ));
+                    refusals.push(Refusal::Drift {
+                        file: a.file.clone(),
+                    });
                 }
                 restores.push(Restore {
                     file: a.file.clone(),
@@ -232,7 +292,11 @@ pub fn config<'a>(
                     Some(None) => Ok(false),
                 });
             if let Err(e) = result {
-                refusals.push(format!("config migration {} on {}: {e}", a.version, a.file));
+                refusals.push(Refusal::Edit {
+                    version: a.version.clone(),
+                    file: a.file.clone(),
+                    source: e,
+                });
             }
         }
         remove_emptied_sections(&mut doc, &a.prior, &opts);
@@ -278,5 +342,59 @@ fn remove_emptied_sections(doc: &mut Document, prior: &[edit::PriorValue], opts:
         if code_lines(doc) == code_lines(&without) + 1 {
             *doc = without;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_as_before() {
+        let text = |r: Refusal| crate::error::chain(&r);
+        let (version, path) = ("0002".to_owned(), "migrations/0002_x.sql".to_owned());
+        assert_eq!(
+            text(Refusal::NoFile {
+                version: version.clone(),
+                slug: "x".into(),
+                dir: "migrations".into()
+            }),
+            "migration 0002_x has no file in migrations, so its down SQL is unknown"
+        );
+        assert_eq!(
+            text(Refusal::NoDown {
+                version: version.clone(),
+                path: path.clone(),
+                dialect: Dialect::Sqlite
+            }),
+            format!(
+                "migration 0002 (migrations/0002_x.sql) has no `-- lockstep:down` section for {}",
+                Dialect::Sqlite
+            )
+        );
+        assert_eq!(
+            text(Refusal::Edited {
+                version,
+                path,
+                restamp: "0002".into()
+            }),
+            "migration 0002 (migrations/0002_x.sql) was edited after it was applied; its down SQL \
+             may not match; run `lockstep resolve --restamp 0002` first if the edit is intended"
+        );
+        assert_eq!(
+            text(Refusal::Drift {
+                file: "app.ini".into()
+            }),
+            "app.ini was edited by hand since lockstep last wrote it; rolling back would overwrite \
+             the edit: pass --on-drift force, or `lockstep resolve --adopt app.ini` first"
+        );
+        assert_eq!(
+            text(Refusal::SecretKey {
+                version: "0003".into(),
+                key: "db.password".into()
+            }),
+            "config migration 0003 set the secret key db.password, whose prior value lockstep \
+             keeps only as a hash; restore it by hand"
+        );
     }
 }
