@@ -4,11 +4,12 @@
 //! step machine: expand, then its backfills; contract once the backfill
 //! finished and its sanity checks pass.
 
-use super::super::{backfill, contract_gate, part_sql, read_history, Ctx};
+use super::super::backfill;
+use super::super::{contract_gate, part_sql, read_history, Ctx};
 use crate::cli::args::ApplyArgs;
 use crate::db::connection::Database;
 use crate::db::online::{self, backfill::BackfillOptions};
-use crate::db::runner::{self, Direction, StepSql};
+use crate::db::runner::{self, Direction, Failure, StepSql};
 use crate::plan::database::Step;
 use crate::report::{AppliedEntry, Report};
 use crate::vocabulary::{Phase, Version};
@@ -53,7 +54,16 @@ pub(super) async fn run_db_steps(
                     continue;
                 }
                 Ok(None) => continue,
-                Err(()) => return,
+                Err(StepStopped::Failed {
+                    kind,
+                    msg,
+                    migration,
+                }) => {
+                    report.fail_as(kind, msg);
+                    report.database.failed_migration = migration.map(Into::into);
+                    return;
+                }
+                Err(StepStopped::Backfill) => return,
             }
         }
         let (sql, part) = match StepSql::new(step.migration, Direction::Up, db.dialect(), &run_ctx)
@@ -89,25 +99,59 @@ pub(super) async fn run_db_steps(
     }
 }
 
+/// Why a part of a YAML migration stopped.
+enum StepStopped {
+    /// A problem of `kind` (`migration_failed`, `sanity_check`, `error`),
+    /// with the migration that failed where one did.
+    Failed {
+        kind: &'static str,
+        msg: String,
+        migration: Option<Failure>,
+    },
+    /// The backfill stopped ([`backfill::BackfillStopped`]); it has
+    /// reported why, with its progress.
+    Backfill,
+}
+
+impl StepStopped {
+    fn error(msg: String) -> Self {
+        StepStopped::Failed {
+            kind: "error",
+            msg,
+            migration: None,
+        }
+    }
+
+    fn migration(msg: String, failure: Failure) -> Self {
+        StepStopped::Failed {
+            kind: "migration_failed",
+            msg,
+            migration: Some(failure),
+        }
+    }
+}
+
 /// Runs one part of a YAML migration: expand (then its backfills unless
 /// --no-backfill), or contract once its backfill finished and its sanity
 /// checks pass. `Ok(None)`: nothing ran (a contract waiting for a
-/// backfill). `Err`: the report says why.
+/// backfill). `Err`: why it stopped, for the caller to report.
 async fn run_online_step(
     ctx: &Ctx,
     db: &mut Database,
     step: &Step<'_>,
     args: &ApplyArgs,
     report: &mut Report,
-) -> Result<Option<u64>, ()> {
+) -> Result<Option<u64>, StepStopped> {
     let m = step.migration;
     let path = format!("{}/{}", ctx.migrations_display(), m.path.display());
     let run_ctx = ctx.run_context();
     let compiled = match online::live::compile_live(db, m).await {
         Ok(c) => c,
         Err(e) => {
-            report.fail(format!("migration {} ({path}): {e:#}", m.version));
-            return Err(());
+            return Err(StepStopped::error(format!(
+                "migration {} ({path}): {e:#}",
+                m.version
+            )))
         }
     };
     if step.part == Phase::Contract {
@@ -122,18 +166,12 @@ async fn run_online_step(
         Phase::Expand => {
             let ms = match online::runner::expand(db, m, &compiled, &path, &run_ctx).await {
                 Ok(ms) => ms,
-                Err(f) => {
-                    report.fail_as("migration_failed", f.message());
-                    report.database.failed_migration = Some(f.entry.into());
-                    return Err(());
-                }
+                Err(f) => return Err(StepStopped::migration(f.message(), f.entry)),
             };
-            if !args.no_backfill
-                && backfill::run_backfills(db, m, &compiled, &batches, &run_ctx, report)
+            if !args.no_backfill {
+                backfill::run_backfills(db, m, &compiled, &batches, &run_ctx, report)
                     .await
-                    .is_err()
-            {
-                return Err(());
+                    .map_err(|_| StepStopped::Backfill)?;
             }
             Ok(Some(ms))
         }
@@ -156,32 +194,27 @@ async fn run_online_step(
                 // that apply converges instead of stopping at `expanded`.
                 backfill::run_backfills(db, m, &compiled, &batches, &run_ctx, report)
                     .await
-                    .map_err(|_| ())?;
+                    .map_err(|_| StepStopped::Backfill)?;
             }
             match online::runner::sanity(db, &compiled).await {
                 Ok(wrong) if !wrong.is_empty() && !args.force => {
-                    report.fail_as(
-                        "sanity_check",
-                        part_sql::sanity_refusal(m.version.as_str(), &wrong),
-                    );
-                    return Err(());
+                    return Err(StepStopped::Failed {
+                        kind: "sanity_check",
+                        msg: part_sql::sanity_refusal(m.version.as_str(), &wrong),
+                        migration: None,
+                    });
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    report.fail(format!(
+                    return Err(StepStopped::error(format!(
                         "sanity check of migration {} failed to run: {e:#}",
                         m.version
-                    ));
-                    return Err(());
+                    )));
                 }
             }
             match online::runner::contract(db, m, &compiled, &path, &run_ctx).await {
                 Ok(ms) => Ok(Some(ms)),
-                Err(f) => {
-                    report.fail_as("migration_failed", f.message());
-                    report.database.failed_migration = Some(f.entry.into());
-                    Err(())
-                }
+                Err(f) => Err(StepStopped::migration(f.message(), f.entry)),
             }
         }
     }
