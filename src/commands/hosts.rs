@@ -58,7 +58,11 @@ pub async fn run(ctx: &Ctx, retire: Option<&str>) -> Result<Report> {
 
 pub async fn list(db: &mut Database) -> Result<Vec<Host>> {
     let tables = db
-        .fetch_strings(&db.dialect().existing_tables_query(history::TABLE_PREFIX))
+        .fetch_strings(
+            &db.dialect()
+                .sql()
+                .existing_tables_query(history::TABLE_PREFIX),
+        )
         .await?;
     if !tables.iter().any(|t| t == history::HOSTS) {
         return Ok(Vec::new());

@@ -118,7 +118,7 @@ pub async fn recorded_read_only(ctx: &Ctx) -> Result<(Vec<HistoryRow>, Option<St
             let sql = format!(
                 "SELECT version FROM {} WHERE host_id = {} AND retired = 0",
                 history::HOSTS,
-                db.dialect().string_literal(&ctx.settings.host_id)
+                db.dialect().sql().string_literal(&ctx.settings.host_id)
             );
             db.fetch_strings(&sql)
                 .await
@@ -168,7 +168,11 @@ async fn read_history_columns(db: &mut Database, full: bool) -> Result<Vec<Histo
         Ok(rows) => rows,
         Err(e) => {
             let tables = db
-                .fetch_strings(&db.dialect().existing_tables_query(history::TABLE_PREFIX))
+                .fetch_strings(
+                    &db.dialect()
+                        .sql()
+                        .existing_tables_query(history::TABLE_PREFIX),
+                )
                 .await
                 .context("cannot list the database's tables")?;
             if !tables.iter().any(|t| t == history::MIGRATIONS) {

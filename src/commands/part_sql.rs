@@ -105,7 +105,11 @@ pub async fn part_sql(
 /// The rows a backfill of `table` walks: all of them, counted now.
 async fn row_count(db: &mut Database, table: &str) -> Option<i64> {
     let d = db.dialect();
-    let sql = format!("SELECT {} FROM {}", d.as_bigint("COUNT(*)"), d.ident(table));
+    let sql = format!(
+        "SELECT {} FROM {}",
+        d.sql().as_bigint("COUNT(*)"),
+        d.sql().ident(table)
+    );
     let rows = db.fetch_all(&sql).await.ok()?;
     rows.first()?.try_get::<i64, _>(0).ok()
 }

@@ -101,7 +101,7 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
         };
         let mut statements = Vec::new();
         if sql.transactional {
-            statements.push(dialect.begin().to_owned());
+            statements.push(dialect.sql().begin().to_owned());
         }
         statements.extend(sql.before().iter().map(|b| b.render(dialect)));
         statements.extend(sql.statements.iter().map(|s| s.sql.clone()));

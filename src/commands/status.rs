@@ -126,12 +126,12 @@ async fn key_range(db: &mut Database, table: &str) -> Option<(i64, i64)> {
         .ok()??;
     let key = info.integer_key().ok()?.name.clone();
     let d = db.dialect();
-    let k = d.ident(&key);
+    let k = d.sql().ident(&key);
     let sql = format!(
         "SELECT {}, {} FROM {}",
-        d.as_bigint(&format!("MIN({k})")),
-        d.as_bigint(&format!("MAX({k})")),
-        d.ident(table)
+        d.sql().as_bigint(&format!("MIN({k})")),
+        d.sql().as_bigint(&format!("MAX({k})")),
+        d.sql().ident(table)
     );
     let rows = db.fetch_all(&sql).await.ok()?;
     let row = rows.first()?;

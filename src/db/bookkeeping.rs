@@ -31,14 +31,14 @@ impl Bookkeeping {
         let mut rest = self.sql.as_str();
         let mut n = 1;
         loop {
-            let marker = dialect.placeholder(n);
+            let marker = dialect.sql().placeholder(n);
             let Some(pos) = rest.find(&marker) else {
                 out.push_str(rest);
                 break;
             };
             out.push_str(&rest[..pos]);
             match values.next() {
-                Some(Value::Text(t)) => out.push_str(&dialect.string_literal(t)),
+                Some(Value::Text(t)) => out.push_str(&dialect.sql().string_literal(t)),
                 Some(Value::Int(i)) => out.push_str(&i.to_string()),
                 Some(Value::Null) | None => out.push_str("NULL"),
             }

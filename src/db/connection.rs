@@ -192,7 +192,7 @@ impl Database {
     }
 
     pub async fn begin(&mut self) -> Result<(), sqlx::Error> {
-        self.execute(self.dialect().begin()).await.map(|_| ())
+        self.execute(self.dialect().sql().begin()).await.map(|_| ())
     }
 
     pub async fn commit(&mut self) -> Result<(), sqlx::Error> {

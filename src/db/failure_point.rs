@@ -68,7 +68,7 @@ pub fn done_checksum(done: &[Statement]) -> String {
 }
 
 pub fn create_table(d: Dialect) -> String {
-    let key = d.key_text();
+    let key = d.sql().key_text();
     format!(
         "CREATE TABLE IF NOT EXISTS {FAILURES} (\n    version {key} PRIMARY KEY,\n    \
          statements_done BIGINT NOT NULL,\n    statements_total BIGINT NOT NULL,\n    \
@@ -84,7 +84,7 @@ pub fn record(d: Dialect, version: &str, p: &FailurePoint, at: &str) -> [Bookkee
             sql: format!(
                 "INSERT INTO {FAILURES} (version, statements_done, statements_total, line, \
                  done_checksum, updated_at) VALUES ({})",
-                d.placeholders(6)
+                d.sql().placeholders(6)
             ),
             values: vec![
                 Value::Text(version.to_owned()),
@@ -103,7 +103,7 @@ pub fn forget(d: Dialect, version: &str) -> Bookkeeping {
     Bookkeeping {
         sql: format!(
             "DELETE FROM {FAILURES} WHERE version = {}",
-            d.placeholder(1)
+            d.sql().placeholder(1)
         ),
         values: vec![Value::Text(version.to_owned())],
     }

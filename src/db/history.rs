@@ -16,8 +16,8 @@ pub const BACKFILLS: &str = "lockstep_backfills";
 
 /// `CREATE TABLE IF NOT EXISTS` for every lockstep table.
 pub fn create_tables(d: Dialect) -> Vec<String> {
-    let key = d.key_text();
-    let long = d.long_text();
+    let key = d.sql().key_text();
+    let long = d.sql().long_text();
     let id = d.sql().identity_key();
     vec![
         format!(
@@ -119,8 +119,8 @@ fn history_columns(d: Dialect, full: bool) -> String {
         format!(
             "version, slug, phase, state, checksum, kind, {}, {}, dialect, applied_at, updated_at, \
              duration_ms, host, lockstep_version",
-            d.text_expr("failed_statement"),
-            d.text_expr("error")
+            d.sql().text_expr("failed_statement"),
+            d.sql().text_expr("error")
         )
     } else {
         "version, slug, phase, state, checksum".to_owned()
@@ -189,7 +189,7 @@ pub fn delete_row(d: Dialect, version: &str) -> Bookkeeping {
     Bookkeeping::new(
         format!(
             "DELETE FROM {MIGRATIONS} WHERE version = {}",
-            d.placeholder(1)
+            d.sql().placeholder(1)
         ),
         vec![Value::Text(version.to_owned())],
     )
@@ -202,7 +202,7 @@ pub fn insert_row(d: Dialect, row: &HistoryRow) -> Bookkeeping {
             "INSERT INTO {MIGRATIONS} (version, slug, kind, phase, state, checksum, dialect, \
              applied_at, updated_at, duration_ms, host, lockstep_version, failed_statement, error) \
              VALUES ({})",
-            d.placeholders(14)
+            d.sql().placeholders(14)
         ),
         vec![
             Value::Text(row.version.clone()),
@@ -239,12 +239,12 @@ pub fn update_state(
         format!(
             "UPDATE {MIGRATIONS} SET state = {}, updated_at = {}, duration_ms = {}, \
              failed_statement = {}, error = {} WHERE version = {}",
-            d.placeholder(1),
-            d.placeholder(2),
-            d.placeholder(3),
-            d.placeholder(4),
-            d.placeholder(5),
-            d.placeholder(6)
+            d.sql().placeholder(1),
+            d.sql().placeholder(2),
+            d.sql().placeholder(3),
+            d.sql().placeholder(4),
+            d.sql().placeholder(5),
+            d.sql().placeholder(6)
         ),
         vec![
             Value::Text(state.to_owned()),
@@ -261,9 +261,9 @@ pub fn update_checksum(d: Dialect, version: &str, checksum: &str, updated_at: &s
     Bookkeeping::new(
         format!(
             "UPDATE {MIGRATIONS} SET checksum = {}, updated_at = {} WHERE version = {}",
-            d.placeholder(1),
-            d.placeholder(2),
-            d.placeholder(3)
+            d.sql().placeholder(1),
+            d.sql().placeholder(2),
+            d.sql().placeholder(3)
         ),
         vec![
             Value::Text(checksum.to_owned()),
@@ -289,7 +289,7 @@ pub fn insert_log(d: Dialect, e: &LogEntry<'_>) -> Bookkeeping {
         format!(
             "INSERT INTO {LOG} (at, version, action, state, checksum, host, lockstep_version, detail) \
              VALUES ({})",
-            d.placeholders(8)
+            d.sql().placeholders(8)
         ),
         vec![
             Value::Text(e.at.to_owned()),
@@ -309,7 +309,7 @@ pub fn insert_log(d: Dialect, e: &LogEntry<'_>) -> Bookkeeping {
 pub fn select_last_action(d: Dialect) -> String {
     format!(
         "SELECT action FROM {LOG} WHERE version = {} ORDER BY id DESC LIMIT 1",
-        d.placeholder(1)
+        d.sql().placeholder(1)
     )
 }
 
@@ -317,14 +317,17 @@ pub fn select_last_action(d: Dialect) -> String {
 pub fn check_in(d: Dialect, host: &str, version: &str, at: &str) -> [Bookkeeping; 2] {
     [
         Bookkeeping::new(
-            format!("DELETE FROM {HOSTS} WHERE host_id = {}", d.placeholder(1)),
+            format!(
+                "DELETE FROM {HOSTS} WHERE host_id = {}",
+                d.sql().placeholder(1)
+            ),
             vec![Value::Text(host.to_owned())],
         ),
         Bookkeeping::new(
             format!(
                 "INSERT INTO {HOSTS} (host_id, version, checked_in_at, lockstep_version, retired) \
                  VALUES ({})",
-                d.placeholders(5)
+                d.sql().placeholders(5)
             ),
             vec![
                 Value::Text(host.to_owned()),
@@ -345,7 +348,7 @@ pub fn retire_host(d: Dialect, host: &str) -> Bookkeeping {
     Bookkeeping::new(
         format!(
             "UPDATE {HOSTS} SET retired = 1 WHERE host_id = {}",
-            d.placeholder(1)
+            d.sql().placeholder(1)
         ),
         vec![Value::Text(host.to_owned())],
     )

@@ -61,7 +61,7 @@ impl StepSql {
         };
         let script = scripts.for_dialect(dialect)?;
         Some(StepSql {
-            transactional: script.transaction && dialect.transactional_ddl(),
+            transactional: script.transaction && dialect.sql().transactional_ddl(),
             statements: statements::split(&script.sql, dialect),
             script_line: script.line,
             direction,
@@ -76,7 +76,7 @@ impl StepSql {
     /// so it is neither pending nor in the way of later migrations.
     pub fn skipped(m: &Migration, dialect: Dialect, ctx: &RunContext) -> StepSql {
         StepSql {
-            transactional: dialect.transactional_ddl(),
+            transactional: dialect.sql().transactional_ddl(),
             statements: Vec::new(),
             script_line: 1,
             direction: Direction::Up,

@@ -127,7 +127,7 @@ pub struct ToolHistory {
 /// The tools whose history tables this database has.
 pub async fn present(db: &mut Database) -> Result<Vec<Tool>> {
     let tables = db
-        .fetch_strings(&db.dialect().existing_tables_query(""))
+        .fetch_strings(&db.dialect().sql().existing_tables_query(""))
         .await
         .context("cannot list the database's tables")?;
     let has = |t: &str| tables.iter().any(|n| n.eq_ignore_ascii_case(t));

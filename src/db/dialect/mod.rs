@@ -9,9 +9,8 @@
 //! [`sqlite_columns`] reads the `CREATE TABLE` text SQLite keeps, where its
 //! catalog says less than that text.
 //!
-//! The rest of the crate asks [`Dialect::sql`] (or one of the shorthands on
-//! [`Dialect`]) for SQL text or for a capability and branches on the
-//! answer, never on which dialect it is: `tests/integration/architecture.rs`
+//! The rest of the crate asks [`Dialect::sql`] for SQL text or for a
+//! capability and branches on the answer, never on which dialect it is: `tests/integration/architecture.rs`
 //! fails on a `Dialect::` variant named outside this module.
 
 use sqlite_columns::{ColumnText, ConstraintText};
@@ -39,6 +38,14 @@ pub trait SqlDialect: online::OnlineSql + Sync + Send {
     /// The placeholder for the `n`th (1-based) bind parameter.
     fn placeholder(&self, _n: usize) -> String {
         "?".to_owned()
+    }
+
+    /// `p1, p2, …, pn` placeholders.
+    fn placeholders(&self, n: usize) -> String {
+        (1..=n)
+            .map(|i| self.placeholder(i))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// A string literal, escaped for this dialect.
@@ -285,67 +292,6 @@ impl Dialect {
     }
 }
 
-/// Shorthands for the [`SqlDialect`] methods most callers use.
-impl Dialect {
-    /// [`SqlDialect::transactional_ddl`].
-    pub fn transactional_ddl(self) -> bool {
-        self.sql().transactional_ddl()
-    }
-
-    /// [`SqlDialect::begin`].
-    pub fn begin(self) -> &'static str {
-        self.sql().begin()
-    }
-
-    /// [`SqlDialect::placeholder`].
-    pub fn placeholder(self, n: usize) -> String {
-        self.sql().placeholder(n)
-    }
-
-    /// `p1, p2, …, pn` placeholders.
-    pub fn placeholders(self, n: usize) -> String {
-        (1..=n)
-            .map(|i| self.placeholder(i))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// [`SqlDialect::string_literal`].
-    pub fn string_literal(self, value: &str) -> String {
-        self.sql().string_literal(value)
-    }
-
-    /// [`SqlDialect::ident`].
-    pub fn ident(self, name: &str) -> String {
-        self.sql().ident(name)
-    }
-
-    /// [`SqlDialect::as_bigint`].
-    pub fn as_bigint(self, expr: &str) -> String {
-        self.sql().as_bigint(expr)
-    }
-
-    /// [`SqlDialect::key_text`].
-    pub fn key_text(self) -> &'static str {
-        self.sql().key_text()
-    }
-
-    /// [`SqlDialect::long_text`].
-    pub fn long_text(self) -> &'static str {
-        self.sql().long_text()
-    }
-
-    /// [`SqlDialect::text_expr`].
-    pub fn text_expr(self, column: &str) -> String {
-        self.sql().text_expr(column)
-    }
-
-    /// [`SqlDialect::existing_tables_query`].
-    pub fn existing_tables_query(self, prefix: &str) -> String {
-        self.sql().existing_tables_query(prefix)
-    }
-}
-
 /// Which drivers this binary has: the cargo features `sqlite`, `postgres`
 /// and `mysql` (all on by default) let a packager build a smaller one.
 impl Dialect {
@@ -397,14 +343,20 @@ mod tests {
 
     #[test]
     fn literals_escape_per_dialect() {
-        assert_eq!(Dialect::Postgres.string_literal("it's \\x"), "'it''s \\x'");
-        assert_eq!(Dialect::Mysql.string_literal("it's \\x"), "'it''s \\\\x'");
+        assert_eq!(
+            Dialect::Postgres.sql().string_literal("it's \\x"),
+            "'it''s \\x'"
+        );
+        assert_eq!(
+            Dialect::Mysql.sql().string_literal("it's \\x"),
+            "'it''s \\\\x'"
+        );
     }
 
     #[test]
     fn placeholders() {
-        assert_eq!(Dialect::Postgres.placeholders(3), "$1, $2, $3");
-        assert_eq!(Dialect::Mysql.placeholders(2), "?, ?");
+        assert_eq!(Dialect::Postgres.sql().placeholders(3), "$1, $2, $3");
+        assert_eq!(Dialect::Mysql.sql().placeholders(2), "?, ?");
     }
 
     #[test]

@@ -297,21 +297,8 @@ impl OnlineSql for Mysql {
         ]
     }
 
-    fn add_column(&self, table: &str, column: &str, sql_type: &str, default: Option<&str>) -> Ddl {
-        let default = default.map_or(String::new(), |d| format!(" DEFAULT {d}"));
-        Ddl::tx(format!(
-            "ALTER TABLE {} ADD COLUMN {} {sql_type} NULL{default}, ALGORITHM=INPLACE, LOCK=NONE",
-            self.q(table),
-            self.q(column)
-        ))
-    }
-
-    fn drop_column(&self, table: &str, column: &str) -> Ddl {
-        Ddl::tx(format!(
-            "ALTER TABLE {} DROP COLUMN {}, ALGORITHM=INPLACE, LOCK=NONE",
-            self.q(table),
-            self.q(column)
-        ))
+    fn in_place(&self) -> &'static str {
+        ", ALGORITHM=INPLACE, LOCK=NONE"
     }
 
     fn create_index(&self, table: &str, name: &str, columns: &[String], unique: bool) -> Vec<Ddl> {
@@ -327,9 +314,10 @@ impl OnlineSql for Mysql {
     fn drop_index(&self, table: &str, name: &str) -> Vec<Ddl> {
         // `DROP INDEX … ON` takes no ALGORITHM on MariaDB; ALTER TABLE does.
         vec![Ddl::tx(format!(
-            "ALTER TABLE {} DROP INDEX {}, ALGORITHM=INPLACE, LOCK=NONE",
+            "ALTER TABLE {} DROP INDEX {}{}",
             self.q(table),
-            self.q(name)
+            self.q(name),
+            self.in_place()
         ))]
     }
 
@@ -376,7 +364,7 @@ impl OnlineSql for Mysql {
         c: Option<&ConstraintInfo>,
     ) -> Result<Vec<Ddl>, ConstraintError> {
         let t = self.q(table);
-        let online = ", ALGORITHM=INPLACE, LOCK=NONE";
+        let online = self.in_place();
         Ok(match c {
             Some(ConstraintInfo {
                 kind: ConstraintKind::Unique | ConstraintKind::UniqueIndex,

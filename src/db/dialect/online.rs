@@ -131,7 +131,7 @@ pub trait OnlineSql: std::marker::Sync + Send {
     fn dialect(&self) -> Dialect;
 
     fn q(&self, ident: &str) -> String {
-        self.dialect().ident(ident)
+        self.dialect().sql().ident(ident)
     }
 
     fn create_table(&self, t: &CreateTable) -> Result<String, CreateTableError> {
@@ -182,21 +182,30 @@ pub trait OnlineSql: std::marker::Sync + Send {
         Ddl::tx(format!("DROP TABLE {}", self.q(name)))
     }
 
+    /// What an `ALTER TABLE` ends with to run without blocking writers,
+    /// where the database takes it (MariaDB's `ALGORITHM=INPLACE,
+    /// LOCK=NONE`).
+    fn in_place(&self) -> &'static str {
+        ""
+    }
+
     /// Always nullable: a NOT NULL column is constrained at contract.
     fn add_column(&self, table: &str, column: &str, sql_type: &str, default: Option<&str>) -> Ddl {
         let default = default.map_or(String::new(), |d| format!(" DEFAULT {d}"));
         Ddl::tx(format!(
-            "ALTER TABLE {} ADD COLUMN {} {sql_type} NULL{default}",
+            "ALTER TABLE {} ADD COLUMN {} {sql_type} NULL{default}{}",
             self.q(table),
-            self.q(column)
+            self.q(column),
+            self.in_place()
         ))
     }
 
     fn drop_column(&self, table: &str, column: &str) -> Ddl {
         Ddl::tx(format!(
-            "ALTER TABLE {} DROP COLUMN {}",
+            "ALTER TABLE {} DROP COLUMN {}{}",
             self.q(table),
-            self.q(column)
+            self.q(column),
+            self.in_place()
         ))
     }
 

@@ -14,7 +14,6 @@ use crate::db::bookkeeping::{Bookkeeping, Value};
 use crate::db::connection::{scrub, Database};
 use crate::db::history::BACKFILLS;
 use anyhow::{anyhow, Context, Result};
-use serde::Serialize;
 use sqlx::Row;
 use std::time::{Duration, Instant};
 
@@ -24,8 +23,9 @@ pub struct BackfillOptions {
     pub batch_sleep: Duration,
 }
 
-/// What a backfill did, for the report and the progress bar.
-#[derive(Debug, Clone, Default, Serialize)]
+/// What a backfill did, for the progress bar and the report (which copies
+/// it into `report::payload::BackfillRun`).
+#[derive(Debug, Clone, Default)]
 pub struct Progress {
     pub table: String,
     pub column: String,
@@ -64,7 +64,7 @@ pub async fn run(
     for ddl in g.backfill_setup() {
         db.execute(&ddl.sql).await?;
     }
-    let ph = |n| d.placeholder(n);
+    let ph = |n| d.sql().placeholder(n);
     let ids = [
         Value::Text(version.to_owned()),
         Value::Text(b.table.clone()),
@@ -173,8 +173,8 @@ async fn key_range(db: &mut Database, b: &Backfill, key: &str) -> (Option<i64>, 
     let k = g.q(key);
     let sql = format!(
         "SELECT {}, {} FROM {}",
-        d.as_bigint(&format!("MIN({k})")),
-        d.as_bigint(&format!("MAX({k})")),
+        d.sql().as_bigint(&format!("MIN({k})")),
+        d.sql().as_bigint(&format!("MAX({k})")),
         g.q(&b.table)
     );
     match db.fetch_all_bound(&sql, &[]).await {
@@ -217,7 +217,7 @@ async fn batches(
     } = walk;
     let d = db.dialect();
     let g = d.sql();
-    let ph = |n| d.placeholder(n);
+    let ph = |n| d.sql().placeholder(n);
     let t = g.q(&b.table);
     let k = g.q(key);
     let c = g.q(&b.column);
@@ -225,9 +225,9 @@ async fn batches(
     // range scan from the last key done.
     let range_sql = format!(
         "SELECT {}, {}, {} FROM (SELECT {k} FROM {t} WHERE {k} > {} ORDER BY {k} LIMIT {}) batch",
-        d.as_bigint(&format!("MIN({k})")),
-        d.as_bigint(&format!("MAX({k})")),
-        d.as_bigint("COUNT(*)"),
+        d.sql().as_bigint(&format!("MIN({k})")),
+        d.sql().as_bigint(&format!("MAX({k})")),
+        d.sql().as_bigint("COUNT(*)"),
         ph(1),
         ph(2)
     );
@@ -369,7 +369,7 @@ pub async fn recorded(db: &mut Database, version: &str) -> Result<Vec<Progress>>
     let sql = format!(
         "SELECT table_name, column_name, last_key, rows_done, batches, finished FROM {BACKFILLS} \
          WHERE version = {} ORDER BY table_name, column_name",
-        db.dialect().placeholder(1)
+        db.dialect().sql().placeholder(1)
     );
     let rows = db
         .fetch_all_bound(&sql, &[Value::Text(version.to_owned())])
@@ -396,7 +396,7 @@ pub fn restart(d: crate::db::dialect::Dialect, version: &str) -> Bookkeeping {
     Bookkeeping {
         sql: format!(
             "UPDATE {BACKFILLS} SET last_key = NULL, rows_done = 0, batches = 0, finished = 0 WHERE version = {}",
-            d.placeholder(1)
+            d.sql().placeholder(1)
         ),
         values: vec![Value::Text(version.to_owned())],
     }
@@ -407,7 +407,7 @@ pub fn forget(d: crate::db::dialect::Dialect, version: &str) -> Bookkeeping {
     Bookkeeping {
         sql: format!(
             "DELETE FROM {BACKFILLS} WHERE version = {}",
-            d.placeholder(1)
+            d.sql().placeholder(1)
         ),
         values: vec![Value::Text(version.to_owned())],
     }

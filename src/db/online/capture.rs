@@ -23,13 +23,13 @@ pub type Captured = BTreeMap<(String, String), ColumnInfo>;
 /// Statements that record `column` of `table` for `version`, keeping a
 /// definition an earlier, interrupted expand recorded.
 pub fn record(d: Dialect, version: &str, table: &str, column: &ColumnInfo) -> Vec<Ddl> {
-    let lit = |s: &str| d.string_literal(s);
+    let lit = |s: &str| d.sql().string_literal(s);
     let json = serde_json::to_string(column).unwrap_or_default();
     let create = Ddl::tx(format!(
         "CREATE TABLE IF NOT EXISTS {COLUMNS} (\n    version {key} NOT NULL,\n    table_name {key} NOT NULL,\n    \
          column_name {key} NOT NULL,\n    definition {long} NOT NULL,\n    PRIMARY KEY (version, table_name, column_name)\n)",
-        key = d.key_text(),
-        long = d.long_text()
+        key = d.sql().key_text(),
+        long = d.sql().long_text()
     ));
     let (v, t, c) = (lit(version), lit(table), lit(&column.name));
     let insert = Ddl::tx(format!(
@@ -45,7 +45,7 @@ pub fn record(d: Dialect, version: &str, table: &str, column: &ColumnInfo) -> Ve
 pub fn forget(d: Dialect, version: &str) -> Ddl {
     Ddl::tx(format!(
         "DELETE FROM {COLUMNS} WHERE version = {}",
-        d.string_literal(version)
+        d.sql().string_literal(version)
     ))
 }
 
@@ -62,8 +62,8 @@ pub async fn load(db: &mut Database, version: &str) -> Result<Captured> {
         .fetch_all_bound(
             &format!(
                 "SELECT table_name, column_name, {} FROM {COLUMNS} WHERE version = {}",
-                d.text_expr("definition"),
-                d.placeholder(1)
+                d.sql().text_expr("definition"),
+                d.sql().placeholder(1)
             ),
             &[Value::Text(version.to_owned())],
         )

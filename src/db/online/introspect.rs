@@ -129,7 +129,7 @@ impl TableInfo {
 /// The table's columns and key; `None` when it does not exist.
 pub async fn table(db: &mut Database, name: &str) -> Result<Option<TableInfo>> {
     let d = db.dialect();
-    let lit = d.string_literal(name);
+    let lit = d.sql().string_literal(name);
     let sql = d.sql();
     let (columns_sql, key_sql) = (sql.columns_query(&lit), sql.primary_key_query(&lit));
     let rows = db
@@ -190,7 +190,7 @@ pub async fn constraint(
     name: &str,
 ) -> Result<Option<ConstraintInfo>> {
     let d = db.dialect();
-    let (t, n) = (d.string_literal(table), d.string_literal(name));
+    let (t, n) = (d.sql().string_literal(table), d.sql().string_literal(name));
     let read = |e| format!("cannot read constraint {name} of {table}: {e}");
     let column_checks = match d.sql().column_checks_probe() {
         Some(probe) => !db
@@ -275,7 +275,7 @@ pub async fn constraint(
 /// of `table`, which the database needs while they exist.
 async fn referencing(db: &mut Database, table: &str, name: &str) -> Result<Vec<(String, String)>> {
     let d = db.dialect();
-    let (t, n) = (d.string_literal(table), d.string_literal(name));
+    let (t, n) = (d.sql().string_literal(table), d.sql().string_literal(name));
     let sql = d.sql().referencing_query(&t, &n);
     let rows = db
         .fetch_all(&sql)
@@ -300,15 +300,15 @@ async fn column_with_comment(
         return Ok(None);
     };
     let d = db.dialect();
-    let Some(query) = d
-        .sql()
-        .column_comment_query(&d.string_literal(table), &d.string_literal(column))
-    else {
+    let Some(query) = d.sql().column_comment_query(
+        &d.sql().string_literal(table),
+        &d.sql().string_literal(column),
+    ) else {
         return Ok(Some(col));
     };
     let comment = db.fetch_strings(&query).await?;
     if let Some(c) = comment.first().filter(|c| !c.is_empty()) {
-        let lit = db.dialect().string_literal(c);
+        let lit = db.dialect().sql().string_literal(c);
         col.extra = Some(match col.extra {
             Some(e) => format!("{e} COMMENT {lit}"),
             None => format!("COMMENT {lit}"),

@@ -150,7 +150,7 @@ pub async fn expand(
     let started = Instant::now();
     let d = db.dialect();
     let version = m.version.to_string();
-    let transactional = d.transactional_ddl() && c.expand.iter().all(|s| s.transactional);
+    let transactional = d.sql().transactional_ddl() && c.expand.iter().all(|s| s.transactional);
     let bookkeeping = |e: sqlx::Error| failure(m, path, "(lockstep history)", e.to_string());
     if transactional {
         let mut attempt = 0;
@@ -299,7 +299,7 @@ pub async fn unfilled(db: &mut Database, c: &Compiled) -> anyhow::Result<i64> {
             db,
             &format!(
                 "SELECT COUNT(*) FROM {} WHERE {}",
-                db.dialect().ident(&b.table),
+                db.dialect().sql().ident(&b.table),
                 b.pending
             ),
         )
@@ -309,7 +309,7 @@ pub async fn unfilled(db: &mut Database, c: &Compiled) -> anyhow::Result<i64> {
 }
 
 async fn count(db: &mut Database, count_sql: &str) -> anyhow::Result<i64> {
-    let sql = count_sql.replacen("COUNT(*)", &db.dialect().as_bigint("COUNT(*)"), 1);
+    let sql = count_sql.replacen("COUNT(*)", &db.dialect().sql().as_bigint("COUNT(*)"), 1);
     let rows = db.fetch_all(&sql).await?;
     Ok(rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
 }
@@ -325,7 +325,7 @@ pub async fn contract(
 ) -> Result<u64, PartFailure> {
     let started = Instant::now();
     let d = db.dialect();
-    let transactional = d.transactional_ddl() && c.contract.iter().all(|s| s.transactional);
+    let transactional = d.sql().transactional_ddl() && c.contract.iter().all(|s| s.transactional);
     let bookkeeping = |e: sqlx::Error| failure(m, path, "(lockstep history)", e.to_string());
     if transactional {
         db.begin().await.map_err(bookkeeping)?;

@@ -192,7 +192,7 @@ pub(super) fn check(
             let k = g.q(&k);
             format!(
                 "SELECT {} FROM {t} WHERE {wrong} ORDER BY {k} LIMIT 10",
-                g.dialect().as_bigint(&k)
+                g.dialect().sql().as_bigint(&k)
             )
         }),
         what,
