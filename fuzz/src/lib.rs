@@ -257,17 +257,21 @@ fn section_regions(lines: &[&str], name: &str, ci: bool) -> Vec<bool> {
     regions
 }
 
-/// Blank lines followed, after only blank lines, by an indented line: a
-/// value continues across them (configparser's `empty_lines_in_values`), so
-/// an edit of that value may rewrite them.
+/// Blank lines followed, after only blank and comment lines, by an indented
+/// line: a value continues across them (configparser's
+/// `empty_lines_in_values`; a comment line neither ends a value nor belongs
+/// to it), so an edit of that value may rewrite them.
 fn blank_lines_inside_values(lines: &[&str]) -> Vec<bool> {
+    // The editor's whitespace (`line::is_ws`).
+    const WS: &[char] = &[' ', '\t', '\r', '\x0b', '\x0c'];
     let mut inside = vec![false; lines.len()];
     let mut next_indented = false;
     for i in (0..lines.len()).rev() {
-        if lines[i].trim().is_empty() {
+        let rest = lines[i].trim_start_matches(WS);
+        if rest.trim().is_empty() {
             inside[i] = next_indented;
-        } else {
-            next_indented = lines[i].starts_with([' ', '\t', '\r', '\x0b', '\x0c']);
+        } else if !rest.starts_with([';', '#']) {
+            next_indented = lines[i].starts_with(WS);
         }
     }
     inside

@@ -358,11 +358,11 @@ pub enum VarsFileError {
         source: std::io::Error,
     },
     /// The parser's message is part of this one, so it is no `source()`.
-    #[error("{}{}: not valid YAML: {error}", path.display(), line.map_or(String::new(), |l| format!(":{l}")))]
+    #[error("{}{}: not valid YAML: {message}", path.display(), line.map_or(String::new(), |l| format!(":{l}")))]
     Yaml {
         path: PathBuf,
         line: Option<usize>,
-        error: serde_yaml::Error,
+        message: String,
     },
     #[error("{}: expected a mapping of KEY: value", path.display())]
     NotMapping { path: PathBuf },
@@ -381,12 +381,14 @@ pub fn read_vars_file(path: &Path) -> Result<BTreeMap<String, String>, VarsFileE
         path: path_buf(),
         source,
     })?;
-    let value: serde_yaml::Value =
-        serde_yaml::from_str(&text).map_err(|error| VarsFileError::Yaml {
+    let value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|error| {
+        let (line, message) = crate::error::yaml_error(&text, &error);
+        VarsFileError::Yaml {
             path: path_buf(),
-            line: error.location().map(|l| l.line()),
-            error,
-        })?;
+            line,
+            message,
+        }
+    })?;
     let mut out = BTreeMap::new();
     let serde_yaml::Value::Mapping(map) = value else {
         return Err(VarsFileError::NotMapping { path: path_buf() });

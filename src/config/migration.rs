@@ -96,11 +96,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<ConfigMigration, SourceError> 
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
         .map_err(|e| SourceError::new(path.to_path_buf(), None, format!("not UTF-8: {e}")))?;
     let doc: Document = serde_yaml::from_str(text).map_err(|e| {
-        SourceError::new(
-            path.to_path_buf(),
-            e.location().map(|l| l.line()),
-            strip_location(&e.to_string()).to_owned(),
-        )
+        let (line, message) = crate::error::yaml_error(text, &e);
+        SourceError::new(path.to_path_buf(), line, message)
     })?;
     let phase = match doc.phase.as_deref() {
         None | Some("expand") => Phase::Expand,
@@ -230,11 +227,6 @@ fn line_of_nth(text: &str, _name: &str, n: usize, ops: &[Operation]) -> Option<u
         })
         .nth(n)
         .map(|(i, _)| i + 1)
-}
-
-/// serde_yaml appends " at line L column C"; the line is already in front.
-fn strip_location(message: &str) -> &str {
-    message.find(" at line ").map_or(message, |i| &message[..i])
 }
 
 fn line_of(text: &str, prefix: &str) -> Option<usize> {

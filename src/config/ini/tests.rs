@@ -375,6 +375,12 @@ fn set_replaces_a_multi_line_value_with_one_line() {
         "z",
     );
     set("[s]\nk =\n  a\r\n", "[s]\nk = z\r\n", Some("s"), "k", "z");
+    // A blank line and a comment before the first continuation line are the
+    // key's lines too: configparser reads `k` as "\n\na" (the blank line
+    // kept, the comment skipped). After a bare key it fails instead; the
+    // editor reads it the same way.
+    set("k =\n\n# c\n a\nx = 1\n", "k = z\nx = 1\n", None, "k", "z");
+    set("k\n\n# c\n\x0ca\nx = 1\n", "k = z\nx = 1\n", None, "k", "z");
 }
 
 #[test]

@@ -319,13 +319,8 @@ impl RawSql {
 
 /// Parses a YAML migration; the error carries the line when serde has one.
 pub fn parse(text: &str) -> Result<OnlineMigration, (Option<usize>, String)> {
-    let m: OnlineMigration = serde_yaml::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        let msg = msg
-            .find(" at line ")
-            .map_or(msg.clone(), |i| msg[..i].to_owned());
-        (e.location().map(|l| l.line()), msg)
-    })?;
+    let m: OnlineMigration =
+        serde_yaml::from_str(text).map_err(|e| crate::error::yaml_error(text, &e))?;
     if m.operations.is_empty() {
         return Err((None, "`operations` is empty: nothing to do".to_owned()));
     }
