@@ -34,7 +34,9 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
             if in_state(m, state::EXPANDED) {
                 pending.push(m);
             } else if in_state(m, state::BACKFILLED) {
-                let compiled = crate::db::online::live::compile_live(&mut db, m).await?;
+                let compiled =
+                    crate::db::online::live::compile_live(&mut db, m, crate::db::online::Read::Now)
+                        .await?;
                 if online::runner::unfilled(&mut db, &compiled).await? > 0 {
                     if !ctx.settings.check {
                         db.run(&online::backfill::restart(db.dialect(), m.version.as_str()))
@@ -58,7 +60,9 @@ pub async fn run(ctx: &Ctx, batches: &BatchArgs) -> Result<Report> {
             batch_sleep: std::time::Duration::from_millis(batches.batch_sleep),
         };
         for m in &pending {
-            let compiled = crate::db::online::live::compile_live(&mut db, m).await?;
+            let compiled =
+                crate::db::online::live::compile_live(&mut db, m, crate::db::online::Read::Now)
+                    .await?;
             if run_backfills(
                 &mut db,
                 m,

@@ -8,7 +8,7 @@ use crate::db::connection::Database;
 use crate::db::dialect::Dialect;
 use crate::db::history::HistoryRow;
 use crate::db::migration::Migration;
-use crate::db::online::compile::CompileError;
+use crate::db::online::compile::{CompileError, Read};
 use crate::db::online::{self, Compiled};
 use crate::vocabulary::state;
 use crate::vocabulary::Phase;
@@ -69,17 +69,20 @@ impl PartSql {
 }
 
 /// Compiles `m` (a YAML migration) and lays out its parts' statements.
+/// `read` says when the schema is read: `Now` for the next migration to
+/// run, `Ahead` for one after others that have not run.
 pub async fn part_sql(
     db: Option<&mut Database>,
     m: &Migration,
     dialect: Dialect,
+    read: Read,
 ) -> Result<PartSql, ShowError> {
     let online = m.online.as_ref().ok_or_else(|| ShowError::NotYaml {
         version: m.version.to_string(),
     })?;
     let (compiled, rows) = match db {
         Some(db) => {
-            let compiled = crate::db::online::live::compile_live(db, m)
+            let compiled = crate::db::online::live::compile_live(db, m, read)
                 .await
                 .map_err(ShowError::live)?;
             let mut rows = BTreeMap::new();
@@ -173,15 +176,19 @@ pub async fn for_review(
     force: bool,
 ) -> BTreeMap<String, Result<PartSql, ShowError>> {
     let mut out = BTreeMap::new();
-    let pending: Vec<&Migration> = migrations
+    let row = |m: &Migration| history.iter().find(|r| r.version == m.version.as_str());
+    // A migration after one that has not run reads the schema ahead of it.
+    let first_to_run = migrations
         .iter()
-        .filter(|m| m.online.is_some())
-        .filter(|m| {
-            history
-                .iter()
-                .find(|r| r.version == m.version.as_str())
-                .is_none_or(|r| r.state != state::CONTRACTED)
+        .position(|m| {
+            row(m).is_none_or(|r| !state::is_applied(&r.state) && r.state != state::SKIPPED)
         })
+        .unwrap_or(migrations.len());
+    let pending: Vec<(usize, &Migration)> = migrations
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.online.is_some())
+        .filter(|(_, m)| row(m).is_none_or(|r| r.state != state::CONTRACTED))
         .collect();
     if pending.is_empty() {
         return out;
@@ -190,21 +197,25 @@ pub async fn for_review(
         Ok(db) => db,
         Err(e) => {
             let e = ShowError::Connect(shared(e));
-            for m in pending {
+            for (_, m) in pending {
                 out.insert(m.version.to_string(), Err(e.clone()));
             }
             return out;
         }
     };
-    for m in pending {
-        let mut parts = part_sql(db.as_mut(), m, ctx.target.dialect).await;
+    for (i, m) in pending {
+        let read = match i <= first_to_run {
+            true => Read::Now,
+            false => Read::Ahead,
+        };
+        let mut parts = part_sql(db.as_mut(), m, ctx.target.dialect, read).await;
         // A backfilled migration's contract runs the sanity check first:
         // run it now (it only counts rows) so plan refuses as apply will.
         let backfilled = history
             .iter()
             .any(|r| r.version == m.version.as_str() && r.state == state::BACKFILLED);
         if let (Ok(p), Some(db), true) = (&mut parts, db.as_mut(), backfilled && !force) {
-            if let Ok(compiled) = crate::db::online::live::compile_live(db, m).await {
+            if let Ok(compiled) = crate::db::online::live::compile_live(db, m, Read::Now).await {
                 p.sanity_wrong = online::runner::sanity(db, &compiled)
                     .await
                     .unwrap_or_default();

@@ -275,7 +275,8 @@ async fn roll_back_locked(
         let result = if m.online.is_some() {
             // Undo expand: triggers and new columns go, the old schema stays.
             let path = format!("{}/{}", ctx.migrations_display(), m.path.display());
-            let compiled = crate::db::online::live::compile_live(db, m).await?;
+            let compiled =
+                crate::db::online::live::compile_live(db, m, crate::db::online::Read::Now).await?;
             crate::db::online::runner::undo(db, m, &compiled, &path, &run_ctx)
                 .await
                 .map_err(|f| (f.message(), f.entry))

@@ -99,7 +99,7 @@ async fn down_sql(
     let dialect = ctx.target.dialect;
     if let Some(yaml) = &m.online {
         let compiled = match db {
-            Some(db) => crate::db::online::live::compile_live(db, m)
+            Some(db) => crate::db::online::live::compile_live(db, m, crate::db::online::Read::Now)
                 .await
                 .map_err(ShowError::live)?,
             None => online::compile(yaml, m.version.as_str(), dialect, &Default::default())?,

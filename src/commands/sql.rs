@@ -5,6 +5,7 @@
 use super::{connect_read_only, read_history, Ctx};
 use crate::db::dialect::Dialect;
 use crate::db::history;
+use crate::db::online;
 use crate::db::runner::{Direction, StepSql};
 use crate::plan::database::{self as db_plan, PlanOptions};
 use crate::report::payload::{Payload, SqlMigration, SqlPayload};
@@ -61,7 +62,7 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
         }
     }
     let mut per_migration = Vec::new();
-    for step in &plan.steps {
+    for (i, step) in plan.steps.iter().enumerate() {
         let m = step.migration;
         text.push_str(&format!(
             "\n-- {}_{} ({}) {}\n",
@@ -71,7 +72,12 @@ pub async fn run(ctx: &Ctx, dialect: Option<&str>) -> Result<Report> {
             m.path.display()
         ));
         if m.online.is_some() {
-            let parts = super::part_sql::part_sql(connection.as_mut(), m, dialect)
+            // After a step that has not run, the schema is read ahead of it.
+            let read = match i {
+                0 => online::Read::Now,
+                _ => online::Read::Ahead,
+            };
+            let parts = super::part_sql::part_sql(connection.as_mut(), m, dialect, read)
                 .await
                 .map_err(|e| {
                     anyhow!(

@@ -290,3 +290,34 @@ fn refusal_sanity_check_before_contract() {
         assert_eq!(plan.code, 2, "{}", plan.stdout);
     }
 }
+
+// A YAML migration that runs next, on a table the database does not have:
+// refused before anything runs, and by `plan` alike, naming the table
+// (not asking for a `type` as if there were no database).
+dialects!(refusal_yaml_on_a_table_that_does_not_exist, |t: Test| {
+    t.migration("0001_users.sql", USERS);
+    t.run(&["apply"]).assert_ok();
+    t.migration(
+        "0002_rename.yaml",
+        "operations:\n  - rename_column: {table: nowhere, from: mail, to: email}\n",
+    );
+    let out = refused_alike(&t, &[], "migration_invalid");
+    assert_eq!(
+        out.msg(),
+        "migration 0002 (migrations/0002_rename.yaml): operation 1 (rename_column): table nowhere does not exist"
+    );
+    assert_eq!(t.db().history(), ["0001:applied"]);
+});
+
+// The same migration after one that creates the table, both pending: the
+// table is not there yet when `plan` reads the schema, so `plan` does not
+// refuse, and `apply` compiles it once the table exists.
+dialects!(yaml_on_a_table_created_in_the_same_run, |t: Test| {
+    t.migration("0001_users.sql", USERS);
+    t.migration("0002_rename_mail.yaml", RENAME);
+    let plan = t.run(&["plan"]);
+    plan.assert_ok();
+    let apply = t.run(&["apply"]);
+    apply.assert_ok();
+    assert_eq!(t.db().history(), ["0001:applied", "0002:contracted"]);
+});

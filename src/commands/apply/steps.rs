@@ -145,7 +145,7 @@ async fn run_online_step(
     let m = step.migration;
     let path = format!("{}/{}", ctx.migrations_display(), m.path.display());
     let run_ctx = ctx.run_context();
-    let compiled = match online::live::compile_live(db, m).await {
+    let compiled = match online::live::compile_live(db, m, crate::db::online::Read::Now).await {
         Ok(c) => c,
         Err(e) => {
             return Err(StepStopped::error(format!(

@@ -3,23 +3,26 @@
 //! columns it relaxed.
 
 use super::capture;
-use super::compile::{compile, Compiled, Schema};
+use super::compile::{compile, Compiled, Read, Schema};
 use super::introspect;
 use super::operation::{OnlineMigration, Operation};
 use crate::db::connection::Database;
 use crate::db::migration::Migration;
 use anyhow::{anyhow, Result};
 
-/// Introspects the tables a YAML migration touches and compiles it.
-pub async fn compile_live(db: &mut Database, m: &Migration) -> Result<Compiled> {
+/// Introspects the tables a YAML migration touches and compiles it; `read`
+/// says whether it runs next ([`Read::Now`]: a table it names that is not
+/// there does not exist) or after other pending migrations.
+pub async fn compile_live(db: &mut Database, m: &Migration, read: Read) -> Result<Compiled> {
     let Some(online) = &m.online else {
         return Err(anyhow!("migration {} is not a YAML migration", m.version));
     };
-    let schema = schema(db, online, m.version.as_str()).await?;
+    let schema = schema(db, online, m.version.as_str(), read).await?;
     let compiled = compile(online, m.version.as_str(), db.dialect(), &schema)?;
     for b in &compiled.backfills {
         if b.key.is_none() {
             let why = schema
+                .tables
                 .get(&b.table)
                 .map_or("it does not exist".to_owned(), |t| {
                     t.integer_key()
@@ -39,19 +42,24 @@ pub async fn compile_live(db: &mut Database, m: &Migration) -> Result<Compiled> 
 
 /// The live tables an online migration touches, with what its expand
 /// recorded of the columns it relaxed.
-pub async fn schema(db: &mut Database, m: &OnlineMigration, version: &str) -> Result<Schema> {
-    let mut schema = Schema::new();
+pub async fn schema(
+    db: &mut Database,
+    m: &OnlineMigration,
+    version: &str,
+    read: Read,
+) -> Result<Schema> {
+    let mut schema = Schema::read(Default::default(), read);
     for op in &m.operations {
         for name in op.tables() {
-            if !schema.contains_key(name) {
+            if !schema.tables.contains_key(name) {
                 if let Some(info) = introspect::table(db, name).await? {
-                    schema.insert(name.to_owned(), info);
+                    schema.tables.insert(name.to_owned(), info);
                 }
             }
         }
     }
     for ((name, column), info) in capture::load(db, version).await? {
-        if let Some(t) = schema.get_mut(&name) {
+        if let Some(t) = schema.tables.get_mut(&name) {
             t.captured.insert(column, info);
         }
     }
@@ -64,19 +72,14 @@ pub async fn schema(db: &mut Database, m: &OnlineMigration, version: &str) -> Re
                 _ => None,
             });
             let live = match renamed {
-                Some(from) if !schema.contains_key(&c.table) => from,
+                Some(from) if !schema.tables.contains_key(&c.table) => from,
                 _ => c.table.as_str(),
             };
-            let info = introspect::constraint(db, live, &c.name).await?;
-            // Without the table the schema would look like no database.
-            let Some(t) = schema.get_mut(live) else {
-                anyhow::bail!(
-                    "operation {} (drop_constraint): table {} does not exist",
-                    i + 1,
-                    c.table
-                );
+            // A table that does not exist is compile's to report.
+            let Some(t) = schema.tables.get_mut(live) else {
+                continue;
             };
-            if let Some(info) = info {
+            if let Some(info) = introspect::constraint(db, live, &c.name).await? {
                 t.constraints.insert(c.name.clone(), info);
             }
         }

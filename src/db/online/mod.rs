@@ -21,5 +21,5 @@ pub mod live;
 pub mod operation;
 pub mod runner;
 
-pub use compile::{compile, Compiled};
+pub use compile::{compile, Compiled, Read};
 pub use operation::OnlineMigration;

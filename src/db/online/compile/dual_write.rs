@@ -37,8 +37,8 @@ pub(super) fn dual_write(
     p: &Pair<'_>,
 ) {
     let (table, old, new) = (p.table, &p.old.name, &p.new.name);
-    let online = !schema.is_empty();
-    if online {
+    // What the old column was is recorded only from a live table.
+    if schema.tables.contains_key(table) {
         c.expand
             .extend(capture::record(g.dialect(), version, table, p.old));
     }
@@ -151,7 +151,7 @@ pub(super) fn dual_write(
         ));
     }
 
-    let live_new = schema.get(table).and_then(|t| t.column(new));
+    let live_new = schema.tables.get(table).and_then(|t| t.column(new));
     c.contract.extend(g.complete(table, live_new, p.new, p.old));
     c.contract.extend(g.drop_sync(&sync));
     c.column_drops.push(g.drop_column(table, old));
@@ -212,6 +212,7 @@ pub(super) fn sync(
     extra: &[(&str, &str)],
 ) -> SyncTriggers {
     let mut columns: Vec<ColumnInfo> = schema
+        .tables
         .get(table)
         .map(|t| t.columns.clone())
         .unwrap_or_default();
@@ -239,6 +240,7 @@ pub(super) fn sync(
 
 pub(super) fn key_of(schema: &Schema, table: &str) -> Option<String> {
     schema
+        .tables
         .get(table)
         .and_then(|t| t.integer_key().ok())
         .map(|c| c.name.clone())

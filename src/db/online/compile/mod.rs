@@ -59,8 +59,54 @@ pub struct Compiled {
     column_drops: Vec<Ddl>,
 }
 
-/// The live tables the migration touches, by name; empty offline.
-pub type Schema = BTreeMap<String, TableInfo>;
+/// What the database holds of the tables a migration touches, and when it
+/// was read.
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    /// The touched tables that exist, by name.
+    pub tables: BTreeMap<String, TableInfo>,
+    pub read: Read,
+}
+
+/// When the tables were read, which says what a table missing from them means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Read {
+    /// Not at all (printing SQL without a database): every table compiles
+    /// from what the operation says.
+    #[default]
+    Offline,
+    /// Before earlier pending migrations ran (`plan`, `sql`): one of them
+    /// may create a missing table, which then compiles as offline.
+    Ahead,
+    /// Right before the migration runs: a missing table does not exist.
+    Now,
+}
+
+impl Schema {
+    /// Tables read from a database's catalog.
+    pub fn read(tables: BTreeMap<String, TableInfo>, read: Read) -> Self {
+        Schema { tables, read }
+    }
+
+    /// Whether `table` compiles from what the operation says: it is not
+    /// in the database, and may still come (offline, or ahead of the run).
+    fn unknown(&self, table: &str) -> bool {
+        self.read != Read::Now && !self.tables.contains_key(table)
+    }
+
+    /// The error for a column this schema lacks.
+    fn missing(&self, table: &str, column: &str) -> ColumnError {
+        match self.tables.contains_key(table) {
+            true => ColumnError::Missing {
+                table: table.to_owned(),
+                column: column.to_owned(),
+            },
+            false => ColumnError::NoTable {
+                table: table.to_owned(),
+            },
+        }
+    }
+}
 
 /// A YAML migration's operation that cannot compile: which one (1-based)
 /// and why.
@@ -98,6 +144,8 @@ impl From<String> for Reason {
 pub enum ColumnError {
     #[error("table {table} has no column {column}")]
     Missing { table: String, column: String },
+    #[error("table {table} does not exist")]
+    NoTable { table: String },
     #[error("no type for {0}")]
     NoType(Dialect),
 }
@@ -243,11 +291,13 @@ pub fn compile(
             Operation::RenameTable(r) => {
                 // Before expand the live table has the old name; after it,
                 // the new one (and the old name is the view).
-                let info = match schema.remove(&r.from) {
-                    Some(old) if !old.primary_key.is_empty() || !schema.contains_key(&r.to) => {
-                        schema.entry(r.to.clone()).or_insert(old).clone()
+                let info = match schema.tables.remove(&r.from) {
+                    Some(old)
+                        if !old.primary_key.is_empty() || !schema.tables.contains_key(&r.to) =>
+                    {
+                        schema.tables.entry(r.to.clone()).or_insert(old).clone()
                     }
-                    _ => schema.get(&r.to).cloned().unwrap_or_default(),
+                    _ => schema.tables.get(&r.to).cloned().unwrap_or_default(),
                 };
                 let key = info.integer_key().ok().map(|k| k.name.clone());
                 let sql = g.rename_table(&r.from, &r.to, &info.columns, key.as_deref());
@@ -259,20 +309,24 @@ pub fn compile(
                 let old = original(schema, &r.table, &r.from);
                 let old = match (&r.sql_type, old) {
                     (_, Some(col)) => col,
-                    (Some(t), None) if schema.is_empty() => ColumnInfo {
+                    (Some(t), None) if schema.unknown(&r.table) => ColumnInfo {
                         name: r.from.clone(),
                         sql_type: column_type(t, dialect).map_err(|e| at(e.into()))?,
                         nullable: true,
                         ..ColumnInfo::default()
                     },
-                    (None, None) if schema.is_empty() => {
+                    (None, None) if schema.unknown(&r.table) => {
+                        let without = match schema.read {
+                            Read::Ahead => "before an earlier migration creates the table",
+                            _ => "without a database",
+                        };
                         return Err(at(format!(
-                            "give `type` to print the SQL of renaming {}.{} without a database",
+                            "give `type` to print the SQL of renaming {}.{} {without}",
                             r.table, r.from
                         )
-                        .into()))
+                        .into()));
                     }
-                    (_, None) => return Err(at(missing(&r.table, &r.from).into())),
+                    (_, None) => return Err(at(schema.missing(&r.table, &r.from).into())),
                 };
                 let target = ColumnInfo {
                     name: r.to.clone(),
@@ -291,13 +345,13 @@ pub fn compile(
             }
             Operation::AlterColumn(a) => {
                 let Some(old) = original(schema, &a.table, &a.column).or_else(|| {
-                    schema.is_empty().then(|| ColumnInfo {
+                    schema.unknown(&a.table).then(|| ColumnInfo {
                         name: a.column.clone(),
                         nullable: true,
                         ..ColumnInfo::default()
                     })
                 }) else {
-                    return Err(at(missing(&a.table, &a.column).into()));
+                    return Err(at(schema.missing(&a.table, &a.column).into()));
                 };
                 let retyped = a.sql_type.is_some();
                 let ty = match &a.sql_type {
@@ -363,11 +417,12 @@ pub fn compile(
             }
             Operation::DropConstraint(k) => {
                 let live = schema
+                    .tables
                     .get(&k.table)
                     .and_then(|t| t.constraints.get(&k.name));
                 match live.map(|l| &l.kind) {
-                    None if !schema.is_empty() => {
-                        return Err(at(match schema.get(&k.table) {
+                    None if schema.read != Read::Offline => {
+                        return Err(at(match schema.tables.get(&k.table) {
                             Some(_) => format!(
                                 "table {} has no constraint named {}; check the name against the table's definition \
                                  (a constraint dropped by hand needs no migration: remove this operation)",
@@ -484,16 +539,20 @@ fn set_default(
     column: &str,
     default: Option<&str>,
 ) -> Result<(), ColumnError> {
-    let live = schema.get(table).and_then(|t| t.column(column)).cloned();
+    let live = schema
+        .tables
+        .get(table)
+        .and_then(|t| t.column(column))
+        .cloned();
     let live = match live {
         Some(live) => live,
-        None if schema.is_empty() => ColumnInfo {
+        None if schema.unknown(table) => ColumnInfo {
             name: column.to_owned(),
             ..ColumnInfo::default()
         },
-        None => return Err(missing(table, column)),
+        None => return Err(schema.missing(table, column)),
     };
-    if let Some(before) = original(schema, table, column).filter(|_| !schema.is_empty()) {
+    if let Some(before) = original(schema, table, column) {
         c.expand
             .extend(capture::record(g.dialect(), version, table, &before));
         undo.push(g.set_default(table, &live, before.default.as_deref()));
@@ -504,18 +563,15 @@ fn set_default(
 
 /// A column as it was before this migration's expand.
 fn original(schema: &Schema, table: &str, column: &str) -> Option<ColumnInfo> {
-    schema.get(table).and_then(|t| t.original(column)).cloned()
+    schema
+        .tables
+        .get(table)
+        .and_then(|t| t.original(column))
+        .cloned()
 }
 
 fn column_type(t: &SqlType, d: Dialect) -> Result<String, ColumnError> {
     t.for_dialect(d).ok_or(ColumnError::NoType(d))
-}
-
-fn missing(table: &str, column: &str) -> ColumnError {
-    ColumnError::Missing {
-        table: table.to_owned(),
-        column: column.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -573,7 +629,21 @@ mod tests {
                 "on SQLite dropping u depends on how the table's definition states it; \
                  connect to the database to compile this operation",
             ),
-            (missing("t", "c").into(), "table t has no column c"),
+            (
+                ColumnError::Missing {
+                    table: "t".to_owned(),
+                    column: "c".to_owned(),
+                }
+                .into(),
+                "table t has no column c",
+            ),
+            (
+                ColumnError::NoTable {
+                    table: "t".to_owned(),
+                }
+                .into(),
+                "table t does not exist",
+            ),
             (
                 ColumnError::NoType(Dialect::Mysql).into(),
                 "no type for mysql",
