@@ -13,7 +13,7 @@ use crate::db::online::{self, Compiled};
 use crate::vocabulary::state;
 use crate::vocabulary::Phase;
 use sqlx::Row;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Why the SQL of a migration cannot be shown (a YAML migration's parts,
@@ -176,23 +176,27 @@ pub async fn for_review(
     force: bool,
 ) -> BTreeMap<String, Result<PartSql, ShowError>> {
     let mut out = BTreeMap::new();
-    let row = |m: &Migration| history.iter().find(|r| r.version == m.version.as_str());
-    // A migration after one that has not run reads the schema ahead of it.
-    let first_to_run = migrations
+    // The usual no-op run has many migrations, all in the history: one
+    // lookup each, never a scan of the history per migration.
+    let states: HashMap<&str, &str> = history
         .iter()
-        .position(|m| {
-            row(m).is_none_or(|r| !state::is_applied(&r.state) && r.state != state::SKIPPED)
-        })
-        .unwrap_or(migrations.len());
+        .map(|r| (r.version.as_str(), r.state.as_str()))
+        .collect();
+    let state_of = |m: &Migration| states.get(m.version.as_str()).copied();
     let pending: Vec<(usize, &Migration)> = migrations
         .iter()
         .enumerate()
         .filter(|(_, m)| m.online.is_some())
-        .filter(|(_, m)| row(m).is_none_or(|r| r.state != state::CONTRACTED))
+        .filter(|(_, m)| state_of(m) != Some(state::CONTRACTED))
         .collect();
     if pending.is_empty() {
         return out;
     }
+    // A migration after one that has not run reads the schema ahead of it.
+    let first_to_run = migrations
+        .iter()
+        .position(|m| state_of(m).is_none_or(|s| !state::is_applied(s) && s != state::SKIPPED))
+        .unwrap_or(migrations.len());
     let mut db = match super::connect_read_only(ctx).await {
         Ok(db) => db,
         Err(e) => {
