@@ -6,7 +6,8 @@
 # Usage: bench/migrate-1000.sh [runs]   (writes bench/out/migrate-1000.{json,md})
 # With BEFORE=<path to another lockstep binary> (for example a release
 # build of the commit before a refactor), that binary runs in the same
-# hyperfine runs too, on its own database, and the table gains its ratios.
+# hyperfine runs too, on its own database, and the table gains its ratios;
+# then bench/paired.py runs the two binaries in turn, pair by pair.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-10}"
@@ -72,3 +73,9 @@ text = "\n".join(lines)
 open(f"{out}/migrate-1000.md", "w").write(text + "\n")
 print(text)
 PY
+
+if [ -n "${BEFORE:-}" ]; then
+    # The same two binaries in turn, pair by pair (see bench/paired.py).
+    python3 bench/paired.py "$work" "$runs" full "$lockstep" "$BEFORE"
+    python3 bench/paired.py "$work" "$((runs * 10))" noop "$lockstep" "$BEFORE"
+fi
